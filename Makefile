@@ -1,0 +1,37 @@
+# The newcomer's commands: `make run` serves the API on embedded parts,
+# `make test` runs the lint and the tests exactly as CI does.
+
+FILMS ?= 20000
+VENV ?= .venv
+SYSTEM_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+# Prints the database the app uses: DATABASE_PATH, or its default under var/.
+PRINT_DB_PATH := $(BIN)/python -c \
+	'from app.config import from_environment as env; print(env()["DATABASE_PATH"])'
+
+.PHONY: run test venv
+
+venv:
+	@test -x $(BIN)/python || $(SYSTEM_PYTHON) -m venv $(VENV)
+
+run: venv
+	$(BIN)/pip install -q -r requirements.txt
+	@db_path="$$($(PRINT_DB_PATH))" || exit 1; \
+	if [ -f "$$db_path" ]; then \
+		echo "Using the existing database $$db_path"; \
+	else \
+		mkdir -p "$$(dirname "$$db_path")"; \
+		echo "$(FLASK) data generate --films $(FILMS)"; \
+		$(FLASK) data generate --films $(FILMS); \
+	fi
+	$(FLASK) db upgrade
+	$(FLASK) etl run
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: venv
+	$(BIN)/pip install -q -r requirements-dev.txt
+	scripts/install-test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest

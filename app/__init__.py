@@ -1,0 +1,88 @@
+"""The movie catalogue service: the application factory."""
+
+import logging
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import caching, db, docs, errors, migrations, request_id, search
+from app import config as settings
+from app.datagen.cli import data_cli
+from app.resources import BLUEPRINTS
+from etl.cli import etl_cli
+
+API_TITLE = "Movie catalogue"
+API_VERSION = "1.0.0"
+API_DESCRIPTION = (
+    "Films, their people and genres, searchable in full text. Every answer carries"
+    " an `X-Request-ID` header; errors share one JSON shape: `code`, `status`,"
+    " `message` and `errors`."
+)
+
+
+def create_app(config=None):
+    """Create the app; ``config`` overrides settings read from the environment."""
+    app = Flask(__name__)
+    register_config(app, config)
+    register_logging(app)
+    register_extensions(app)
+    register_api(app)
+    register_cli(app)
+    return app
+
+
+def register_config(app, overrides):
+    """Load settings from the environment, then apply explicit overrides."""
+    app.config.from_mapping(settings.from_environment())
+    app.config.update(
+        API_TITLE=API_TITLE,
+        API_VERSION=API_VERSION,
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=docs.SWAGGER_UI_URL,
+    )
+    if overrides:
+        app.config.update(overrides)
+    app.json.sort_keys = False
+
+
+def register_logging(app):
+    """Log at LOG_LEVEL through the app's logger."""
+    app.logger.setLevel(getattr(logging, app.config["LOG_LEVEL"], logging.INFO))
+
+
+def register_extensions(app):
+    """Trust the configured proxies, then initialise request ids, storage and cache."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=proxies,
+            x_proto=proxies,
+            x_host=proxies,
+            x_prefix=proxies,
+        )
+    request_id.init_app(app)
+    db.init_app(app)
+    search.init_app(app)
+    caching.init_app(app)
+
+
+def register_api(app):
+    """Create the API, register its blueprints, error handlers and documentation."""
+    api = Api(app, spec_kwargs={"extra_plugins": [request_id.RequestIdHeaderPlugin()]})
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    errors.init_app(app)
+    docs.init_app(app)
+
+
+def register_cli(app):
+    """Register the ``flask`` command groups."""
+    migrations.init_app(app)
+    app.cli.add_command(data_cli)
+    app.cli.add_command(etl_cli)

@@ -1,0 +1,176 @@
+"""Whole GET answers cached in Redis (or in process), and made conditional for clients.
+
+An answer is keyed by its path, its sorted query arguments and the data version
+(``etl.state.data_version``), so a completed ETL run makes every older entry
+unreachable. A cache that fails is skipped for a few seconds, and the failure is
+logged once for that pause: answers go on, uncached.
+"""
+
+import hashlib
+import sqlite3
+import time
+from urllib.parse import urlencode
+
+import redis
+from flask import current_app, request
+from werkzeug.wrappers import Response
+
+from app.db import get_db
+from app.extensions import cache
+from etl.state import data_version
+
+# Every key this service writes starts with this, so clear() leaves others alone.
+KEY_PREFIX = "movie-catalogue:"
+# After a cache failure, answer uncached for this many seconds before trying again.
+PAUSE_AFTER_FAILURE = 5.0
+# The headers that belong to an answer; the rest is set again on each request.
+STORED_HEADERS = ("Content-Type", "X-Total-Count", "Link", "X-Pagination")
+CACHE_CONTROL_HEADER = {
+    "description": "public, with max-age the seconds this answer stays fresh.",
+    "schema": {"type": "string"},
+}
+_KEY = "movie_catalogue.cache_key"
+_HIT = "movie_catalogue.cache_hit"
+_CACHEABLE_METHODS = ("GET", "HEAD")
+
+
+class ResponseCache:
+    """The app's cache as seen by the response hooks: failures pause it, never raise."""
+
+    def __init__(self, ttl, logger):
+        self.ttl = ttl
+        self.logger = logger
+        self.paused_until = 0.0
+
+    def get(self, key):
+        """Return the entry stored under ``key``, or None (also if the cache fails)."""
+        return self._call("read", cache.get, key)
+
+    def set(self, key, entry):
+        """Store ``entry`` under ``key`` for the TTL, if the cache works."""
+        self._call("write", cache.set, key, entry, timeout=self.ttl)
+
+    def _call(self, action, operation, *args, **kwargs):
+        if time.monotonic() < self.paused_until:
+            return None
+        try:
+            return operation(*args, **kwargs)
+        except Exception as exc:  # any failure of the cache must not fail the answer
+            self.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+            self.logger.warning(
+                "response cache %s failed, answering uncached for %.0f s: %s: %s",
+                action,
+                PAUSE_AFTER_FAILURE,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+
+
+def redis_client(config):
+    """Build a Redis client that fails fast and waits briefly on a full pool."""
+    timeout = config["REDIS_SOCKET_TIMEOUT"]
+    pool = redis.BlockingConnectionPool.from_url(
+        config["REDIS_URL"],
+        max_connections=config["REDIS_MAX_CONNECTIONS"],
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+def ping():
+    """Raise unless the cache accepts a write; used by the readiness check."""
+    if not cache.set("readiness-probe", "1", timeout=10):
+        raise RuntimeError("the cache refused a write")
+
+
+def response_key():
+    """Return the cache key of this request's answer, or None if it has no version."""
+    try:
+        version = data_version(get_db())
+    except sqlite3.Error:
+        return None  # not migrated yet: nothing to cache
+    query = urlencode(sorted(request.args.items(multi=True)))
+    raw = f"{request.script_root}{request.path}?{query}#{version}"
+    return "response:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def serve_from_cache():
+    """Answer a GET from the cache when this exact query was answered before."""
+    if request.method not in _CACHEABLE_METHODS:
+        return None
+    key = response_key()
+    if key is None:
+        return None
+    request.environ[_KEY] = key
+    entry = current_app.extensions["response-cache"].get(key)
+    if entry is None:
+        return None
+    request.environ[_HIT] = True
+    return Response(entry["body"], status=entry["status"], headers=entry["headers"])
+
+
+def finish_cacheable_response(response):
+    """Store a fresh 200 answer; give every 200 answer Cache-Control and an ETag."""
+    if request.method not in _CACHEABLE_METHODS or response.status_code != 200:
+        return response
+    key = request.environ.get(_KEY)
+    responses = current_app.extensions["response-cache"]
+    if key is not None and not request.environ.get(_HIT):
+        headers = [
+            (name, response.headers[name])
+            for name in STORED_HEADERS
+            if name in response.headers
+        ]
+        entry = {"status": 200, "body": response.get_data(), "headers": headers}
+        responses.set(key, entry)
+    response.cache_control.public = True
+    response.cache_control.max_age = responses.ttl
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+class CachedResponsesMixin:
+    """Extend a flask-smorest Blueprint: its GET answers are cached and conditional."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.before_request(serve_from_cache)
+        self.after_request(finish_cacheable_response)
+        self._prepare_doc_cbks.append(self._prepare_caching_doc)
+
+    @staticmethod
+    def _prepare_caching_doc(doc, doc_info, *, method, **kwargs):
+        """Document If-None-Match, 304, ETag and Cache-Control on GET operations."""
+        if method.upper() != "GET":
+            return doc
+        doc.setdefault("parameters", []).append("IF_NONE_MATCH")
+        responses = doc.setdefault("responses", {})
+        for status_code in doc_info.get("success_status_codes", []):
+            responses[status_code].setdefault("headers", {}).update(
+                {"ETag": "ETAG", "Cache-Control": CACHE_CONTROL_HEADER}
+            )
+        responses[304] = "NOT_MODIFIED"
+        return doc
+
+
+def init_app(app):
+    """Use Redis when REDIS_URL is set, an in-process cache otherwise."""
+    settings = {
+        "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TTL"],
+        "CACHE_KEY_PREFIX": KEY_PREFIX,
+    }
+    if app.config["REDIS_URL"]:
+        # A client object as the host: flask-caching would build its own pool,
+        # which can be neither blocking nor bounded.
+        settings.update(
+            CACHE_TYPE="RedisCache", CACHE_REDIS_HOST=redis_client(app.config)
+        )
+    else:
+        settings.update(CACHE_TYPE="SimpleCache")
+    cache.init_app(app, config=settings)
+    app.extensions["response-cache"] = ResponseCache(
+        app.config["CACHE_TTL"], app.logger
+    )

@@ -1,0 +1,88 @@
+"""Settings, read from the environment in this one module.
+
+Every setting has a working default, so a fresh checkout runs on embedded parts
+(SQLite, the embedded search index, an in-process cache). Production points
+``ELASTICSEARCH_URL`` and ``REDIS_URL`` at real services.
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting holds a value the service cannot run with."""
+
+
+def _env_str(name, default=None):
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name, default, minimum=0):
+    raw = _env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _env_float(name, default):
+    raw = _env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _env_bool(name, default=False):
+    raw = _env_str(name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def from_environment():
+    """Build the settings dictionary from environment variables."""
+    database_path = Path(
+        _env_str("DATABASE_PATH", str(PROJECT_ROOT / "var" / "movies.sqlite"))
+    )
+    embedded_default = database_path.with_name(database_path.stem + ".search.sqlite")
+    return {
+        "DATABASE_PATH": str(database_path),
+        "EMBEDDED_SEARCH_PATH": _env_str("EMBEDDED_SEARCH_PATH", str(embedded_default)),
+        "ELASTICSEARCH_URL": _env_str("ELASTICSEARCH_URL"),
+        "ELASTICSEARCH_INDEX_PREFIX": _env_str("ELASTICSEARCH_INDEX_PREFIX", ""),
+        # A request that waits longer than this on the search engine answers 503.
+        "ELASTICSEARCH_TIMEOUT": _env_float("ELASTICSEARCH_TIMEOUT", 5.0),
+        # The client keeps 10 connections per node by default and queues the rest;
+        # a gevent worker runs hundreds of requests at once, so size the pool for it.
+        "ELASTICSEARCH_MAXSIZE": _env_int("ELASTICSEARCH_MAXSIZE", 100, minimum=1),
+        "REDIS_URL": _env_str("REDIS_URL"),
+        # redis-py waits 5 s by default: a hung Redis would cost every request 5 s.
+        "REDIS_SOCKET_TIMEOUT": _env_float("REDIS_SOCKET_TIMEOUT", 0.25),
+        # redis-py 8 raises once its pool is exhausted; a blocking pool of this size
+        # makes a greenlet wait briefly for a free connection instead.
+        "REDIS_MAX_CONNECTIONS": _env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1),
+        "CACHE_TTL": _env_int("CACHE_TTL", 300, minimum=1),
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        "DOCS_ONLY": _env_bool("DOCS_ONLY"),
+        "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),
+        "ETL_BATCH_SIZE": _env_int("ETL_BATCH_SIZE", 2_000, minimum=1),
+        "LOG_LEVEL": _env_str("LOG_LEVEL", "INFO").upper(),
+    }

@@ -1,0 +1,1 @@
+"""Generation of a legacy movie database, with the old system's layout and defects."""

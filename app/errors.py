@@ -1,0 +1,135 @@
+"""One JSON error shape for every 4xx and 5xx: ``{code, status, message, errors}``.
+
+flask-smorest's shape is the base; ``errors`` holds details by location and name,
+e.g. ``{"query": {"limit": ["..."]}}`` for a bad query parameter. No answer ever
+carries a stack trace: unexpected exceptions are logged with the request id.
+"""
+
+import time
+
+from flask import current_app, jsonify
+from flask_smorest.error_handler import ErrorSchema
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from app.request_id import current_request_id
+from app.search import ResultWindowExceeded, SearchUnavailable
+
+# Seconds a client should wait before retrying while the search engine is down.
+SEARCH_RETRY_AFTER = 5
+# While the search engine stays down, one warning per this many seconds is enough.
+_SEARCH_WARNING_INTERVAL = 30.0
+_LAST_SEARCH_WARNING = "search-unavailable-warned-at"
+
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer"},
+}
+SEARCH_UNAVAILABLE_DOC = {
+    "schema": ErrorSchema,
+    "description": "The search engine is unreachable or too slow; retry later.",
+    "headers": {"Retry-After": RETRY_AFTER_HEADER},
+}
+
+
+def error_response(code, message, errors=None, headers=None):
+    """Build the JSON answer for an error with status ``code``."""
+    response = jsonify(
+        {
+            "code": code,
+            "status": HTTP_STATUS_CODES.get(code, "Error"),
+            "message": message,
+            "errors": errors or {},
+        }
+    )
+    response.status_code = code
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def handle_http_exception(error):
+    """Answer an HTTP error (abort, routing, webargs validation) in the one shape."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages") or {}
+    message = data.get("message") or _describe(error, errors)
+    headers = {
+        name: value
+        for name, value in error.get_headers()
+        if name.lower() != "content-type"
+    }
+    headers.update(data.get("headers") or {})
+    return error_response(error.code, message, errors, headers)
+
+
+def _describe(error, errors):
+    """Write a message a user can act on, for errors raised without one."""
+    if error.code == 422 and errors:
+        names = sorted(
+            {
+                name
+                for location, fields in errors.items()
+                for name in (fields if isinstance(fields, dict) else [location])
+            }
+        )
+        noun = "value" if len(names) == 1 else "values"
+        return f"Invalid {noun} for {', '.join(names)}; see errors for what is allowed."
+    if error.code == 500:
+        return _internal_error_message()
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        allowed = ", ".join(sorted(error.valid_methods))
+        return f"This URL does not accept that method; allowed: {allowed}."
+    return error.description
+
+
+def handle_search_unavailable(error):
+    """503 with Retry-After: the search engine is down or timed out."""
+    _warn_search_unavailable(error)
+    return error_response(
+        503,
+        "The search engine is unavailable; try again in a few seconds.",
+        headers={"Retry-After": str(SEARCH_RETRY_AFTER)},
+    )
+
+
+def _warn_search_unavailable(error):
+    now = time.monotonic()
+    last = current_app.extensions.get(_LAST_SEARCH_WARNING, float("-inf"))
+    if now - last >= _SEARCH_WARNING_INTERVAL:
+        current_app.extensions[_LAST_SEARCH_WARNING] = now
+        current_app.logger.warning(
+            "search engine unavailable (request %s): %s", current_request_id(), error
+        )
+
+
+def handle_result_window_exceeded(error):
+    """422: the page lies deeper than the search engine can page."""
+    window = current_app.config["MAX_RESULT_WINDOW"]
+    message = (
+        f"Only the first {window} results can be paged through; "
+        "ask for an earlier page or narrow the search."
+    )
+    return error_response(422, message, {"query": {"page": [message]}})
+
+
+def handle_unexpected_error(error):
+    """500 for any exception nothing else handled; logged with the request id."""
+    current_app.logger.error(
+        "unhandled error in request %s", current_request_id(), exc_info=error
+    )
+    return error_response(500, _internal_error_message())
+
+
+def _internal_error_message():
+    return (
+        "Something went wrong on our side; quote request id "
+        f"{current_request_id()} when you report it."
+    )
+
+
+def init_app(app):
+    """Answer every error in the one JSON shape (after the Api set its handler)."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(SearchUnavailable, handle_search_unavailable)
+    app.register_error_handler(ResultWindowExceeded, handle_result_window_exceeded)
+    app.register_error_handler(Exception, handle_unexpected_error)

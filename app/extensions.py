@@ -1,0 +1,9 @@
+"""Extension objects, created unbound and initialised by the factory.
+
+The flask-smorest ``Api`` is not here: it binds to one app, so the factory
+creates one per app (tests create many apps in one process).
+"""
+
+from flask_caching import Cache
+
+cache = Cache()

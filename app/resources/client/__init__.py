@@ -1,0 +1,1 @@
+"""Information about the calling client: address, user agent, languages."""

@@ -1,0 +1,67 @@
+"""Readiness checks: whether each dependency of the API is reachable right now.
+
+Each check returns a short detail on success and raises on failure; the message
+of the exception is what the probe reports.
+"""
+
+import sqlite3
+
+from flask import current_app
+
+from app import caching
+from app.db import connect
+from app.search import SearchError, get_search
+from etl.state import data_version
+
+
+class NotReady(Exception):
+    """A dependency is not reachable or not usable."""
+
+
+def check_database():
+    """Check that the catalogue database exists and is migrated."""
+    try:
+        # Read-only: a probe must not create an empty database where none is.
+        conn = connect(current_app.config["DATABASE_PATH"], readonly=True)
+    except sqlite3.Error as exc:
+        raise NotReady(f"cannot open the database: {exc}") from None
+    try:
+        version = data_version(conn)
+    except sqlite3.Error as exc:
+        raise NotReady(f"not migrated (run flask db upgrade): {exc}") from None
+    finally:
+        conn.close()
+    return f"data version {version}"
+
+
+def check_search():
+    """Check that the search engine answers."""
+    try:
+        backend = get_search()
+        backend.ping()
+    except SearchError as exc:
+        raise NotReady(str(exc)) from None
+    return backend.describe()
+
+
+def check_cache():
+    """Check that the response cache accepts a write."""
+    try:
+        caching.ping()
+    except Exception as exc:  # any failure, whatever the cache backend raises
+        raise NotReady(f"{type(exc).__name__}: {exc}") from None
+    return "redis" if current_app.config["REDIS_URL"] else "in-process"
+
+
+CHECKS = {"database": check_database, "search": check_search, "cache": check_cache}
+
+
+def run_checks():
+    """Run every check; return ``(all_ok, {name: {"ok": bool, "detail": str}})``."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            results[name] = {"ok": True, "detail": check()}
+        except NotReady as exc:
+            results[name] = {"ok": False, "detail": str(exc)}
+    return all(result["ok"] for result in results.values()), results

@@ -1,0 +1,1 @@
+"""The legacy video API the current frontend reads: a paged collection and details."""

@@ -1,0 +1,28 @@
+"""What the legacy video API asks the search backend."""
+
+from app.search import FilmQuery, Sort, get_search
+
+# The collection shows only these fields of each film document.
+SUMMARY_FIELDS = ("id", "title", "imdb_rating")
+
+
+def find_videos(search, sort, sort_order, page_params):
+    """Return a Page of film summaries: searched, sorted and paged as asked.
+
+    Without ``sort``, a search answers in relevance order and a listing by id.
+    """
+    if sort is None and search is None:
+        sort = "id"
+    order = (Sort(sort, descending=sort_order == "desc"),) if sort else ()
+    query = FilmQuery(
+        text=search,
+        sort=order,
+        offset=(page_params.page - 1) * page_params.page_size,
+        limit=page_params.page_size,
+    )
+    return get_search().search_films(query, fields=SUMMARY_FIELDS)
+
+
+def get_video(video_id):
+    """Return the film document with this id, or None."""
+    return get_search().get_film(video_id)

@@ -1,0 +1,239 @@
+r"""One search interface, two backends: Elasticsearch and an embedded SQLite FTS5 index.
+
+The rest of the service talks to :func:`get_search` and the types defined here,
+never to a backend directly. Which backend runs is a matter of configuration:
+``ELASTICSEARCH_URL`` set means Elasticsearch, unset means the embedded index.
+
+Documents (plain dicts; the ETL builds them; the backends store and query them)
+movies (id = film id)::
+
+    {"id": "tt0076759", "title": "Star Wars",
+     "description": "..." or None, "imdb_rating": 8.6 or None,
+     "genre": ["Action", "Sci-Fi"],                     # legacy: names, in order
+     "genres": [{"id": "<uuid>", "name": "Action"}],    # new API
+     "director": ["George Lucas"],                      # legacy: names
+     "actors": [{"id": 1, "name": "Mark Hamill"}],      # legacy ids (int), link order
+     "writers": [{"id": "0b60f2f3...", "name": "..."}], # legacy ids (str)
+     "actors_names": ["Mark Hamill"], "writers_names": ["George Lucas"],
+     "persons": {"actors": [{"id": "<uuid>", "full_name": "..."}],
+                 "writers": [...], "directors": [...]}} # new API, stable ids
+
+genres (id = genre id)::
+
+    {"id": "<uuid>", "name": "Action", "film_count": 123}
+
+persons (id = person id)::
+
+    {"id": "<uuid>", "full_name": "Mark Hamill",
+     "films": [{"id": "tt0076759", "roles": ["actor", "writer"]}]}
+
+Search semantics both backends must share exactly (a contract test runs against both)
+- Full text for films (`FilmQuery.text`): over title, description, genre names, director
+  names, actors_names, writers_names. Analysis = `app.search.analysis.analyse` (tokens
+  by `\w+` with inner apostrophes, lowercase, ё→е, the explicit English+Russian stop
+  lists in that module, then Snowball English then Snowball Russian stemming). EVERY
+  analysed query term must match (AND), each in any of those fields; a term matches an
+  indexed term that is equal or within `max_edits(term)` edits (Elasticsearch fuzziness
+  AUTO: 0 for length<=2, 1 for 3–5, 2 for >5; transpositions count as one edit, i.e.
+  OSA/Damerau distance). If the query has no terms left (all stop words / punctuation)
+  nothing matches (total 0). Ranking is relevance (backend-specific scoring, title
+  matches weighted higher, ties broken by id asc) unless `sort` is given.
+- Filters: `genre_ids` (all must be present in `genres[].id`), `any_genre_ids` (at least
+  one), `exclude_ids` (film ids to leave out), `person_id` with optional `role`
+  (`actor`/`writer`/`director` -> `persons.actors[].id` etc.; without role: any of the
+  three), `rating_min`/`rating_max` inclusive on imdb_rating (films with null rating
+  never pass a rating filter).
+- Sort: `query.sort` is a tuple of `Sort(field, descending)` with field in
+  FILM_SORT_FIELDS (`id`, `title`, `imdb_rating`). `title` sorts case-insensitively: by
+  `title.lower()` compared by code points (ES: keyword sub-field with a `lowercase`
+  normalizer; SQLite: a stored lower-cased column with BINARY collation). `imdb_rating`:
+  nulls LAST in both directions. After the given keys, ties ALWAYS break on `id`
+  ascending. No text and no sort -> `id` ascending. Text without sort -> relevance, then
+  id asc.
+- Paging: `offset`, `limit`; `offset + limit` beyond `config["MAX_RESULT_WINDOW"]`
+  (10,000, also the ES `index.max_result_window`) raises `ResultWindowExceeded` from
+  both. `Page.total` is the exact total of matches (ES: `track_total_hits=True`).
+- `fields`: when given (e.g. `("id","title","imdb_rating")`), items hold only those
+  keys.
+- Genres: `list_genres(sort: Sort, offset, limit)` with sort field `name`
+  (case-insensitive as above) or `film_count`, ties on id asc; total = number of genres.
+- Persons: `search_persons(text, offset, limit)`: same analysis + fuzziness over
+  `full_name`, every term must match; relevance order, ties on id asc.
+- get_* return the stored document or None.
+- Unreachable backend / timeout / 5xx -> raise `SearchUnavailable` (never a raw client
+  exception). Embedded: a missing index file (ETL never ran) -> `SearchUnavailable` with
+  a message saying to run `flask etl run`.
+"""
+
+import abc
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+MOVIES = "movies"
+GENRES = "genres"
+PERSONS = "persons"
+INDICES = (MOVIES, GENRES, PERSONS)
+
+ROLES = ("actor", "writer", "director")
+# Sortable fields of films and genres; anything else is refused before a query.
+FILM_SORT_FIELDS = ("id", "title", "imdb_rating")
+GENRE_SORT_FIELDS = ("name", "film_count")
+
+
+class SearchError(Exception):
+    """Base class of the errors a search backend raises."""
+
+
+class SearchUnavailable(SearchError):
+    """The search backend cannot be reached or did not answer in time."""
+
+
+class ResultWindowExceeded(SearchError):
+    """The requested page lies beyond what the backend can page through."""
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One sort key: a whitelisted field and its direction."""
+
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class FilmQuery:
+    """What to find among films; every part is optional.
+
+    ``text`` is a full-text search (relevance order unless ``sort`` is given);
+    ``genre_ids`` must all match, ``any_genre_ids`` at least one;
+    ``person_id`` with an optional ``role`` limits to that person's films.
+    Without text or sort, films come in id order. Ties always break on id.
+    """
+
+    text: str | None = None
+    genre_ids: tuple = ()
+    any_genre_ids: tuple = ()
+    exclude_ids: tuple = ()
+    person_id: str | None = None
+    role: str | None = None
+    rating_min: float | None = None
+    rating_max: float | None = None
+    sort: tuple = ()
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass
+class Page:
+    """A page of documents and the total number of matches."""
+
+    total: int
+    items: list = field(default_factory=list)
+
+
+class SearchBackend(abc.ABC):
+    """What the API and the ETL need from a search engine.
+
+    Documents are plain dicts (see ``etl/transform.py`` for their shape).
+    Read methods see the live indices. Write methods take a ``generation``:
+    ``None`` writes to the live indices; a name writes to that generation's
+    fresh indices, which :meth:`publish` makes live in one atomic step.
+    """
+
+    @abc.abstractmethod
+    def search_films(self, query, fields=None):
+        """Return a Page of film documents, only ``fields`` of each if given."""
+
+    @abc.abstractmethod
+    def get_film(self, film_id):
+        """Return one film document, or None."""
+
+    @abc.abstractmethod
+    def list_genres(self, sort, offset=0, limit=50):
+        """Return a Page of genre documents in ``sort`` order (ties on id)."""
+
+    @abc.abstractmethod
+    def get_genre(self, genre_id):
+        """Return one genre document, or None."""
+
+    @abc.abstractmethod
+    def search_persons(self, text, offset=0, limit=50):
+        """Return a Page of person documents matching ``text``, best first."""
+
+    @abc.abstractmethod
+    def get_person(self, person_id):
+        """Return one person document, or None."""
+
+    @abc.abstractmethod
+    def ping(self):
+        """Raise SearchUnavailable unless the backend answers."""
+
+    def release(self):
+        """Free what was held for the current request (nothing by default)."""
+
+    @abc.abstractmethod
+    def describe(self):
+        """Name the target (backend and location, never credentials)."""
+
+    @abc.abstractmethod
+    def prepare(self, generation=None):
+        """Create the indices of ``generation`` (or the live ones) if missing."""
+
+    @abc.abstractmethod
+    def write(self, index, documents, generation=None):
+        """Insert or replace documents by id; return how many were written."""
+
+    @abc.abstractmethod
+    def remove(self, index, ids, generation=None):
+        """Delete documents by id (missing ones are fine); return how many."""
+
+    def refresh(self, generation=None):
+        """Make recent writes visible to readers (nothing to do by default)."""
+
+    @abc.abstractmethod
+    def publish(self, generation):
+        """Atomically make ``generation`` live and drop older generations."""
+
+    @abc.abstractmethod
+    def discard(self, generation):
+        """Drop the indices of an unpublished ``generation``."""
+
+    @abc.abstractmethod
+    def live_generation(self):
+        """Return the generation that is live, or None before the first load."""
+
+    @abc.abstractmethod
+    def count(self, index, generation=None):
+        """Return the number of documents in an index."""
+
+
+def create_backend(config):
+    """Build the backend the configuration asks for."""
+    if config.get("ELASTICSEARCH_URL"):
+        from app.search.elastic import ElasticsearchBackend
+
+        return ElasticsearchBackend.from_config(config)
+    from app.search.embedded import EmbeddedBackend
+
+    return EmbeddedBackend.from_config(config)
+
+
+def get_search():
+    """Return the app's search backend, created once per process."""
+    backend = current_app.extensions.get("search")
+    if backend is None:
+        backend = current_app.extensions["search"] = create_backend(current_app.config)
+    return backend
+
+
+def close_search(exc=None):
+    """Release what the backend holds for this request."""
+    backend = current_app.extensions.get("search")
+    if backend is not None:
+        backend.release()
+
+
+def init_app(app):
+    """Release per-request search resources when the app context ends."""
+    app.teardown_appcontext(close_search)

@@ -1,0 +1,185 @@
+"""Text analysis shared by both backends: tokens, stop words, stemming, fuzziness.
+
+The Elasticsearch analyzer is built from the same lists (see ``elastic.py``), so a
+word is reduced to the same term whichever backend indexes it.
+"""
+
+import re
+
+import Stemmer
+
+# Lucene's English stop set (Elasticsearch's `_english_`).
+ENGLISH_STOP_WORDS = [
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "but",
+    "by",
+    "for",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "no",
+    "not",
+    "of",
+    "on",
+    "or",
+    "such",
+    "that",
+    "the",
+    "their",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "to",
+    "was",
+    "will",
+    "with",
+]
+
+# Lucene's Russian stop set (Elasticsearch's `_russian_`).
+RUSSIAN_STOP_WORDS = [
+    "а",
+    "без",
+    "более",
+    "бы",
+    "был",
+    "была",
+    "были",
+    "было",
+    "быть",
+    "в",
+    "вам",
+    "вас",
+    "весь",
+    "во",
+    "вот",
+    "все",
+    "всего",
+    "всех",
+    "вы",
+    "где",
+    "да",
+    "даже",
+    "для",
+    "до",
+    "его",
+    "ее",
+    "если",
+    "есть",
+    "еще",
+    "же",
+    "за",
+    "здесь",
+    "и",
+    "из",
+    "или",
+    "им",
+    "их",
+    "к",
+    "как",
+    "ко",
+    "когда",
+    "кто",
+    "ли",
+    "либо",
+    "мне",
+    "может",
+    "мы",
+    "на",
+    "надо",
+    "наш",
+    "не",
+    "него",
+    "нее",
+    "нет",
+    "ни",
+    "них",
+    "но",
+    "ну",
+    "о",
+    "об",
+    "однако",
+    "он",
+    "она",
+    "они",
+    "оно",
+    "от",
+    "очень",
+    "по",
+    "под",
+    "при",
+    "с",
+    "со",
+    "так",
+    "также",
+    "такой",
+    "там",
+    "те",
+    "тем",
+    "то",
+    "того",
+    "тоже",
+    "той",
+    "только",
+    "том",
+    "ты",
+    "у",
+    "уже",
+    "хотя",
+    "чего",
+    "чей",
+    "чем",
+    "что",
+    "чтобы",
+    "чье",
+    "чья",
+    "эта",
+    "эти",
+    "это",
+    "я",
+]
+
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS + RUSSIAN_STOP_WORDS)
+# ё and е are one letter to a Russian reader: "Звёздные" must match "звездные".
+CHAR_MAPPINGS = {"ё": "е", "Ё": "Е"}
+# Words, keeping inner apostrophes ("schindler's") as the standard tokenizer does.
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_english = Stemmer.Stemmer("english")
+_russian = Stemmer.Stemmer("russian")
+
+
+def normalise(text):
+    """Lower-case ``text`` and fold the letters that CHAR_MAPPINGS joins."""
+    for source, target in CHAR_MAPPINGS.items():
+        text = text.replace(source, target)
+    return text.lower()
+
+
+def analyse(text):
+    """Return the index terms of ``text``: tokens, minus stop words, stemmed."""
+    if not text:
+        return []
+    tokens = [
+        token.replace("’", "'")
+        for token in _TOKEN.findall(normalise(text))
+        if token not in STOP_WORDS
+    ]
+    return _russian.stemWords(_english.stemWords(tokens))
+
+
+def max_edits(term):
+    """Edits a query term may differ by and still match: Elasticsearch's AUTO."""
+    if len(term) <= 2:
+        return 0
+    if len(term) <= 5:
+        return 1
+    return 2

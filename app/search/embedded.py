@@ -1,0 +1,664 @@
+"""The embedded search backend: SQLite FTS5 in a file of its own.
+
+For machines without Elasticsearch. The index lives in ``EMBEDDED_SEARCH_PATH``,
+beside the catalogue database, and follows the contract in ``app.search``:
+
+- Text is reduced to terms by ``app.search.analysis.analyse`` when a document is
+  written; the FTS5 tables store those terms space-joined, and their tokenizer
+  only splits on the spaces, so a stored term is exactly the term analysed.
+- A query term matches the indexed terms within ``max_edits(term)`` OSA edits,
+  found with rapidfuzz in the index vocabulary: the terms of every document ever
+  written to the file, kept in a table as they are written (``fts5vocab`` reads
+  every posting list to list them, a quarter of a second at 200,000 films), and
+  cached per process until a write changes the file's revision. Terms of removed
+  documents stay in it, to expand to nothing, until the next full load.
+- Filters and sorts are plain SQL over side tables, ranking is ``bm25()``.
+
+Generations: ``None`` is the live file; a named generation is a file of its own
+(``<live>.<generation>``) that :meth:`EmbeddedBackend.publish` moves over the
+live one with ``os.replace``. Readers with a connection open keep the old file,
+the next request opens the new one.
+
+Every file uses a rollback journal, never WAL: SQLite opens any database in WAL
+mode when a ``-wal`` file lies beside it, so the sidecars of a replaced WAL file
+would be applied to its successor. The price is that readers wait (briefly,
+``busy_timeout``) while a write to the live file commits.
+"""
+
+import functools
+import json
+import os
+import re
+import sqlite3
+import uuid
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from flask import g, has_app_context
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from app.db import connect
+from app.search import (
+    GENRES,
+    MOVIES,
+    PERSONS,
+    ROLES,
+    Page,
+    ResultWindowExceeded,
+    SearchBackend,
+    SearchError,
+    SearchUnavailable,
+)
+from app.search.analysis import analyse, max_edits
+
+NOT_BUILT = "search index not built yet: run flask etl run"
+# A generation names a file beside the live one: no separators, no "..".
+GENERATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+# Elasticsearch's default max_expansions for a fuzzy term.
+MAX_EXPANSIONS = 50
+# bm25 weights of movie_fts columns: title, description, names.
+MOVIE_RANK = "bm25(movie_fts, 5.0, 1.0, 1.0)"
+# Terms contain only word characters and inner apostrophes: splitting on
+# anything else (spaces) keeps each one intact, whatever its script.
+TOKENIZER = "ascii tokenchars '''_'"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+
+-- What filters and sorts read, kept narrow so scanning it stays cheap.
+CREATE TABLE IF NOT EXISTS movie (
+    num INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title_sort TEXT NOT NULL,
+    imdb_rating REAL
+);
+CREATE INDEX IF NOT EXISTS movie_title ON movie (title_sort, id);
+CREATE INDEX IF NOT EXISTS movie_rating ON movie (imdb_rating IS NULL, imdb_rating, id);
+CREATE INDEX IF NOT EXISTS movie_rating_desc ON movie (imdb_rating DESC, id);
+CREATE TABLE IF NOT EXISTS movie_doc (num INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS movie_genre (
+    genre_id TEXT NOT NULL,
+    movie_num INTEGER NOT NULL,
+    PRIMARY KEY (genre_id, movie_num)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS movie_genre_movie ON movie_genre (movie_num);
+CREATE TABLE IF NOT EXISTS movie_person (
+    person_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    movie_num INTEGER NOT NULL,
+    PRIMARY KEY (person_id, role, movie_num)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS movie_person_movie ON movie_person (movie_num);
+CREATE VIRTUAL TABLE IF NOT EXISTS movie_fts
+    USING fts5 (title, description, names, tokenize = "{TOKENIZER}");
+CREATE TABLE IF NOT EXISTS movie_term (term TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS movie_deleted AFTER DELETE ON movie BEGIN
+    DELETE FROM movie_doc WHERE num = old.num;
+    DELETE FROM movie_fts WHERE rowid = old.num;
+    DELETE FROM movie_genre WHERE movie_num = old.num;
+    DELETE FROM movie_person WHERE movie_num = old.num;
+END;
+
+CREATE TABLE IF NOT EXISTS genre (
+    num INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name_sort TEXT NOT NULL,
+    film_count INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS genre_name ON genre (name_sort, id);
+CREATE INDEX IF NOT EXISTS genre_film_count ON genre (film_count, id);
+
+CREATE TABLE IF NOT EXISTS person (
+    num INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS person_fts
+    USING fts5 (full_name, tokenize = "{TOKENIZER}");
+CREATE TABLE IF NOT EXISTS person_term (term TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS person_deleted AFTER DELETE ON person BEGIN
+    DELETE FROM person_fts WHERE rowid = old.num;
+END;
+"""
+
+TABLES = {MOVIES: "movie", GENRES: "genre", PERSONS: "person"}
+DOCUMENTS = {
+    MOVIES: "SELECT d.doc FROM movie m JOIN movie_doc d USING (num) WHERE m.id = ?",
+    GENRES: "SELECT doc FROM genre WHERE id = ?",
+    PERSONS: "SELECT doc FROM person WHERE id = ?",
+}
+VOCABULARIES = {MOVIES: "movie_term", PERSONS: "person_term"}
+# The only SQL a sort key can add; the id keeps ties in a stable order.
+FILM_ORDER = {
+    ("id", False): "m.id",
+    ("id", True): "m.id DESC",
+    ("title", False): "m.title_sort",
+    ("title", True): "m.title_sort DESC",
+    # SQLite puts NULL first going up and last going down; the contract wants
+    # films without a rating last both ways.
+    ("imdb_rating", False): "m.imdb_rating IS NULL, m.imdb_rating",
+    ("imdb_rating", True): "m.imdb_rating DESC",
+}
+GENRE_ORDER = {
+    ("name", False): "name_sort, id",
+    ("name", True): "name_sort DESC, id",
+    ("film_count", False): "film_count, id",
+    ("film_count", True): "film_count DESC, id",
+}
+PERSON_ROLES = (("actors", "actor"), ("writers", "writer"), ("directors", "director"))
+
+
+class EmbeddedBackend(SearchBackend):
+    """Search over an SQLite FTS5 file; see the module docstring for its layout."""
+
+    def __init__(self, path, max_result_window):
+        self.path = Path(path)
+        self.max_result_window = max_result_window
+        self._vocabularies = {}
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the backend from the app's settings."""
+        return cls(config["EMBEDDED_SEARCH_PATH"], config["MAX_RESULT_WINDOW"])
+
+    # Read side.
+
+    def search_films(self, query, fields=None):
+        """Return a Page of film documents, only ``fields`` of each if given."""
+        self._check_window(query.offset, query.limit)
+        sets, conditions = _film_filters(query)
+        order = _film_order(query.sort)
+        with self._reading() as conn:
+            if query.text is None:
+                source = "movie m"
+                order = order or "m.id"
+            else:
+                match = self._match(conn, MOVIES, query.text)
+                if match is None:
+                    return Page(total=0)
+                source = "movie_fts JOIN movie m ON m.num = movie_fts.rowid"
+                conditions.insert(0, ("movie_fts MATCH ?", [match]))
+                order = order or f"{MOVIE_RANK}, m.id"
+            total = _count_films(conn, source, sets, conditions)
+            if query.offset >= total:
+                return Page(total=total)
+            walk = query.text is None and _walk_in_order(conn, total, query)
+            where, params = _where(sets, conditions, walk)
+            nums = conn.execute(
+                f"SELECT m.num FROM {source} WHERE {where}"
+                f" ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset],
+            ).fetchall()
+            items = _documents(conn, "movie_doc", [row[0] for row in nums])
+        if fields:
+            items = [{key: doc[key] for key in fields if key in doc} for doc in items]
+        return Page(total=total, items=items)
+
+    def get_film(self, film_id):
+        """Return one film document, or None."""
+        return self._get(MOVIES, film_id)
+
+    def list_genres(self, sort, offset=0, limit=50):
+        """Return a Page of genre documents in ``sort`` order (ties on id)."""
+        self._check_window(offset, limit)
+        order = GENRE_ORDER.get((sort.field, sort.descending))
+        if order is None:
+            raise ValueError(f"cannot sort genres by {sort.field!r}")
+        with self._reading() as conn:
+            total = conn.execute("SELECT count(*) FROM genre").fetchone()[0]
+            rows = conn.execute(
+                f"SELECT doc FROM genre ORDER BY {order} LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return Page(total=total, items=[json.loads(row[0]) for row in rows])
+
+    def get_genre(self, genre_id):
+        """Return one genre document, or None."""
+        return self._get(GENRES, genre_id)
+
+    def search_persons(self, text, offset=0, limit=50):
+        """Return a Page of person documents matching ``text``, best first."""
+        self._check_window(offset, limit)
+        with self._reading() as conn:
+            match = self._match(conn, PERSONS, text)
+            if match is None:
+                return Page(total=0)
+            total = conn.execute(
+                "SELECT count(*) FROM person_fts WHERE person_fts MATCH ?", (match,)
+            ).fetchone()[0]
+            if offset >= total:
+                return Page(total=total)
+            nums = conn.execute(
+                "SELECT p.num FROM person_fts JOIN person p ON p.num = person_fts.rowid"
+                " WHERE person_fts MATCH ? ORDER BY bm25(person_fts), p.id"
+                " LIMIT ? OFFSET ?",
+                (match, limit, offset),
+            ).fetchall()
+            items = _documents(conn, "person", [row[0] for row in nums])
+        return Page(total=total, items=items)
+
+    def get_person(self, person_id):
+        """Return one person document, or None."""
+        return self._get(PERSONS, person_id)
+
+    def ping(self):
+        """Raise SearchUnavailable unless the index file can be read."""
+        with self._reading() as conn:
+            conn.execute("SELECT count(*) FROM meta").fetchone()
+
+    def release(self):
+        """Close this request's read connection, if one was opened."""
+        if has_app_context():
+            held = g.pop("embedded_search", None)
+            if held is not None:
+                held[0].close()
+
+    def refresh(self, generation=None):
+        """Nothing to do: a write is searchable as soon as it commits."""
+
+    def describe(self):
+        """Name the backend and its file."""
+        return f"embedded:{self.path}"
+
+    def _check_window(self, offset, limit):
+        if offset + limit > self.max_result_window:
+            raise ResultWindowExceeded(
+                f"offset + limit must not exceed {self.max_result_window}"
+            )
+
+    def _get(self, index, doc_id):
+        with self._reading() as conn:
+            row = conn.execute(DOCUMENTS[index], (doc_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    @contextmanager
+    def _reading(self):
+        """Yield a connection to the live file; turn SQLite failures into errors."""
+        try:
+            if has_app_context():
+                yield self._request_connection()
+            else:
+                with closing(self._open_live()) as conn:
+                    yield conn
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
+
+    def _request_connection(self):
+        """Return this request's connection, reopened if the live file was replaced."""
+        identity = self._live_identity()
+        held = g.get("embedded_search")
+        if held is not None and held[1] == identity:
+            return held[0]
+        self.release()
+        conn = connect(self.path, readonly=True)
+        g.embedded_search = (conn, identity)
+        return conn
+
+    def _open_live(self):
+        self._live_identity()
+        return connect(self.path, readonly=True)
+
+    def _live_identity(self):
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise SearchUnavailable(NOT_BUILT) from None
+        return stat.st_dev, stat.st_ino
+
+    def _match(self, conn, index, text):
+        """Return the FTS5 query for ``text``, or None if nothing can match."""
+        terms = dict.fromkeys(analyse(text))
+        if not terms:
+            return None
+        vocabulary = self._vocabulary(conn, index)
+        groups = []
+        for term in terms:
+            variants = vocabulary.expand(term)
+            if not variants:
+                return None
+            groups.append("(" + " OR ".join(map(_quote, variants)) + ")")
+        return " AND ".join(groups)
+
+    def _vocabulary(self, conn, index):
+        """Return the terms of ``index``, reloaded when the file has changed."""
+        revision = conn.execute(
+            "SELECT value FROM meta WHERE key = 'revision'"
+        ).fetchone()
+        revision = revision and revision[0]
+        cached = self._vocabularies.get(index)
+        if cached is None or cached.revision != revision:
+            rows = conn.execute(f"SELECT term FROM {VOCABULARIES[index]}").fetchall()
+            cached = Vocabulary(revision, [row[0] for row in rows])
+            self._vocabularies[index] = cached
+        return cached
+
+    # Write side.
+
+    def prepare(self, generation=None):
+        """Create the file of ``generation`` (or the live one) if missing."""
+        with self._writing(generation) as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', ?)",
+                (generation,),
+            )
+
+    def write(self, index, documents, generation=None):
+        """Insert or replace documents by id, in one transaction; return how many."""
+        writer = WRITERS[index]
+        written, terms = 0, set()
+        with self._writing(generation) as conn:
+            for doc in documents:
+                terms.update(writer(conn, doc))
+                written += 1
+            if terms:
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO {VOCABULARIES[index]} (term) VALUES (?)",
+                    [(term,) for term in terms],
+                )
+        return written
+
+    def remove(self, index, ids, generation=None):
+        """Delete documents by id (missing ones are fine); return how many."""
+        with self._writing(generation) as conn:
+            return conn.execute(
+                f"DELETE FROM {TABLES[index]}"
+                " WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(ids)),),
+            ).rowcount
+
+    def publish(self, generation):
+        """Compact ``generation``, move it over the live file, drop the others."""
+        path = self._generation_path(generation)
+        if generation is None or not path.exists():
+            raise SearchError(f"generation {generation!r} was never prepared")
+        with self._writing(generation) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
+                (generation,),
+            )
+            conn.execute("INSERT INTO movie_fts (movie_fts) VALUES ('optimize')")
+            conn.execute("INSERT INTO person_fts (person_fts) VALUES ('optimize')")
+            conn.execute("ANALYZE")
+        os.replace(path, self.path)
+        prefix = self.path.name + "."
+        for leftover in self.path.parent.iterdir():
+            if leftover.name.startswith(prefix):
+                leftover.unlink(missing_ok=True)
+
+    def discard(self, generation):
+        """Delete the file of an unpublished ``generation``."""
+        if generation is None:
+            raise ValueError("the live index cannot be discarded")
+        path = self._generation_path(generation)
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+    def live_generation(self):
+        """Return the generation of the live file, or None before the first load."""
+        if not self.path.exists():
+            return None
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = 'generation'"
+            ).fetchone()
+        return row and row[0]
+
+    def count(self, index, generation=None):
+        """Return the number of documents in an index of ``generation``."""
+        table = TABLES[index]
+        if generation is None:
+            with self._reading() as conn:
+                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        path = self._generation_path(generation)
+        if not path.exists():
+            raise SearchError(f"generation {generation!r} was never prepared")
+        with closing(connect(path, readonly=True)) as conn:
+            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    def _generation_path(self, generation):
+        if generation is None:
+            return self.path
+        if not GENERATION_NAME.fullmatch(generation) or ".." in generation:
+            raise ValueError(f"invalid generation name {generation!r}")
+        return self.path.with_name(f"{self.path.name}.{generation}")
+
+    @contextmanager
+    def _writing(self, generation):
+        """Yield a connection in a write transaction that bumps the revision."""
+        path = self._generation_path(generation)
+        with closing(_open_for_writing(path)) as conn, conn:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('revision', ?)",
+                (uuid.uuid4().hex,),
+            )
+
+
+class Vocabulary:
+    """The distinct terms of one FTS table, grouped by length for fuzzy look-ups."""
+
+    def __init__(self, revision, terms):
+        self.revision = revision
+        self._terms = frozenset(terms)
+        self._by_length = {}
+        for term in terms:
+            self._by_length.setdefault(len(term), []).append(term)
+        self.expand = functools.lru_cache(maxsize=4096)(self._expand)
+
+    def _expand(self, term):
+        """Return the indexed terms within ``max_edits(term)`` edits, closest first."""
+        edits = max_edits(term)
+        if edits == 0:
+            return (term,) if term in self._terms else ()
+        hits = []
+        for length in range(len(term) - edits, len(term) + edits + 1):
+            hits += process.extract(
+                term,
+                self._by_length.get(length, ()),
+                scorer=OSA.distance,
+                score_cutoff=edits,
+                limit=None,
+            )
+        hits.sort(key=lambda hit: (hit[1], hit[0]))
+        return tuple(hit[0] for hit in hits[:MAX_EXPANSIONS])
+
+
+def _open_for_writing(path):
+    """Open ``path`` to write, with a rollback journal (see the module docstring)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def _quote(term):
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _terms(*texts):
+    """Return the analysed terms of ``texts``."""
+    return [term for text in texts if text for term in analyse(text)]
+
+
+def _dump(doc):
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def _documents(conn, table, nums):
+    """Return the documents of rows ``nums`` of ``table``, in that order."""
+    rows = conn.execute(
+        f"SELECT num, doc FROM {table} WHERE num IN (SELECT value FROM json_each(?))",
+        (json.dumps(nums),),
+    ).fetchall()
+    docs = {row[0]: row[1] for row in rows}
+    return [json.loads(docs[num]) for num in nums]
+
+
+def _film_filters(query):
+    """Split a FilmQuery's filters into sets of films and conditions on ``m``.
+
+    A set is ``(side table, WHERE, parameters)`` selecting ``movie_num``s; a
+    condition is ``(SQL, parameters)`` over the ``movie`` row.
+    """
+    sets, conditions = [], []
+    for genre_id in query.genre_ids:
+        sets.append(("movie_genre", "genre_id = ?", [genre_id]))
+    if query.any_genre_ids:
+        genre_ids = json.dumps(list(query.any_genre_ids))
+        sets.append(
+            ("movie_genre", "genre_id IN (SELECT value FROM json_each(?))", [genre_ids])
+        )
+    if query.person_id is not None:
+        if query.role is None:
+            sets.append(("movie_person", "person_id = ?", [query.person_id]))
+        elif query.role in ROLES:
+            where = "person_id = ? AND role = ?"
+            sets.append(("movie_person", where, [query.person_id, query.role]))
+        else:
+            raise ValueError(f"unknown role {query.role!r}")
+    if query.exclude_ids:
+        exclude_ids = json.dumps(list(query.exclude_ids))
+        conditions.append(
+            ("m.id NOT IN (SELECT value FROM json_each(?))", [exclude_ids])
+        )
+    if query.rating_min is not None:
+        conditions.append(("m.imdb_rating >= ?", [query.rating_min]))
+    if query.rating_max is not None:
+        conditions.append(("m.imdb_rating <= ?", [query.rating_max]))
+    return sets, conditions
+
+
+def _where(sets, conditions, walk=False):
+    """Return the WHERE clause and parameters of ``sets`` and ``conditions``.
+
+    ``walk`` keeps SQLite from driving the query from the sets (a unary ``+``
+    makes ``m.num`` unusable as a key), so it walks the sort's index instead.
+    """
+    clauses, params = [], []
+    for table, where, set_params in sets:
+        clauses.append(
+            f"{'+' if walk else ''}m.num IN (SELECT movie_num FROM {table} WHERE {where})"
+        )
+        params += set_params
+    for sql, condition_params in conditions:
+        clauses.append(sql)
+        params += condition_params
+    return " AND ".join(clauses) or "1", params
+
+
+def _count_films(conn, source, sets, conditions):
+    """Count the matching films, reading as few rows as the filters allow."""
+    if len(sets) == 1 and not conditions:
+        # One side table knows the answer without a film row being read.
+        table, where, params = sets[0]
+        sql = f"SELECT count(DISTINCT movie_num) FROM {table} WHERE {where}"
+    elif not sets and len(conditions) == 1 and source != "movie m":
+        # Text alone: FTS5 counts its matches from the index.
+        sql, params = (
+            "SELECT count(*) FROM movie_fts WHERE movie_fts MATCH ?",
+            conditions[0][1],
+        )
+    else:
+        where, params = _where(sets, conditions)
+        sql = f"SELECT count(*) FROM {source} WHERE {where}"
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def _walk_in_order(conn, total, query):
+    """Whether to find a page by walking the sort's index rather than sorting.
+
+    Left to itself SQLite builds the film sets first and sorts all ``total``
+    members; walking the index in sort order and testing membership instead
+    reaches the page after about ``(offset + limit) * films / total`` rows.
+    """
+    if not total:
+        return False
+    films = conn.execute("SELECT max(num) FROM movie").fetchone()[0] or 0
+    return total * total > (query.offset + query.limit) * films
+
+
+def _film_order(sort):
+    """Return the ORDER BY of ``sort`` (None when empty), ties broken on id."""
+    if not sort:
+        return None
+    keys = []
+    for key in sort:
+        sql = FILM_ORDER.get((key.field, key.descending))
+        if sql is None:
+            raise ValueError(f"cannot sort films by {key.field!r}")
+        keys.append(sql)
+    return ", ".join([*keys, "m.id"])
+
+
+def _write_movie(conn, doc):
+    """Replace the film ``doc`` in every movie table; return its terms."""
+    conn.execute("DELETE FROM movie WHERE id = ?", (doc["id"],))
+    title = doc.get("title") or ""
+    num = conn.execute(
+        "INSERT INTO movie (id, title_sort, imdb_rating) VALUES (?, ?, ?)",
+        (doc["id"], title.lower(), doc.get("imdb_rating")),
+    ).lastrowid
+    conn.execute("INSERT INTO movie_doc (num, doc) VALUES (?, ?)", (num, _dump(doc)))
+    conn.executemany(
+        "INSERT OR IGNORE INTO movie_genre (genre_id, movie_num) VALUES (?, ?)",
+        [(genre["id"], num) for genre in doc.get("genres") or ()],
+    )
+    persons = doc.get("persons") or {}
+    conn.executemany(
+        "INSERT OR IGNORE INTO movie_person (person_id, role, movie_num)"
+        " VALUES (?, ?, ?)",
+        [
+            (person["id"], role, num)
+            for key, role in PERSON_ROLES
+            for person in persons.get(key) or ()
+        ],
+    )
+    columns = (
+        _terms(title),
+        _terms(doc.get("description")),
+        _terms(
+            *(doc.get("genre") or ()),
+            *(doc.get("director") or ()),
+            *(doc.get("actors_names") or ()),
+            *(doc.get("writers_names") or ()),
+        ),
+    )
+    conn.execute(
+        "INSERT INTO movie_fts (rowid, title, description, names) VALUES (?, ?, ?, ?)",
+        (num, *(" ".join(terms) for terms in columns)),
+    )
+    return [term for terms in columns for term in terms]
+
+
+def _write_genre(conn, doc):
+    """Replace the genre ``doc``; genres are not searched, so no terms."""
+    conn.execute("DELETE FROM genre WHERE id = ?", (doc["id"],))
+    conn.execute(
+        "INSERT INTO genre (id, name_sort, film_count, doc) VALUES (?, ?, ?, ?)",
+        (doc["id"], doc["name"].lower(), doc.get("film_count") or 0, _dump(doc)),
+    )
+    return ()
+
+
+def _write_person(conn, doc):
+    """Replace the person ``doc`` and its searchable name; return its terms."""
+    conn.execute("DELETE FROM person WHERE id = ?", (doc["id"],))
+    num = conn.execute(
+        "INSERT INTO person (id, doc) VALUES (?, ?)", (doc["id"], _dump(doc))
+    ).lastrowid
+    terms = _terms(doc.get("full_name"))
+    conn.execute(
+        "INSERT INTO person_fts (rowid, full_name) VALUES (?, ?)",
+        (num, " ".join(terms)),
+    )
+    return terms
+
+
+WRITERS = {MOVIES: _write_movie, GENRES: _write_genre, PERSONS: _write_person}

@@ -1,0 +1,1 @@
+"""ETL: the cleaned SQLite catalogue into the search backend."""

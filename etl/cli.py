@@ -1,0 +1,125 @@
+"""``flask etl run`` and ``flask etl status``: the ETL's command-line face."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from tqdm import tqdm
+
+from app.db import connect
+from app.extensions import cache
+from app.migrations import open_database, pending
+from app.search import INDICES, SearchError, get_search
+from etl import pipeline, state
+
+etl_cli = AppGroup("etl", help="Load the catalogue into the search backend.")
+
+
+class TerminalProgress:
+    """A progress bar per phase, with rate and ETA, on a terminal only."""
+
+    def __init__(self):
+        self.bar = None
+
+    def start(self, phase, total):
+        """Begin a bar for ``phase``."""
+        self.bar = tqdm(
+            total=total, desc=f"{phase:>8}", unit="doc", disable=None, leave=True
+        )
+
+    def update(self, count):
+        """Advance the bar."""
+        self.bar.update(count)
+
+    def close(self):
+        """Close the bar."""
+        self.bar.close()
+
+
+def _open_catalogue():
+    conn = open_database(current_app.config["DATABASE_PATH"])
+    if pending(conn):
+        conn.close()
+        raise click.ClickException("the database is not migrated: run flask db upgrade")
+    return conn
+
+
+@etl_cli.command("run")
+@click.option(
+    "--full", is_flag=True, help="Rebuild every index and swap it in atomically."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 50_000),
+    default=None,
+    help="Films or persons per batch (default: ETL_BATCH_SIZE).",
+)
+def run_command(full, batch_size):
+    """Load what changed since the last run (everything with --full)."""
+    conn = _open_catalogue()
+    backend = get_search()
+    try:
+        with state.exclusive(current_app.config["DATABASE_PATH"]):
+            summary = pipeline.run(
+                conn,
+                backend,
+                full=full,
+                batch_size=batch_size or current_app.config["ETL_BATCH_SIZE"],
+                progress=TerminalProgress(),
+            )
+    except SearchError as exc:
+        raise click.ClickException(f"search backend failed: {exc}") from None
+    finally:
+        conn.close()
+    _invalidate_cache()
+    how = "resumed " if summary.resumed else ""
+    click.echo(f"{how}{summary.mode} run {summary.run_id} into {backend.describe()}")
+    for index, documents in summary.documents.items():
+        click.echo(f"  {index:<8} {documents:>9} documents")
+    if summary.removed:
+        click.echo(f"  removed  {summary.removed:>9} documents")
+    rate = summary.total / summary.seconds if summary.seconds else 0
+    click.echo(
+        f"  {summary.total} documents in {summary.seconds:.1f} s ({rate:,.0f}/s)"
+    )
+
+
+@etl_cli.command("status")
+def status_command():
+    """Show the last run and the document counts in SQLite and in the index."""
+    conn = connect(current_app.config["DATABASE_PATH"])
+    backend = get_search()
+    try:
+        run = state.latest(conn, backend.describe()) if not pending(conn) else None
+        if run is None:
+            click.echo(f"no ETL run yet into {backend.describe()}")
+            return
+        click.echo(
+            f"last run {run.id}: {run.mode}, {run.state}, started {run.started_at},"
+            f" finished {run.finished_at or '-'}, {run.documents} documents"
+        )
+        if run.error:
+            click.echo(f"  error: {run.error}")
+        sources = {
+            "movies": "SELECT count(*) FROM film",
+            "genres": "SELECT count(*) FROM genre",
+            "persons": "SELECT count(*) FROM person",
+        }
+        for index in INDICES:
+            in_sqlite = conn.execute(sources[index]).fetchone()[0]
+            try:
+                in_index = backend.count(index)
+            except SearchError as exc:
+                in_index = f"unavailable ({exc})"
+            click.echo(f"  {index:<8} sqlite {in_sqlite:>9}  index {in_index}")
+    finally:
+        conn.close()
+
+
+def _invalidate_cache():
+    """Drop cached answers; stale ones would outlive the data they came from."""
+    try:
+        cache.clear()
+    except Exception as exc:
+        current_app.logger.warning(
+            "could not clear the response cache: %s", type(exc).__name__
+        )

@@ -1,0 +1,140 @@
+"""The ETL run: extract, transform and load every index, full or incremental.
+
+A full run loads into a fresh generation of indices and publishes it in one
+atomic step. An incremental run updates the live indices with what changed
+since the last completed run, deletions included. Either kind, killed at any
+point, is resumed by the next run from its last checkpoint.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from app.search import GENRES, MOVIES, PERSONS
+from etl import extract, load, state, transform
+
+PHASES = (MOVIES, PERSONS, GENRES)
+
+
+@dataclass
+class Summary:
+    """What a run did."""
+
+    run_id: int
+    mode: str
+    resumed: bool
+    documents: dict = field(default_factory=dict)
+    removed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total(self):
+        """Documents written across all indices."""
+        return sum(self.documents.values())
+
+
+class NullProgress:
+    """Progress reporting that shows nothing."""
+
+    def start(self, phase, total):
+        """Begin a phase of ``total`` documents."""
+
+    def update(self, count):
+        """Advance by ``count`` documents."""
+
+    def close(self):
+        """End the current phase."""
+
+
+def plan(conn, backend, full):
+    """Return ``(run, resumed)``: the unfinished run to resume, or a new one."""
+    target = backend.describe()
+    last = state.latest(conn, target)
+    if last is not None and last.state != "completed":
+        if last.mode == "full" or not full:
+            return state.resume(conn, last), True
+        state.finish(conn, last, "failed", "superseded by a full run")
+    completed = state.latest(conn, target, "completed")
+    if full or completed is None or backend.live_generation() is None:
+        return state.start(conn, target, "full", None), False
+    # A run's started_at is stamped by the write that records it, and SQLite lets
+    # one writer commit at a time: every change stamped before it was committed
+    # before it, so that run saw it. Later changes are >= started_at.
+    since = completed.started_at
+    return state.start(conn, target, "incremental", since), False
+
+
+def run(conn, backend, *, full=False, batch_size=2000, progress=None):
+    """Run the ETL into ``backend``; return a Summary. Raises on failure."""
+    progress = progress or NullProgress()
+    started = time.perf_counter()
+    current, resumed = plan(conn, backend, full)
+    summary = Summary(current.id, current.mode, resumed)
+    try:
+        backend.prepare(current.generation)
+        since = current.watermark
+        if since is not None:
+            summary.removed = load.remove_deleted(
+                backend, extract.deletions(conn, since)
+            )
+        for phase in _remaining(current):
+            after = _resume_point(current, phase)
+            progress.start(phase, _total(conn, phase, since))
+            summary.documents[phase] = load.load_batches(
+                conn,
+                backend,
+                current,
+                phase,
+                _batches(conn, phase, batch_size, after, since),
+                progress,
+            )
+            progress.close()
+        if current.generation is None:
+            backend.refresh()
+        elif backend.live_generation() != current.generation:
+            backend.publish(current.generation)
+    except BaseException as exc:
+        state.finish(conn, current, "failed", _describe(exc))
+        raise
+    state.finish(conn, current, "completed")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _remaining(run):
+    phase = run.checkpoint.get("phase")
+    return PHASES[PHASES.index(phase) :] if phase in PHASES else PHASES
+
+
+def _resume_point(run, phase):
+    if run.checkpoint.get("phase") == phase:
+        return run.checkpoint.get("after", "")
+    return ""
+
+
+def _total(conn, phase, since):
+    if phase == MOVIES:
+        return extract.count_films(conn, since)
+    if phase == PERSONS:
+        return extract.count_persons(conn, since)
+    return None
+
+
+def _batches(conn, phase, batch_size, after, since):
+    if phase == MOVIES:
+        for films, genres, credits in extract.film_batches(
+            conn, batch_size, after, since
+        ):
+            yield transform.movie_documents(films, genres, credits), films[-1]["id"]
+    elif phase == PERSONS:
+        for persons, credits in extract.person_batches(conn, batch_size, after, since):
+            yield transform.person_documents(persons, credits), persons[-1]["id"]
+    else:
+        rows = extract.genres(conn)
+        if rows:
+            yield transform.genre_documents(rows), rows[-1]["id"]
+
+
+def _describe(exc):
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,43 @@
+"""Fixtures shared by the whole suite: the app, its client and CLI runner."""
+
+import pytest
+
+from app import create_app
+
+pytest_plugins = [
+    "tests.fixtures.elasticsearch",
+    "tests.fixtures.search",
+    "tests.fixtures.redis",
+]
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    """Path of a fresh catalogue database for one test."""
+    return tmp_path / "movies.sqlite"
+
+
+@pytest.fixture
+def app(db_path):
+    """An app on a temporary database, the embedded search index and a local cache."""
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_PATH": str(db_path),
+            "EMBEDDED_SEARCH_PATH": str(db_path.with_name("movies.search.sqlite")),
+            "ELASTICSEARCH_URL": None,
+            "REDIS_URL": None,
+        }
+    )
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the app's ``flask`` commands."""
+    return app.test_cli_runner()

@@ -1,0 +1,242 @@
+import click
+import pytest
+
+from app.db import connect, stable_id
+from app.migrations import upgrade
+from app.search import FilmQuery, SearchUnavailable, Sort
+from etl import pipeline, state
+from tests.factories import make_legacy_db, movie, writer_id
+
+LUCAS, KASDAN = writer_id(1), writer_id(2)
+
+
+@pytest.fixture
+def conn(search_app, db_path):
+    """A migrated catalogue with three films, in the app's database."""
+    make_legacy_db(
+        db_path,
+        movies=[
+            movie(
+                "tt0000001",
+                "Star Wars",
+                genre="Action, Sci-Fi",
+                director="George Lucas",
+                writer=LUCAS,
+                plot="Luke Skywalker joins the rebellion.",
+                imdb_rating="8.6",
+            ),
+            movie(
+                "tt0000002",
+                "Return of the Jedi",
+                genre="Action, Adventure",
+                director="Richard Marquand",
+                writers=[KASDAN, LUCAS, KASDAN],
+                imdb_rating="8.3",
+            ),
+            movie("tt0000003", "Звёздные войны", genre="Sci-Fi", plot="Фильм о войне."),
+        ],
+        actors=[(1, "Mark Hamill"), (2, "Harrison Ford"), (3, "N/A")],
+        writers=[(LUCAS, "George Lucas"), (KASDAN, "Lawrence Kasdan")],
+        links=[
+            ("tt0000001", 1),
+            ("tt0000001", 2),
+            ("tt0000002", 2),
+            ("tt0000002", 1),
+            ("tt0000003", 3),
+        ],
+    )
+    connection = connect(db_path)
+    upgrade(connection)
+    yield connection
+    connection.close()
+
+
+def run(conn, backend, **kwargs):
+    return pipeline.run(conn, backend, batch_size=2, **kwargs)
+
+
+def sqlite_count(conn, table):
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def assert_counts_match(conn, backend):
+    assert backend.count("movies") == sqlite_count(conn, "film")
+    assert backend.count("genres") == sqlite_count(conn, "genre")
+    assert backend.count("persons") == sqlite_count(conn, "person")
+
+
+def test_first_run_is_a_full_load_of_every_index(conn, backend):
+    summary = run(conn, backend)
+    assert summary.mode == "full"
+    assert summary.documents == {"movies": 3, "persons": 5, "genres": 3}
+    assert_counts_match(conn, backend)
+    assert (
+        backend.live_generation() == state.latest(conn, backend.describe()).generation
+    )
+
+
+def test_movie_document_carries_legacy_and_new_fields(conn, backend):
+    run(conn, backend)
+    doc = backend.get_film("tt0000002")
+    assert doc["title"] == "Return of the Jedi"
+    assert doc["description"] is None
+    assert doc["imdb_rating"] == 8.3
+    assert doc["genre"] == ["Action", "Adventure"]
+    assert doc["director"] == ["Richard Marquand"]
+    assert doc["writers"] == [
+        {"id": KASDAN, "name": "Lawrence Kasdan"},
+        {"id": LUCAS, "name": "George Lucas"},
+    ]
+    assert doc["actors"] == [
+        {"id": 2, "name": "Harrison Ford"},
+        {"id": 1, "name": "Mark Hamill"},
+    ]
+    assert doc["actors_names"] == ["Harrison Ford", "Mark Hamill"]
+    assert doc["writers_names"] == ["Lawrence Kasdan", "George Lucas"]
+    assert doc["genres"] == [
+        {"id": stable_id("genre", "Action"), "name": "Action"},
+        {"id": stable_id("genre", "Adventure"), "name": "Adventure"},
+    ]
+    assert doc["persons"]["directors"] == [
+        {"id": stable_id("person", "Richard Marquand"), "full_name": "Richard Marquand"}
+    ]
+    assert [p["full_name"] for p in doc["persons"]["actors"]] == [
+        "Harrison Ford",
+        "Mark Hamill",
+    ]
+
+
+def test_na_actor_leaves_no_trace(conn, backend):
+    run(conn, backend)
+    doc = backend.get_film("tt0000003")
+    assert doc["actors"] == [] and doc["actors_names"] == [] and doc["director"] == []
+    assert backend.search_films(FilmQuery(text="N/A")).total == 0
+
+
+def test_person_and_genre_documents(conn, backend):
+    run(conn, backend)
+    lucas = backend.get_person(stable_id("person", "George Lucas"))
+    assert lucas["full_name"] == "George Lucas"
+    assert lucas["films"] == [
+        {"id": "tt0000001", "roles": ["writer", "director"]},
+        {"id": "tt0000002", "roles": ["writer"]},
+    ]
+    scifi = backend.get_genre(stable_id("genre", "Sci-Fi"))
+    assert scifi == {
+        "id": stable_id("genre", "Sci-Fi"),
+        "name": "Sci-Fi",
+        "film_count": 2,
+    }
+
+
+def test_loaded_films_are_searchable_with_morphology(conn, backend):
+    run(conn, backend)
+    assert [f["id"] for f in backend.search_films(FilmQuery(text="войны")).items] == [
+        "tt0000003"
+    ]
+    assert [
+        f["id"] for f in backend.search_films(FilmQuery(text="skywalkr")).items
+    ] == ["tt0000001"]
+
+
+def test_incremental_run_picks_up_inserts_updates_and_deletes(conn, backend):
+    run(conn, backend)
+    with conn:
+        conn.execute(
+            "INSERT INTO film (id, title, imdb_rating) VALUES ('tt0000004', 'Willow', 7.3)"
+        )
+        conn.execute(
+            "INSERT INTO film_genre (film_id, genre_id, position)"
+            " SELECT 'tt0000004', id, 0 FROM genre WHERE name = 'Action'"
+        )
+        conn.execute("UPDATE film SET title = 'A New Hope' WHERE id = 'tt0000001'")
+        conn.execute(
+            "UPDATE person SET full_name = 'Harrison J. Ford' WHERE full_name = 'Harrison Ford'"
+        )
+        conn.execute("DELETE FROM film WHERE id = 'tt0000003'")
+    summary = run(conn, backend)
+    assert summary.mode == "incremental"
+    assert summary.removed == 1
+    # changed: tt0000001 (title, Ford), tt0000002 (Ford), tt0000004 (new)
+    assert summary.documents["movies"] == 3
+    assert backend.get_film("tt0000003") is None
+    assert backend.get_film("tt0000004")["genre"] == ["Action"]
+    assert backend.get_film("tt0000001")["title"] == "A New Hope"
+    assert "Harrison J. Ford" in backend.get_film("tt0000002")["actors_names"]
+    action = backend.get_genre(stable_id("genre", "Action"))
+    assert action["film_count"] == 3
+    assert_counts_match(conn, backend)
+
+
+def test_incremental_run_removes_deleted_people_and_genres(conn, backend):
+    run(conn, backend)
+    lucas = stable_id("person", "George Lucas")
+    with conn:
+        conn.execute("DELETE FROM person WHERE id = ?", (lucas,))
+        conn.execute("DELETE FROM genre WHERE name = 'Adventure'")
+    run(conn, backend)
+    assert backend.get_person(lucas) is None
+    assert backend.get_genre(stable_id("genre", "Adventure")) is None
+    assert backend.get_film("tt0000001")["director"] == []
+    assert backend.get_film("tt0000002")["genre"] == ["Action"]
+    assert_counts_match(conn, backend)
+
+
+def test_rerun_is_idempotent(conn, backend):
+    run(conn, backend)
+    first = [backend.get_film(f"tt000000{i}") for i in (1, 2, 3)]
+    nothing = run(conn, backend)
+    assert nothing.mode == "incremental"
+    assert nothing.documents["movies"] == 0
+    again = run(conn, backend, full=True)
+    assert again.mode == "full"
+    assert [backend.get_film(f"tt000000{i}") for i in (1, 2, 3)] == first
+    assert_counts_match(conn, backend)
+
+
+def test_full_run_swaps_generations(conn, backend):
+    first = run(conn, backend)
+    second = run(conn, backend, full=True)
+    assert second.run_id != first.run_id
+    assert backend.live_generation() == state.get(conn, second.run_id).generation
+    page = backend.search_films(FilmQuery(sort=(Sort("id"),)))
+    assert [f["id"] for f in page.items] == ["tt0000001", "tt0000002", "tt0000003"]
+
+
+class FailingAfter:
+    """Wraps a backend so that writes fail after ``n`` successful ones."""
+
+    def __init__(self, backend, n):
+        self.backend, self.left = backend, n
+
+    def write(self, *args, **kwargs):
+        if self.left == 0:
+            raise SearchUnavailable("search engine went away")
+        self.left -= 1
+        return self.backend.write(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+
+def test_failure_mid_load_leaves_live_indices_untouched_and_resumes(conn, backend):
+    first = run(conn, backend)
+    live = backend.live_generation()
+    with pytest.raises(SearchUnavailable):
+        run(conn, FailingAfter(backend, 1), full=True)
+    failed = state.latest(conn, backend.describe())
+    assert failed.state == "failed" and "went away" in failed.error
+    assert backend.live_generation() == live
+    assert_counts_match(conn, backend)
+    resumed = run(conn, backend)
+    assert resumed.resumed and resumed.run_id == failed.id != first.run_id
+    assert resumed.documents["movies"] == 1  # the batch after the checkpoint
+    assert backend.live_generation() == failed.generation
+    assert_counts_match(conn, backend)
+
+
+def test_second_run_while_one_holds_the_lock_is_refused(db_path):
+    with state.exclusive(db_path):
+        second = state.exclusive(db_path)
+        with pytest.raises(click.ClickException, match="in progress"):
+            second.__enter__()

@@ -1,0 +1,96 @@
+"""Health probes: /healthz touches nothing, /readyz checks every dependency."""
+
+import pytest
+
+from app import create_app
+from tests.factories import make_legacy_db, movie
+from tests.fixtures.redis import free_port
+
+
+def build_catalogue(app):
+    make_legacy_db(app.config["DATABASE_PATH"], movies=[movie("tt0000001", "Alien")])
+    runner = app.test_cli_runner()
+    for command in (["db", "upgrade"], ["etl", "run"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
+
+
+def test_healthz_answers_without_touching_anything(tmp_path):
+    database = tmp_path / "nowhere" / "movies.sqlite"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_PATH": str(database),
+            "ELASTICSEARCH_URL": "http://127.0.0.1:9",
+            "REDIS_URL": "redis://127.0.0.1:9/0",
+        }
+    )
+
+    response = app.test_client().get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+    assert not database.parent.exists()
+
+
+def test_readyz_is_ready_when_everything_answers(app):
+    build_catalogue(app)
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["status"] == "ready"
+    assert set(response.json["checks"]) == {"database", "search", "cache"}
+    assert all(check["ok"] for check in response.json["checks"].values())
+
+
+def test_readyz_is_ready_on_each_search_backend(search_app, db_path):
+    build_catalogue(search_app)
+
+    response = search_app.test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["checks"]["search"]["ok"] is True
+
+
+def test_readyz_names_what_is_missing_before_any_setup(app, db_path):
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["code"] == 503
+    checks = response.json["errors"]
+    assert checks["database"]["ok"] is False
+    assert checks["search"]["ok"] is False
+    assert checks["cache"]["ok"] is True
+    assert "database" in response.json["message"]
+    assert "search" in response.json["message"]
+    assert not db_path.exists(), "a probe must not create the database"
+
+
+@pytest.mark.parametrize(
+    ("setting", "failing"),
+    [
+        ({"ELASTICSEARCH_URL": "http://127.0.0.1:9"}, "search"),
+        ({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, "cache"),
+    ],
+)
+def test_readyz_is_503_when_a_dependency_is_down(app, db_path, setting, failing):
+    build_catalogue(app)
+    broken = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_PATH": str(db_path),
+            "EMBEDDED_SEARCH_PATH": app.config["EMBEDDED_SEARCH_PATH"],
+            "ELASTICSEARCH_URL": None,
+            "REDIS_URL": None,
+            **setting,
+        }
+    )
+
+    response = broken.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    checks = response.json["errors"]
+    assert checks[failing]["ok"] is False
+    assert [name for name, check in checks.items() if not check["ok"]] == [failing]
+    assert failing in response.json["message"]

@@ -1,0 +1,752 @@
+"""The search contract of ``app.search``, run against every backend.
+
+A small hand-written catalogue goes through the write side (prepare, write,
+publish) and every expectation below is worked out by hand from it.
+"""
+
+from contextlib import closing
+
+import pytest
+
+from app.db import connect
+from app.search import (
+    GENRES,
+    MOVIES,
+    PERSONS,
+    FilmQuery,
+    ResultWindowExceeded,
+    SearchUnavailable,
+    Sort,
+    get_search,
+)
+from app.search.embedded import EmbeddedBackend
+
+# The catalogue ------------------------------------------------------------
+
+
+def genre(key, name):
+    """A genre as films carry it."""
+    return {"id": f"g-{key}", "name": name}
+
+
+def person(key, full_name):
+    """A person as films carry them."""
+    return {"id": f"p-{key}", "full_name": full_name}
+
+
+ACTION = genre("action", "Action")
+ADVENTURE = genre("adventure", "Adventure")
+DRAMA = genre("drama", "drama")  # lower case, as some legacy genres are
+FAMILY = genre("family", "Family")
+HORROR = genre("horror", "Horror")
+SCIFI = genre("scifi", "Sci-Fi")
+ALL_GENRES = (ACTION, ADVENTURE, DRAMA, FAMILY, HORROR, SCIFI)
+
+BRANAGH = person("branagh", "Kenneth Branagh")
+CAMPBELL_SCOTT = person("campbell-scott", "Campbell Scott")
+CRONENBERG = person("cronenberg", "David Cronenberg")
+DE_SOUZA = person("de-souza", "Steven E. de Souza")
+FLEMING = person("fleming", "Victor Fleming")
+FORD = person("ford", "Harrison Ford")
+GARLAND = person("garland", "Judy Garland")
+GLASER = person("glaser", "Paul Michael Glaser")
+HAMILL = person("hamill", "Mark Hamill")
+KERSHNER = person("kershner", "Irvin Kershner")
+LANGLEY = person("langley", "Noel Langley")
+LAW = person("law", "Jude Law")
+LUCAS = person("lucas", "George Lucas")
+OBANNON = person("obannon", "Dan O'Bannon")
+RIDLEY_SCOTT = person("ridley-scott", "Ridley Scott")
+SCHWARZENEGGER = person("schwarzenegger", "Arnold Schwarzenegger")
+WEAVER = person("weaver", "Sigourney Weaver")
+
+
+def film(
+    film_id,
+    title,
+    rating,
+    description=None,
+    *,
+    genres=(),
+    directors=(),
+    actors=(),
+    writers=(),
+):
+    """A movie document in the shape the ETL writes (see ``app.search``)."""
+    return {
+        "id": film_id,
+        "title": title,
+        "description": description,
+        "imdb_rating": rating,
+        "genre": [g["name"] for g in genres],
+        "genres": list(genres),
+        "director": [p["full_name"] for p in directors],
+        "actors": [{"id": n, "name": p["full_name"]} for n, p in enumerate(actors, 1)],
+        "writers": [{"id": p["id"], "name": p["full_name"]} for p in writers],
+        "actors_names": [p["full_name"] for p in actors],
+        "writers_names": [p["full_name"] for p in writers],
+        "persons": {
+            "actors": list(actors),
+            "writers": list(writers),
+            "directors": list(directors),
+        },
+    }
+
+
+WIZARD_OF_OZ = film(
+    "tt0032138",
+    "The Wizard of Oz",
+    8.1,
+    "Young Dorothy Gale and her dog are swept away by a tornado from their Kansas"
+    " farm to the magical Land of Oz, and embark on a quest with three new friends"
+    " to see the Wizard.",
+    genres=(ADVENTURE, FAMILY),
+    directors=(FLEMING,),
+    actors=(GARLAND,),
+    writers=(LANGLEY,),
+)
+STAR_WARS = film(
+    "tt0076759",
+    "Star Wars",
+    8.6,
+    "Luke Skywalker joins forces with a Jedi Knight, a cocky pilot, a Wookiee and"
+    " two droids to save the galaxy from the Empire's world-destroying battle"
+    " station.",
+    genres=(ACTION, ADVENTURE, SCIFI),
+    directors=(LUCAS,),
+    actors=(HAMILL, FORD),
+    writers=(LUCAS,),
+)
+ALIEN = film(
+    "tt0078748",
+    "Alien",
+    8.5,
+    "The crew of a commercial spacecraft encounters a deadly lifeform after"
+    " investigating an unknown transmission.",
+    genres=(HORROR, SCIFI),
+    directors=(RIDLEY_SCOTT,),
+    actors=(WEAVER,),
+    writers=(OBANNON,),
+)
+EMPIRE_STRIKES_BACK = film(
+    "tt0080684",
+    "Star Wars: Episode V - The Empire Strikes Back",
+    8.7,
+    "After the Rebels are overpowered on the ice planet Hoth, Luke begins Jedi"
+    " training with Yoda.",
+    genres=(ACTION, ADVENTURE, SCIFI),
+    directors=(KERSHNER,),
+    actors=(HAMILL, FORD),
+    writers=(LUCAS,),
+)
+RUNNING_MAN = film(
+    "tt0093894",
+    "The Running Man",
+    6.7,
+    "A wrongly convicted police officer must try to survive a public execution"
+    " gauntlet staged as a television game show.",
+    genres=(ACTION, SCIFI),
+    directors=(GLASER,),
+    actors=(SCHWARZENEGGER,),
+    writers=(DE_SOUZA,),
+)
+HAMLET_1996 = film(
+    "tt0116477",
+    "Hamlet",
+    7.7,
+    genres=(DRAMA,),
+    directors=(BRANAGH,),
+    actors=(BRANAGH,),
+)
+EXISTENZ = film(
+    "tt0120907",
+    "eXistenZ",
+    6.7,
+    "A game designer hunted by assassins must play her latest virtual reality"
+    " creation to find out if it has been damaged.",
+    genres=(HORROR, SCIFI),
+    directors=(CRONENBERG,),
+    actors=(LAW,),
+    writers=(CRONENBERG,),
+)
+HAMLET_2000 = film(
+    "tt0171359",
+    "Hamlet",
+    None,
+    genres=(DRAMA,),
+    directors=(CAMPBELL_SCOTT,),
+    actors=(CAMPBELL_SCOTT,),
+)
+ZVEZDNYE_VOINY = film(
+    "tt9000001",
+    "Звёздные войны",
+    None,
+    "Люк Скайуокер и его друзья сражаются против Империи в далёкой галактике.",
+    genres=(SCIFI,),
+)
+FILMS = (
+    WIZARD_OF_OZ,
+    STAR_WARS,
+    ALIEN,
+    EMPIRE_STRIKES_BACK,
+    RUNNING_MAN,
+    HAMLET_1996,
+    EXISTENZ,
+    HAMLET_2000,
+    ZVEZDNYE_VOINY,
+)
+ALL_IDS = [f["id"] for f in FILMS]
+
+
+def genre_documents(films):
+    """Genre documents with their film counts in ``films``."""
+    return [
+        {**g, "film_count": sum(g in f["genres"] for f in films)} for g in ALL_GENRES
+    ]
+
+
+def person_documents(films):
+    """Person documents listing their films and roles in ``films``."""
+    documents = {}
+    for f in films:
+        for key, role in (
+            ("actors", "actor"),
+            ("writers", "writer"),
+            ("directors", "director"),
+        ):
+            for p in f["persons"][key]:
+                doc = documents.setdefault(p["id"], {**p, "films": []})
+                if not doc["films"] or doc["films"][-1]["id"] != f["id"]:
+                    doc["films"].append({"id": f["id"], "roles": []})
+                doc["films"][-1]["roles"].append(role)
+    return list(documents.values())
+
+
+def load(backend, generation, films=FILMS, *, genres=None, persons=None):
+    """Write a whole catalogue into ``generation`` and make it live."""
+    backend.prepare(generation)
+    backend.write(MOVIES, films, generation)
+    backend.write(
+        GENRES, genre_documents(films) if genres is None else genres, generation
+    )
+    backend.write(
+        PERSONS, person_documents(films) if persons is None else persons, generation
+    )
+    backend.publish(generation)
+
+
+@pytest.fixture
+def catalogue(backend):
+    """The backend with the whole catalogue live as generation ``gen1``."""
+    load(backend, "gen1")
+    return backend
+
+
+def search(backend, **query):
+    """Return the page of films that ``FilmQuery(**query)`` finds."""
+    return backend.search_films(FilmQuery(**query))
+
+
+def ids(page):
+    """The ids of a page's items, in order."""
+    return [item["id"] for item in page.items]
+
+
+# Full text ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["войны", "война", "звездные", "Звёздные войны"])
+def test_text_matches_russian_word_forms(catalogue, text):
+    assert ids(search(catalogue, text=text)) == ["tt9000001"]
+
+
+@pytest.mark.parametrize("text", ["running", "run", "runs", "The Running Man"])
+def test_text_matches_english_word_forms(catalogue, text):
+    assert ids(search(catalogue, text=text)) == ["tt0093894"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("skywalkr", ["tt0076759"]),  # a letter missing
+        ("skywlkr", ["tt0076759"]),  # two edits: allowed above five letters
+        ("skwlkr", []),  # three edits
+        ("jeid", ["tt0076759", "tt0080684"]),  # a swap is one edit
+        ("jdie", []),  # two edits: too many for four letters
+        ("garlnd", ["tt0032138"]),
+    ],
+)
+def test_text_tolerates_typos(catalogue, text, expected):
+    assert ids(search(catalogue, text=text, sort=(Sort("id"),))) == expected
+
+
+def test_two_letter_words_must_match_exactly(catalogue):
+    assert ids(search(catalogue, text="oz")) == ["tt0032138"]
+    assert search(catalogue, text="ox").total == 0
+
+
+def test_every_term_must_match(catalogue):
+    assert ids(search(catalogue, text="hamill ford", sort=(Sort("id"),))) == [
+        "tt0076759",
+        "tt0080684",
+    ]
+    assert search(catalogue, text="star wars").total == 2
+    assert search(catalogue, text="hamill weaver").total == 0
+    assert search(catalogue, text="kansas skywalker").total == 0
+
+
+@pytest.mark.parametrize("text", ["the of and", "и в на", "!!! ...", ""])
+def test_text_without_terms_matches_nothing(catalogue, text):
+    page = search(catalogue, text=text)
+    assert (page.total, page.items) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kansas", ["tt0032138"]),  # description
+        ("horror", ["tt0078748", "tt0120907"]),  # genre names
+        ("kershner", ["tt0080684"]),  # directors
+        ("garland", ["tt0032138"]),  # actors_names
+        ("o'bannon", ["tt0078748"]),  # writers_names
+        ("cronenberg", ["tt0120907"]),  # director and writer: found once
+    ],
+)
+def test_text_searches_every_field(catalogue, text, expected):
+    assert ids(search(catalogue, text=text, sort=(Sort("id"),))) == expected
+
+
+def test_title_matches_rank_above_other_fields(catalogue):
+    # "Empire" is in one title and in another film's description.
+    assert ids(search(catalogue, text="empire")) == ["tt0080684", "tt0076759"]
+
+
+def test_equally_relevant_films_come_in_id_order(catalogue):
+    # Both Hamlets have the same title and the same number of terms elsewhere.
+    assert ids(search(catalogue, text="hamlet")) == ["tt0116477", "tt0171359"]
+
+
+def test_text_combines_with_filters_and_sort(catalogue):
+    assert ids(search(catalogue, text="star wars", sort=(Sort("title", True),))) == [
+        "tt0080684",
+        "tt0076759",
+    ]
+    assert ids(search(catalogue, text="star wars", rating_min=8.7)) == ["tt0080684"]
+    assert ids(
+        search(catalogue, text="luke", genre_ids=("g-action",), sort=(Sort("id"),))
+    ) == ["tt0076759", "tt0080684"]
+    # "Gale" is one edit from "game".
+    assert ids(
+        search(catalogue, text="game", exclude_ids=("tt0120907",), sort=(Sort("id"),))
+    ) == ["tt0032138", "tt0093894"]
+
+
+# Filters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"genre_ids": ("g-action", "g-adventure")}, ["tt0076759", "tt0080684"]),
+        ({"genre_ids": ("g-horror", "g-drama")}, []),
+        (
+            {"any_genre_ids": ("g-horror", "g-drama")},
+            ["tt0078748", "tt0116477", "tt0120907", "tt0171359"],
+        ),
+        (
+            {"genre_ids": ("g-scifi",), "any_genre_ids": ("g-horror", "g-family")},
+            ["tt0078748", "tt0120907"],
+        ),
+        (
+            {"genre_ids": ("g-action",), "exclude_ids": ("tt0076759", "tt0000000")},
+            ["tt0080684", "tt0093894"],
+        ),
+        ({"person_id": "p-lucas"}, ["tt0076759", "tt0080684"]),
+        ({"person_id": "p-lucas", "role": "director"}, ["tt0076759"]),
+        ({"person_id": "p-lucas", "role": "writer"}, ["tt0076759", "tt0080684"]),
+        ({"person_id": "p-lucas", "role": "actor"}, []),
+        ({"person_id": "p-cronenberg"}, ["tt0120907"]),
+        ({"person_id": "p-hamill", "role": "actor"}, ["tt0076759", "tt0080684"]),
+        ({"person_id": "p-nobody"}, []),
+        ({"rating_min": 8.5}, ["tt0076759", "tt0078748", "tt0080684"]),
+        ({"rating_max": 6.7}, ["tt0093894", "tt0120907"]),
+        ({"rating_min": 7.0, "rating_max": 8.1}, ["tt0032138", "tt0116477"]),
+        (
+            {"rating_min": 0},  # films without a rating never pass
+            [
+                "tt0032138",
+                "tt0076759",
+                "tt0078748",
+                "tt0080684",
+                "tt0093894",
+                "tt0116477",
+                "tt0120907",
+            ],
+        ),
+        ({"genre_ids": ("g-drama",), "rating_max": 10}, ["tt0116477"]),
+    ],
+)
+def test_filters(catalogue, query, expected):
+    page = search(catalogue, **query)
+    assert (ids(page), page.total) == (expected, len(expected))
+
+
+def test_unknown_role_is_refused(catalogue):
+    with pytest.raises(ValueError, match="role"):
+        search(catalogue, person_id="p-lucas", role="producer")
+
+
+# Sorting ------------------------------------------------------------------
+
+BY_TITLE = [
+    "tt0078748",  # alien
+    "tt0120907",  # existenz
+    "tt0116477",  # hamlet (ties on id)
+    "tt0171359",  # hamlet
+    "tt0076759",  # star wars
+    "tt0080684",  # star wars: episode v
+    "tt0093894",  # the running man
+    "tt0032138",  # the wizard of oz
+    "tt9000001",  # звёздные войны: Cyrillic after Latin
+]
+BY_TITLE_DESC = [
+    "tt9000001",
+    "tt0032138",
+    "tt0093894",
+    "tt0080684",
+    "tt0076759",
+    "tt0116477",  # the two Hamlets still tie on id ascending
+    "tt0171359",
+    "tt0120907",
+    "tt0078748",
+]
+BY_RATING = [
+    "tt0093894",  # 6.7, ties on id
+    "tt0120907",  # 6.7
+    "tt0116477",  # 7.7
+    "tt0032138",  # 8.1
+    "tt0078748",  # 8.5
+    "tt0076759",  # 8.6
+    "tt0080684",  # 8.7
+    "tt0171359",  # no rating: last, by id
+    "tt9000001",
+]
+BY_RATING_DESC = [
+    "tt0080684",
+    "tt0076759",
+    "tt0078748",
+    "tt0032138",
+    "tt0116477",
+    "tt0093894",  # 6.7, ties still on id ascending
+    "tt0120907",
+    "tt0171359",  # no rating: last here too
+    "tt9000001",
+]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ((), ALL_IDS),
+        ((Sort("id"),), ALL_IDS),
+        ((Sort("id", True),), ALL_IDS[::-1]),
+        ((Sort("title"),), BY_TITLE),
+        ((Sort("title", True),), BY_TITLE_DESC),
+        ((Sort("imdb_rating"),), BY_RATING),
+        ((Sort("imdb_rating", True),), BY_RATING_DESC),
+        (
+            (Sort("imdb_rating", True), Sort("title")),
+            [
+                "tt0080684",
+                "tt0076759",
+                "tt0078748",
+                "tt0032138",
+                "tt0116477",
+                "tt0120907",  # 6.7 "existenz" before "the running man"
+                "tt0093894",
+                "tt0171359",  # no rating: "hamlet" before "звёздные войны"
+                "tt9000001",
+            ],
+        ),
+    ],
+)
+def test_sort(catalogue, sort, expected):
+    assert ids(search(catalogue, sort=sort)) == expected
+
+
+def test_unknown_sort_field_is_refused(catalogue):
+    with pytest.raises(ValueError, match="sort"):
+        search(catalogue, sort=(Sort("description"),))
+
+
+# Paging and fields --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "expected"),
+    [
+        (0, 4, ALL_IDS[:4]),
+        (4, 4, ALL_IDS[4:8]),
+        (8, 4, ["tt9000001"]),
+        (9, 4, []),
+        (50, 10, []),
+    ],
+)
+def test_pages_report_the_exact_total(catalogue, offset, limit, expected):
+    page = search(catalogue, offset=offset, limit=limit)
+    assert (ids(page), page.total) == (expected, 9)
+
+
+def test_text_pages_report_the_exact_total(catalogue):
+    page = search(catalogue, text="star wars", offset=1, limit=1, sort=(Sort("id"),))
+    assert (ids(page), page.total) == (["tt0080684"], 2)
+
+
+def test_fields_limit_what_each_item_holds(catalogue):
+    page = search(catalogue, genre_ids=("g-drama",), limit=2)
+    assert page.items == [HAMLET_1996, HAMLET_2000]
+    page = catalogue.search_films(
+        FilmQuery(genre_ids=("g-drama",)), fields=("id", "title", "imdb_rating")
+    )
+    assert page.items == [
+        {"id": "tt0116477", "title": "Hamlet", "imdb_rating": 7.7},
+        {"id": "tt0171359", "title": "Hamlet", "imdb_rating": None},
+    ]
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(9_990, 20), (10_000, 1), (0, 10_001)])
+def test_pages_beyond_the_result_window_are_refused(catalogue, offset, limit):
+    with pytest.raises(ResultWindowExceeded):
+        search(catalogue, offset=offset, limit=limit)
+
+
+def test_the_last_page_of_the_result_window_is_served(catalogue):
+    page = search(catalogue, offset=9_950, limit=50)
+    assert (page.items, page.total) == ([], 9)
+
+
+# Documents ----------------------------------------------------------------
+
+
+def test_get_returns_the_stored_document(catalogue):
+    assert catalogue.get_film("tt0078748") == ALIEN
+    assert catalogue.get_genre("g-drama") == {**DRAMA, "film_count": 2}
+    assert catalogue.get_person("p-lucas") == {
+        **LUCAS,
+        "films": [
+            {"id": "tt0076759", "roles": ["writer", "director"]},
+            {"id": "tt0080684", "roles": ["writer"]},
+        ],
+    }
+
+
+def test_get_returns_none_for_unknown_ids(catalogue):
+    assert catalogue.get_film("tt0000000") is None
+    assert catalogue.get_genre("g-western") is None
+    assert catalogue.get_person("p-nobody") is None
+
+
+# Genres -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        (
+            Sort("name"),  # case-insensitive: "drama" between Adventure and Family
+            ["g-action", "g-adventure", "g-drama", "g-family", "g-horror", "g-scifi"],
+        ),
+        (
+            Sort("name", True),
+            ["g-scifi", "g-horror", "g-family", "g-drama", "g-adventure", "g-action"],
+        ),
+        (
+            Sort("film_count"),  # 1, 2, 2, 3, 3, 6: ties on id
+            ["g-family", "g-drama", "g-horror", "g-action", "g-adventure", "g-scifi"],
+        ),
+        (
+            Sort("film_count", True),
+            ["g-scifi", "g-action", "g-adventure", "g-drama", "g-horror", "g-family"],
+        ),
+    ],
+)
+def test_list_genres_sorts(catalogue, sort, expected):
+    page = catalogue.list_genres(sort)
+    assert (ids(page), page.total) == (expected, 6)
+
+
+def test_list_genres_pages(catalogue):
+    page = catalogue.list_genres(Sort("name"), offset=2, limit=2)
+    assert (ids(page), page.total) == (["g-drama", "g-family"], 6)
+    assert page.items == [{**DRAMA, "film_count": 2}, {**FAMILY, "film_count": 1}]
+
+
+# Persons ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("George Lucas", ["p-lucas"]),
+        ("scott", ["p-campbell-scott", "p-ridley-scott"]),  # equal scores: by id
+        ("shwarzenegger", ["p-schwarzenegger"]),  # a typo
+        ("scot", ["p-campbell-scott", "p-ridley-scott"]),  # one edit on 4 letters
+        ("o'bannon", ["p-obannon"]),
+        ("lucas hamill", []),  # every term must match one name
+        ("the", []),
+    ],
+)
+def test_search_persons(catalogue, text, expected):
+    page = catalogue.search_persons(text)
+    assert (ids(page), page.total) == (expected, len(expected))
+
+
+def test_search_persons_pages(catalogue):
+    page = catalogue.search_persons("scott", offset=1, limit=1)
+    assert (ids(page), page.total) == (["p-ridley-scott"], 2)
+    assert page.items == [
+        {**RIDLEY_SCOTT, "films": [{"id": "tt0078748", "roles": ["director"]}]}
+    ]
+
+
+# Writing ------------------------------------------------------------------
+
+
+def test_writing_the_same_batch_twice_changes_nothing(backend):
+    backend.prepare("gen1")
+    assert backend.write(MOVIES, FILMS, "gen1") == 9
+    assert backend.write(MOVIES, FILMS, "gen1") == 9
+    backend.publish("gen1")
+    assert backend.count(MOVIES) == 9
+    assert search(backend, text="star wars").total == 2
+    assert ids(search(backend, genre_ids=("g-horror",))) == ["tt0078748", "tt0120907"]
+    assert ids(search(backend, person_id="p-cronenberg")) == ["tt0120907"]
+
+
+def test_writing_a_known_id_replaces_the_document(backend):
+    remade = {
+        **film(
+            "tt0078748",
+            "Alien: Director's Cut",
+            9.9,
+            "The Nostromo answers a distress call.",
+            genres=(DRAMA,),
+            directors=(RIDLEY_SCOTT,),
+        ),
+    }
+    backend.prepare("gen1")
+    backend.write(MOVIES, FILMS, "gen1")
+    backend.write(MOVIES, [remade], "gen1")
+    backend.publish("gen1")
+    assert backend.count(MOVIES) == 9
+    assert backend.get_film("tt0078748") == remade
+    assert ids(search(backend, text="nostromo")) == ["tt0078748"]
+    assert search(backend, text="spacecraft").total == 0
+    assert search(backend, text="weaver").total == 0
+    assert ids(search(backend, genre_ids=("g-horror",))) == ["tt0120907"]
+    assert ids(search(backend, genre_ids=("g-drama",))) == [
+        "tt0078748",
+        "tt0116477",
+        "tt0171359",
+    ]
+    assert ids(search(backend, sort=(Sort("imdb_rating", True),), limit=1)) == [
+        "tt0078748"
+    ]
+
+
+def test_writes_to_the_live_index_are_seen(catalogue):
+    cut = {**ALIEN, "title": "Alien: Director's Cut"}
+    assert catalogue.write(MOVIES, [cut]) == 1
+    assert catalogue.remove(PERSONS, ["p-weaver"]) == 1
+    catalogue.refresh()
+    assert catalogue.get_film("tt0078748") == cut
+    assert ids(search(catalogue, text="director's cut")) == ["tt0078748"]
+    assert catalogue.count(MOVIES) == 9
+    assert catalogue.get_person("p-weaver") is None
+    assert catalogue.search_persons("weaver").total == 0
+
+
+def test_remove_deletes_by_id(backend):
+    backend.prepare("gen1")
+    backend.write(MOVIES, FILMS, "gen1")
+    assert backend.remove(MOVIES, ["tt0078748", "tt0000000"], "gen1") == 1
+    backend.publish("gen1")
+    assert backend.count(MOVIES) == 8
+    assert backend.get_film("tt0078748") is None
+    assert search(backend, text="weaver").total == 0
+    assert ids(search(backend, any_genre_ids=("g-horror",))) == ["tt0120907"]
+    assert ids(search(backend, person_id="p-ridley-scott")) == []
+
+
+def test_prepare_keeps_what_a_resumed_load_wrote(backend):
+    backend.prepare("gen1")
+    backend.write(MOVIES, FILMS[:4], "gen1")
+    backend.prepare("gen1")
+    backend.write(MOVIES, FILMS[4:], "gen1")
+    backend.publish("gen1")
+    assert backend.count(MOVIES) == 9
+    assert ids(search(backend)) == ALL_IDS
+
+
+def test_publish_replaces_the_previous_generation(catalogue):
+    matrix = film("tt0133093", "The Matrix", 8.7, genres=(ACTION, SCIFI))
+    load(catalogue, "gen2", [STAR_WARS, matrix], genres=[], persons=[])
+    assert catalogue.live_generation() == "gen2"
+    assert [catalogue.count(index) for index in (MOVIES, GENRES, PERSONS)] == [2, 0, 0]
+    assert ids(search(catalogue)) == ["tt0076759", "tt0133093"]
+    assert ids(search(catalogue, text="matrix")) == ["tt0133093"]
+    assert catalogue.get_film("tt0078748") is None
+    assert search(catalogue, text="weaver").total == 0
+    assert catalogue.list_genres(Sort("name")).total == 0
+    assert catalogue.search_persons("lucas").total == 0
+
+
+def test_discard_drops_an_unpublished_generation(catalogue):
+    catalogue.prepare("gen2")
+    catalogue.write(MOVIES, FILMS[:2], "gen2")
+    catalogue.discard("gen2")
+    assert catalogue.live_generation() == "gen1"
+    assert catalogue.count(MOVIES) == 9
+    catalogue.prepare("gen2")
+    catalogue.write(MOVIES, [ALIEN], "gen2")
+    catalogue.publish("gen2")
+    assert ids(search(catalogue)) == ["tt0078748"]
+
+
+def test_live_generation(backend):
+    assert backend.live_generation() is None
+    load(backend, "gen1")
+    assert backend.live_generation() == "gen1"
+
+
+# The embedded backend alone -------------------------------------------------
+
+
+def test_embedded_index_missing_is_unavailable(app):
+    with app.app_context():
+        backend = get_search()
+        assert isinstance(backend, EmbeddedBackend)
+        assert backend.live_generation() is None
+        for call in (
+            backend.ping,
+            lambda: backend.search_films(FilmQuery(text="star")),
+            lambda: backend.get_film("tt0076759"),
+            lambda: backend.list_genres(Sort("name")),
+            lambda: backend.search_persons("lucas"),
+            lambda: backend.count(MOVIES),
+        ):
+            with pytest.raises(SearchUnavailable, match="flask etl run"):
+                call()
+
+
+def test_embedded_publish_leaves_open_readers_on_the_old_file(tmp_path):
+    path = tmp_path / "search.sqlite"
+    backend = EmbeddedBackend(path, 10_000)
+    load(backend, "gen1")
+    with closing(connect(path, readonly=True)) as before:
+        load(backend, "gen2", [ALIEN], genres=[], persons=[])
+        assert before.execute("SELECT count(*) FROM movie").fetchone()[0] == 9
+    assert backend.count(MOVIES) == 1
+    assert ids(search(backend, text="alien")) == ["tt0078748"]
+    # Nothing is left beside the live file: no generation, no journal.
+    assert [p.name for p in tmp_path.iterdir()] == ["search.sqlite"]

@@ -1,0 +1,602 @@
+"""What only the Elasticsearch backend has: aliases, its analyzer, its failure modes.
+
+The behaviour both backends share is in ``test_contract.py``; these tests talk to
+the cluster of ``elasticsearch_url`` (osmem unless ``--elasticsearch-url`` is
+given) and put :class:`CompatProxy` in front of it to inject failures.
+"""
+
+import itertools
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from app.config import from_environment
+from app.search import (
+    GENRES,
+    INDICES,
+    MOVIES,
+    PERSONS,
+    FilmQuery,
+    ResultWindowExceeded,
+    SearchError,
+    SearchUnavailable,
+    Sort,
+)
+from app.search.analysis import analyse
+from app.search.elastic import ANALYSIS, ANALYZER, ElasticsearchBackend
+from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
+
+CLOSED_PORT_URL = "http://127.0.0.1:9"
+REJECTED = (
+    429,
+    {
+        "error": {
+            "type": "es_rejected_execution_exception",
+            "reason": "rejected execution of bulk (queue capacity 200)",
+        },
+        "status": 429,
+    },
+)
+UNAVAILABLE = (
+    503,
+    {"error": {"type": "cluster_block_exception", "reason": "busy"}, "status": 503},
+)
+
+
+def movie(film_id, title="A film", **fields):
+    """A movie document of the shape the ETL builds."""
+    return {
+        "id": film_id,
+        "title": title,
+        "description": None,
+        "imdb_rating": None,
+        "genre": [],
+        "genres": [],
+        "director": [],
+        "actors": [],
+        "writers": [],
+        "actors_names": [],
+        "writers_names": [],
+        "persons": {"actors": [], "writers": [], "directors": []},
+        **fields,
+    }
+
+
+def movies(count, start=0):
+    """``count`` movie documents with ids ``tt0000000``, ``tt0000001``, ..."""
+    return [movie(f"tt{n:07d}", f"Film {n}") for n in range(start, start + count)]
+
+
+class Faults:
+    """An intercept for CompatProxy: canned answers to requests whose path matches.
+
+    ``answers`` is consumed one per matching request; when it runs out, requests
+    are forwarded. ``seen`` counts the matching requests.
+    """
+
+    def __init__(self, path_part, answers=()):
+        self.path_part = path_part
+        self.answers = iter(answers)
+        self.seen = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, method, path):
+        if self.path_part not in path:
+            return None
+        with self._lock:
+            self.seen += 1
+            return next(self.answers, None)
+
+
+@pytest.fixture
+def prefix(elasticsearch_url):
+    """An index prefix of this test's own; its indices are dropped afterwards."""
+    name = f"t{uuid.uuid4().hex[:12]}_"
+    yield name
+    drop_indices(elasticsearch_url, name)
+
+
+@pytest.fixture
+def make_backend(elasticsearch_url, prefix):
+    """Build backends on this test's prefix, with short backoffs for the tests."""
+
+    def make(url=elasticsearch_url, **options):
+        options = {"write_backoff": 0.01, "bulk_backoff": 0.01, **options}
+        return ElasticsearchBackend(url, prefix, **options)
+
+    return make
+
+
+@pytest.fixture
+def backend(make_backend):
+    """A backend with live indices, empty."""
+    backend = make_backend()
+    backend.prepare()
+    return backend
+
+
+@pytest.fixture
+def proxy_to(elasticsearch_url):
+    """Start a CompatProxy in front of the cluster with a given intercept."""
+    proxies = []
+
+    def start(intercept):
+        try:
+            proxy = CompatProxy(elasticsearch_url, intercept=intercept)
+        except ValueError as exc:
+            pytest.skip(f"failure injection needs an http:// cluster: {exc}")
+        proxies.append(proxy.start())
+        return proxy.url
+
+    yield start
+    for proxy in proxies:
+        proxy.close()
+
+
+def _aliases(backend):
+    """Return ``{alias: [physical indices]}`` for the three logical indices."""
+    names = [backend.alias(index) for index in INDICES]
+    body = backend.reader.indices.get_alias(name=names).body
+    found = {name: [] for name in names}
+    for physical, entry in body.items():
+        for alias in entry["aliases"]:
+            found[alias].append(physical)
+    return found
+
+
+def _physical_indices(backend):
+    body = backend.reader.indices.get(index=f"{backend.prefix}*").body
+    return sorted(body)
+
+
+# Configuration -------------------------------------------------------------
+
+
+def test_from_config_takes_the_settings_and_opens_nothing():
+    config = {
+        **from_environment(),
+        "ELASTICSEARCH_URL": CLOSED_PORT_URL,
+        "ELASTICSEARCH_INDEX_PREFIX": "cat_",
+        "ELASTICSEARCH_TIMEOUT": 1.5,
+        "ELASTICSEARCH_MAXSIZE": 250,
+    }
+
+    backend = ElasticsearchBackend.from_config(config)
+
+    assert backend.describe() == "elasticsearch:http://127.0.0.1:9/cat_"
+    node = backend.reader.transport.node_pool.all()[0]
+    assert node.config.connections_per_node == 250
+    assert backend.reader.transport.node_pool.all()[0].config.port == 9
+
+
+def test_describe_leaves_credentials_out():
+    backend = ElasticsearchBackend("https://elastic:s3cret@search.internal:9243", "p_")
+
+    assert backend.describe() == "elasticsearch:https://search.internal:9243/p_"
+
+
+# Index definitions ---------------------------------------------------------
+
+
+ENGLISH_WORDS = [
+    "running",
+    "Runs",
+    "flies",
+    "generously",
+    "Studies",
+    "Schindler's",
+    "Schindler’s",
+    "the",
+    "Wars",
+    "Hope",
+    "O'Bannon",
+]
+RUSSIAN_WORDS = [
+    "звёздные",
+    "Звездные",
+    "ЁЛКА",
+    "войны",
+    "Москвы",
+    "прекрасная",
+    "приключения",
+    "и",
+    "это",
+    "её",  # a stop word once ё is folded
+    "ещё",
+]
+TEXTS = [*ENGLISH_WORDS, *RUSSIAN_WORDS, "Star Wars: новая надежда"]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_analyzer_gives_the_terms_of_analyse(backend, text):
+    tokens = backend.reader.indices.analyze(
+        index=backend.alias(MOVIES), analyzer=ANALYZER, text=text
+    )["tokens"]
+
+    assert [token["token"] for token in tokens] == analyse(text)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_indexed_terms_are_the_terms_of_analyse(backend, text):
+    backend.write(MOVIES, [movie("tt1", text)])
+    backend.refresh()
+
+    def found(term):
+        query = {"term": {"title": term}}
+        return backend.reader.count(index=backend.alias(MOVIES), query=query)["count"]
+
+    terms = analyse(text)
+    assert [found(term) for term in terms] == [1] * len(terms)
+    if not terms:
+        assert found(text.lower()) == 0
+
+
+def test_analyzer_avoids_possessive_english():
+    filters = ANALYSIS["filter"].values()
+
+    assert all(f.get("language") != "possessive_english" for f in filters)
+
+
+@pytest.mark.parametrize("index", INDICES)
+def test_mapping_is_strict(backend, index):
+    mapping = backend.reader.indices.get_mapping(index=backend.alias(index)).body
+
+    (definition,) = mapping.values()
+    assert definition["mappings"]["dynamic"] == "strict"
+
+
+def test_unknown_field_is_rejected_not_indexed(backend):
+    with pytest.raises(SearchError) as caught:
+        backend.write(MOVIES, [movie("tt1", rating=9.9)])
+
+    assert not isinstance(caught.value, SearchUnavailable)
+    assert "strict_dynamic_mapping_exception" in str(caught.value)
+    backend.refresh()
+    assert backend.count(MOVIES) == 0
+
+
+def test_indices_allow_the_configured_result_window(make_backend):
+    backend = make_backend(max_result_window=1234)
+    backend.prepare("g1")
+
+    settings = backend.reader.indices.get_settings(
+        index=backend.physical(MOVIES, "g1")
+    ).body
+
+    (definition,) = settings.values()
+    assert int(definition["settings"]["index"]["max_result_window"]) == 1234
+
+
+# Generations and aliases ---------------------------------------------------
+
+
+def test_prepare_live_creates_an_initial_generation_once(make_backend):
+    backend = make_backend()
+    assert backend.live_generation() is None
+
+    backend.prepare()
+    backend.write(MOVIES, movies(3))
+    backend.prepare()
+    backend.refresh()
+
+    assert backend.live_generation() == "initial"
+    assert backend.count(MOVIES) == 3
+    assert _aliases(backend) == {
+        backend.alias(index): [backend.physical(index, "initial")] for index in INDICES
+    }
+
+
+def test_a_generation_is_invisible_until_published(backend):
+    backend.write(MOVIES, movies(2))
+    backend.refresh()
+    backend.prepare("g1")
+    backend.write(MOVIES, movies(5), "g1")
+    backend.refresh("g1")
+
+    assert backend.count(MOVIES) == 2
+    assert backend.search_films(FilmQuery()).total == 2
+    assert backend.count(MOVIES, "g1") == 5
+
+
+def test_prepare_again_resumes_into_the_same_indices(make_backend):
+    backend = make_backend()
+    backend.prepare("g1")
+    backend.write(MOVIES, movies(3), "g1")
+
+    backend.prepare("g1")
+    backend.write(MOVIES, movies(2, start=3), "g1")
+    backend.publish("g1")
+
+    assert backend.count(MOVIES) == 5
+
+
+def test_publish_swaps_all_aliases_atomically(make_backend, proxy_to):
+    alias_updates = Faults("/_aliases")
+    backend = make_backend(proxy_to(alias_updates))
+    backend.prepare("g1")
+    backend.write(MOVIES, movies(40), "g1")
+    backend.publish("g1")
+    backend.prepare("g2")
+    backend.write(MOVIES, movies(70), "g2")
+    updates_before = alias_updates.seen
+    seen, broken = [], []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            aliases = _aliases(backend)
+            generations = {
+                physical.rsplit("_", 1)[1]
+                for physicals in aliases.values()
+                for physical in physicals
+            }
+            total = backend.search_films(FilmQuery(limit=0)).total
+            seen.append(generations)
+            if any(len(p) != 1 for p in aliases.values()) or len(generations) != 1:
+                broken.append(aliases)
+            if total not in (40, 70):
+                broken.append(total)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    time.sleep(0.05)
+    backend.publish("g2")
+    time.sleep(0.05)
+    done.set()
+    watcher.join()
+
+    assert broken == []
+    assert {"g1"} in seen and {"g2"} in seen
+    assert alias_updates.seen - updates_before == 1
+    assert backend.live_generation() == "g2"
+    assert backend.count(MOVIES) == 70
+    assert _physical_indices(backend) == sorted(
+        backend.physical(index, "g2") for index in INDICES
+    )
+
+
+def test_publish_drops_the_initial_and_stale_generations(backend):
+    backend.prepare("abandoned")
+    backend.prepare("g2")
+
+    backend.publish("g2")
+
+    assert _physical_indices(backend) == sorted(
+        backend.physical(index, "g2") for index in INDICES
+    )
+
+
+def test_publish_twice_is_harmless(make_backend):
+    backend = make_backend()
+    backend.prepare("g1")
+    backend.write(GENRES, [{"id": "g", "name": "Drama", "film_count": 1}], "g1")
+
+    backend.publish("g1")
+    backend.publish("g1")
+
+    assert backend.live_generation() == "g1"
+    assert backend.get_genre("g")["name"] == "Drama"
+
+
+def test_publish_an_unprepared_generation_is_an_error(backend):
+    with pytest.raises(SearchError, match="never prepared") as caught:
+        backend.publish("nope")
+
+    assert not isinstance(caught.value, SearchUnavailable)
+    assert backend.live_generation() == "initial"
+
+
+def test_discard_drops_an_unpublished_generation(backend):
+    backend.prepare("g1")
+
+    backend.discard("g1")
+
+    assert _physical_indices(backend) == sorted(
+        backend.physical(index, "initial") for index in INDICES
+    )
+    with pytest.raises(SearchError, match="never prepared"):
+        backend.count(MOVIES, "g1")
+
+
+def test_discard_refuses_the_live_generation(backend):
+    with pytest.raises(SearchError, match="live"):
+        backend.discard("initial")
+
+
+def test_generation_names_must_suit_index_names(backend):
+    with pytest.raises(ValueError, match="generation"):
+        backend.prepare("Upper/Case")
+
+
+def test_remove_counts_the_documents_that_existed(backend):
+    backend.write(PERSONS, [{"id": "p1", "full_name": "Mark Hamill", "films": []}])
+
+    removed = backend.remove(PERSONS, ["p1", "missing"])
+    backend.refresh()
+
+    assert removed == 1
+    assert backend.get_person("p1") is None
+
+
+# Failures ------------------------------------------------------------------
+
+
+def test_reads_before_the_first_load_say_what_to_do(make_backend):
+    backend = make_backend()
+
+    with pytest.raises(SearchUnavailable, match="flask etl run"):
+        backend.get_film("tt1")
+    with pytest.raises(SearchUnavailable, match="flask etl run"):
+        backend.search_films(FilmQuery(text="star"))
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda b: b.search_films(FilmQuery(text="star")),
+        lambda b: b.get_film("tt1"),
+        lambda b: b.list_genres(Sort("name")),
+        lambda b: b.search_persons("hamill"),
+        lambda b: b.ping(),
+        lambda b: b.count(MOVIES),
+        lambda b: b.live_generation(),
+    ],
+    ids=[
+        "search_films",
+        "get_film",
+        "list_genres",
+        "search_persons",
+        "ping",
+        "count",
+        "live_generation",
+    ],
+)
+def test_unreachable_cluster_fails_reads_fast(make_backend, read):
+    backend = make_backend(CLOSED_PORT_URL)
+
+    started = time.perf_counter()
+    with pytest.raises(SearchUnavailable, match="unreachable"):
+        read(backend)
+
+    assert time.perf_counter() - started < 0.5
+
+
+def test_unreachable_cluster_fails_writes_after_bounded_retries(make_backend):
+    backend = make_backend(CLOSED_PORT_URL, write_attempts=3, write_backoff=0.05)
+
+    started = time.perf_counter()
+    with pytest.raises(SearchUnavailable, match="after 3 attempts"):
+        backend.write(MOVIES, movies(2), "g1")
+
+    # Two waits of 0.05 and 0.1 s between the three attempts.
+    assert 0.15 <= time.perf_counter() - started < 2
+
+
+def test_slow_cluster_times_out_without_retrying(make_backend, proxy_to):
+    def stall(method, path):
+        if "_search" in path:
+            time.sleep(1.5)
+
+    searches = Faults("_search")
+    backend = make_backend(
+        proxy_to(lambda m, p: searches(m, p) or stall(m, p)), timeout=0.2
+    )
+    backend.prepare()
+
+    started = time.perf_counter()
+    with pytest.raises(SearchUnavailable, match="ConnectionTimeout"):
+        backend.search_films(FilmQuery())
+
+    assert time.perf_counter() - started < 1
+    assert searches.seen == 1
+
+
+@pytest.mark.parametrize("answer", [UNAVAILABLE, REJECTED], ids=["503", "429"])
+def test_overloaded_cluster_fails_reads_without_retrying(
+    make_backend, proxy_to, answer
+):
+    searches = Faults("_search", itertools.repeat(answer))
+    backend = make_backend(proxy_to(searches))
+
+    with pytest.raises(SearchUnavailable, match=str(answer[0])):
+        backend.search_films(FilmQuery(text="star"))
+
+    assert searches.seen == 1
+
+
+def test_result_window_is_checked_before_asking(make_backend):
+    backend = make_backend(CLOSED_PORT_URL, max_result_window=100)
+
+    with pytest.raises(ResultWindowExceeded):
+        backend.search_films(FilmQuery(offset=95, limit=10))
+    with pytest.raises(ResultWindowExceeded):
+        backend.list_genres(Sort("name"), offset=100, limit=1)
+    with pytest.raises(ResultWindowExceeded):
+        backend.search_persons("hamill", offset=0, limit=101)
+
+
+def test_result_window_refused_by_the_cluster(make_backend):
+    small = make_backend(max_result_window=100)
+    small.prepare()
+    small.write(MOVIES, movies(3))
+    small.refresh()
+    large = make_backend(max_result_window=10_000)
+
+    assert large.search_films(FilmQuery(offset=0, limit=100)).total == 3
+    with pytest.raises(ResultWindowExceeded):
+        large.search_films(FilmQuery(offset=95, limit=10))
+
+
+def test_bulk_rejections_are_retried(make_backend, proxy_to):
+    bulks = Faults("_bulk", [REJECTED, REJECTED])
+    backend = make_backend(proxy_to(bulks))
+    backend.prepare("g1")
+
+    written = backend.write(MOVIES, movies(10), "g1")
+
+    assert written == 10
+    assert bulks.seen == 3
+    backend.refresh("g1")
+    assert backend.count(MOVIES, "g1") == 10
+
+
+def test_bulk_rejections_give_up_after_the_bulk_retries(make_backend, proxy_to):
+    bulks = Faults("_bulk", itertools.repeat(REJECTED))
+    backend = make_backend(proxy_to(bulks), bulk_retries=2)
+    backend.prepare("g1")
+
+    with pytest.raises(SearchUnavailable, match="429"):
+        backend.write(MOVIES, movies(10), "g1")
+
+    assert bulks.seen == 3
+
+
+def test_write_survives_a_briefly_failing_cluster(make_backend, proxy_to):
+    bulks = Faults("_bulk", [UNAVAILABLE, CLOSE])
+    backend = make_backend(proxy_to(bulks))
+    backend.prepare("g1")
+
+    assert backend.write(MOVIES, movies(10), "g1") == 10
+    assert bulks.seen == 3
+    backend.refresh("g1")
+    assert backend.count(MOVIES, "g1") == 10
+
+
+def test_write_gives_up_on_a_failing_cluster(make_backend, proxy_to):
+    bulks = Faults("_bulk", itertools.repeat(UNAVAILABLE))
+    backend = make_backend(proxy_to(bulks), write_attempts=4)
+    backend.prepare("g1")
+
+    with pytest.raises(SearchUnavailable, match="after 4 attempts"):
+        backend.write(MOVIES, movies(10), "g1")
+
+    assert bulks.seen == 4
+
+
+def test_bulk_splits_writes_into_batches(make_backend, proxy_to):
+    bulks = Faults("_bulk")
+    backend = make_backend(proxy_to(bulks), batch_size=4)
+    backend.prepare("g1")
+
+    backend.write(MOVIES, movies(10), "g1")
+
+    assert bulks.seen == 3
+
+
+# Concurrency ---------------------------------------------------------------
+
+
+def test_concurrent_reads_share_the_pool(backend):
+    backend.write(MOVIES, movies(30))
+    backend.refresh()
+
+    def read(n):
+        return backend.search_films(FilmQuery(offset=n % 30, limit=1)).items[0]["id"]
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        ids = list(pool.map(read, range(320)))
+
+    assert ids == [f"tt{n % 30:07d}" for n in range(320)]

@@ -1,0 +1,106 @@
+"""The OpenAPI spec at /openapi.json, Swagger UI at /docs, and the DOCS_ONLY mode."""
+
+import re
+
+import pytest
+
+from app import create_app
+
+OPERATIONS = {
+    "/api/v1/video/collection": "get",
+    "/api/v1/video/get/{video_id}": "get",
+    "/client/info": "get",
+    "/healthz": "get",
+    "/readyz": "get",
+}
+
+
+@pytest.fixture
+def spec(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json
+
+
+def test_spec_is_openapi_3_with_every_endpoint(spec):
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "Movie catalogue"
+    for path, method in OPERATIONS.items():
+        operation = spec["paths"][path][method]
+        assert operation["summary"], path
+        assert "200" in operation["responses"], path
+
+
+def test_spec_documents_the_collection(spec):
+    operation = spec["paths"]["/api/v1/video/collection"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"] if "name" in p}
+
+    assert {"limit", "page", "sort", "sort_order", "search"} <= set(parameters)
+    assert parameters["limit"]["schema"]["maximum"] == 100
+    assert parameters["sort"]["schema"]["enum"] == ["id", "title", "imdb_rating"]
+    assert {"200", "304", "422", "503"} <= set(operation["responses"])
+    headers = operation["responses"]["200"]["headers"]
+    assert {"X-Total-Count", "Link", "ETag", "Cache-Control", "X-Request-ID"} <= set(
+        headers
+    )
+    assert "Retry-After" in operation["responses"]["503"]["headers"]
+
+
+def test_spec_documents_errors_of_one_film(spec):
+    responses = spec["paths"]["/api/v1/video/get/{video_id}"]["get"]["responses"]
+
+    assert {"200", "404", "503"} <= set(responses)
+    error = responses["404"]["content"]["application/json"]["schema"]["$ref"]
+    assert error.endswith("/Error")
+    assert set(spec["components"]["schemas"]["Error"]["properties"]) == {
+        "code",
+        "status",
+        "message",
+        "errors",
+    }
+
+
+def test_swagger_ui_loads_its_files_from_this_server(client):
+    page = client.get("/docs")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/docs/static/"), asset
+        assert client.get(asset).status_code == 200, asset
+    assert "/openapi.json" in html
+
+
+@pytest.fixture
+def docs_only_client(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "DOCS_ONLY": True,
+            "DATABASE_PATH": str(tmp_path / "absent" / "movies.sqlite"),
+            "ELASTICSEARCH_URL": "http://127.0.0.1:9",
+            "REDIS_URL": "redis://127.0.0.1:9/0",
+        }
+    )
+    return app.test_client()
+
+
+def test_docs_only_serves_the_spec_and_swagger_ui(docs_only_client, tmp_path):
+    assert docs_only_client.get("/openapi.json").status_code == 200
+    assert docs_only_client.get("/docs").status_code == 200
+    assert docs_only_client.get("/docs/static/swagger-ui-bundle.js").status_code == 200
+    assert docs_only_client.get("/healthz").status_code == 200
+    assert not (tmp_path / "absent").exists()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/video/collection", "/api/v1/video/get/tt0076759", "/readyz"]
+)
+def test_docs_only_serves_nothing_else(docs_only_client, tmp_path, path):
+    response = docs_only_client.get(path)
+
+    assert response.status_code == 404
+    assert "documentation" in response.json["message"]
+    assert not (tmp_path / "absent").exists()
