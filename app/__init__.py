@@ -44,6 +44,8 @@ def register_config(app, overrides):
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=docs.SWAGGER_UI_URL,
+        # No endpoint takes a body yet; anything larger than this is refused (413).
+        MAX_CONTENT_LENGTH=1024 * 1024,
     )
     if overrides:
         app.config.update(overrides)

@@ -73,6 +73,13 @@ def from_environment():
         # The client keeps 10 connections per node by default and queues the rest;
         # a gevent worker runs hundreds of requests at once, so size the pool for it.
         "ELASTICSEARCH_MAXSIZE": _env_int("ELASTICSEARCH_MAXSIZE", 100, minimum=1),
+        # The ETL retries a failed bulk write this many times, waiting
+        # BACKOFF, 2 x BACKOFF, ... (capped at 8 s) in between: the defaults ride
+        # out about a minute of cluster restart before giving up.
+        "ELASTICSEARCH_WRITE_ATTEMPTS": _env_int(
+            "ELASTICSEARCH_WRITE_ATTEMPTS", 10, minimum=1
+        ),
+        "ELASTICSEARCH_WRITE_BACKOFF": _env_float("ELASTICSEARCH_WRITE_BACKOFF", 0.5),
         "REDIS_URL": _env_str("REDIS_URL"),
         # redis-py waits 5 s by default: a hung Redis would cost every request 5 s.
         "REDIS_SOCKET_TIMEOUT": _env_float("REDIS_SOCKET_TIMEOUT", 0.25),

@@ -6,13 +6,19 @@ since the last completed run, deletions included. Either kind, killed at any
 point, is resumed by the next run from its last checkpoint.
 """
 
+import contextlib
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
+from app.db import connect
 from app.search import GENRES, MOVIES, PERSONS
 from etl import extract, load, state, transform
 
 PHASES = (MOVIES, PERSONS, GENRES)
+_DONE = object()
 
 
 @dataclass
@@ -79,14 +85,13 @@ def run(conn, backend, *, full=False, batch_size=2000, progress=None):
         for phase in _remaining(current):
             after = _resume_point(current, phase)
             progress.start(phase, _total(conn, phase, since))
-            summary.documents[phase] = load.load_batches(
-                conn,
-                backend,
-                current,
-                phase,
-                _batches(conn, phase, batch_size, after, since),
-                progress,
+            produce = partial(
+                _batches, phase=phase, batch_size=batch_size, after=after, since=since
             )
+            with prefetched(conn, produce) as batches:
+                summary.documents[phase] = load.load_batches(
+                    conn, backend, current, phase, batches, progress
+                )
             progress.close()
         if current.generation is None:
             backend.refresh()
@@ -98,6 +103,58 @@ def run(conn, backend, *, full=False, batch_size=2000, progress=None):
     state.finish(conn, current, "completed")
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@contextlib.contextmanager
+def prefetched(conn, produce, depth=2):
+    """Yield the batches of ``produce(reader)``, made by a thread ahead of their use.
+
+    Reading SQLite and transforming rows overlaps with writing the previous batch
+    (SQLite and network waits release the GIL). The thread reads through its own
+    read-only connection to the database of ``conn``, and stops when the caller
+    stops consuming, whether it finished or failed.
+    """
+    path = conn.execute("PRAGMA database_list").fetchone()["file"]
+    handoff = queue.Queue(maxsize=depth)
+    stopping = threading.Event()
+
+    def offer(item):
+        while not stopping.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        reader = connect(path, readonly=True)
+        try:
+            for batch in produce(reader):
+                if not offer((batch, None)):
+                    return
+            offer((_DONE, None))
+        except Exception as exc:  # handed to the consumer, which raises it
+            offer((None, exc))
+        finally:
+            reader.close()
+
+    def consume():
+        while True:
+            batch, error = handoff.get()
+            if error is not None:
+                raise error
+            if batch is _DONE:
+                return
+            yield batch
+
+    thread = threading.Thread(target=work, name="etl-extract", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stopping.set()
+        thread.join()
 
 
 def _remaining(run):

@@ -137,8 +137,13 @@ def now(conn):
 
 
 def data_version(conn):
-    """Return a number that grows with every completed run (0 before the first)."""
+    """Return a token that changes with every completed run ("0" before the first).
+
+    It holds the run's finish time as well as its id, so two databases (each
+    starting at run 1) sharing one Redis never share cache entries.
+    """
     row = conn.execute(
-        "SELECT max(id) FROM etl_run WHERE state = 'completed'"
+        "SELECT id, finished_at FROM etl_run WHERE state = 'completed'"
+        " ORDER BY id DESC LIMIT 1"
     ).fetchone()
-    return row[0] or 0
+    return f"{row['id']}@{row['finished_at']}" if row else "0"

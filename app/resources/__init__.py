@@ -1,7 +1,17 @@
 """The API's resources: the blueprints the factory registers, in this order."""
 
 from app.resources.client.routes import blp as client_blueprint
+from app.resources.films.routes import blp as films_blueprint
+from app.resources.genres.routes import blp as genres_blueprint
 from app.resources.health.routes import blp as health_blueprint
+from app.resources.persons.routes import blp as persons_blueprint
 from app.resources.video.routes import blp as video_blueprint
 
-BLUEPRINTS = (video_blueprint, client_blueprint, health_blueprint)
+BLUEPRINTS = (
+    video_blueprint,
+    films_blueprint,
+    genres_blueprint,
+    persons_blueprint,
+    client_blueprint,
+    health_blueprint,
+)

@@ -79,6 +79,9 @@ ROLES = ("actor", "writer", "director")
 # Sortable fields of films and genres; anything else is refused before a query.
 FILM_SORT_FIELDS = ("id", "title", "imdb_rating")
 GENRE_SORT_FIELDS = ("name", "film_count")
+# Longest search text accepted: every word costs a fuzzy expansion, so the API
+# refuses longer text instead of letting one request run long.
+MAX_QUERY_LENGTH = 200
 
 
 class SearchError(Exception):

@@ -205,8 +205,8 @@ class ElasticsearchBackend(SearchBackend):
             maxsize=config["ELASTICSEARCH_MAXSIZE"],
             max_result_window=config["MAX_RESULT_WINDOW"],
             batch_size=config["ETL_BATCH_SIZE"],
-            write_attempts=config.get("ELASTICSEARCH_WRITE_ATTEMPTS", WRITE_ATTEMPTS),
-            write_backoff=config.get("ELASTICSEARCH_WRITE_BACKOFF", WRITE_BACKOFF),
+            write_attempts=config["ELASTICSEARCH_WRITE_ATTEMPTS"],
+            write_backoff=config["ELASTICSEARCH_WRITE_BACKOFF"],
         )
 
     # Clients ---------------------------------------------------------------

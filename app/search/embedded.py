@@ -171,21 +171,18 @@ class EmbeddedBackend(SearchBackend):
         sets, conditions = _film_filters(query)
         order = _film_order(query.sort)
         with self._reading() as conn:
-            if query.text is None:
-                source = "movie m"
-                order = order or "m.id"
-            else:
+            match = None
+            if query.text is not None:
                 match = self._match(conn, MOVIES, query.text)
                 if match is None:
                     return Page(total=0)
-                source = "movie_fts JOIN movie m ON m.num = movie_fts.rowid"
-                conditions.insert(0, ("movie_fts MATCH ?", [match]))
-                order = order or f"{MOVIE_RANK}, m.id"
-            total = _count_films(conn, source, sets, conditions)
+            if not order:
+                order = "m.id" if match is None else f"{MOVIE_RANK}, m.id"
+            total = _count_films(conn, match, sets, conditions)
             if query.offset >= total:
                 return Page(total=total)
-            walk = query.text is None and _walk_in_order(conn, total, query)
-            where, params = _where(sets, conditions, walk)
+            walk = match is None and bool(sets) and _walk_in_order(conn, total, query)
+            source, where, params = _film_source(match, sets, conditions, walk)
             nums = conn.execute(
                 f"SELECT m.num FROM {source} WHERE {where}"
                 f" ORDER BY {order} LIMIT ? OFFSET ?",
@@ -275,17 +272,33 @@ class EmbeddedBackend(SearchBackend):
 
     @contextmanager
     def _reading(self):
-        """Yield a connection to the live file; turn SQLite failures into errors."""
+        """Yield a connection to the live file, inside a read transaction.
+
+        The transaction gives the call one snapshot, so counts, pages and
+        documents agree while the ETL writes; SQLite failures come out as
+        SearchUnavailable.
+        """
         try:
-            if has_app_context():
-                yield self._request_connection()
-            else:
-                with closing(self._open_live()) as conn:
+            with self._live_connection() as conn:
+                conn.execute("BEGIN")
+                try:
                     yield conn
+                finally:
+                    conn.rollback()
         except sqlite3.ProgrammingError:
             raise
         except sqlite3.DatabaseError as exc:
             raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
+
+    @contextmanager
+    def _live_connection(self):
+        """Yield this request's connection, or outside a request one of our own."""
+        if has_app_context():
+            yield self._request_connection()
+        else:
+            self._live_identity()
+            with closing(connect(self.path, readonly=True)) as conn:
+                yield conn
 
     def _request_connection(self):
         """Return this request's connection, reopened if the live file was replaced."""
@@ -297,10 +310,6 @@ class EmbeddedBackend(SearchBackend):
         conn = connect(self.path, readonly=True)
         g.embedded_search = (conn, identity)
         return conn
-
-    def _open_live(self):
-        self._live_identity()
-        return connect(self.path, readonly=True)
 
     def _live_identity(self):
         try:
@@ -348,7 +357,9 @@ class EmbeddedBackend(SearchBackend):
 
     def write(self, index, documents, generation=None):
         """Insert or replace documents by id, in one transaction; return how many."""
-        writer = WRITERS[index]
+        writer = WRITERS.get(index)
+        if writer is None:
+            raise ValueError(f"unknown index {index!r}")
         written, terms = 0, set()
         with self._writing(generation) as conn:
             for doc in documents:
@@ -365,15 +376,17 @@ class EmbeddedBackend(SearchBackend):
         """Delete documents by id (missing ones are fine); return how many."""
         with self._writing(generation) as conn:
             return conn.execute(
-                f"DELETE FROM {TABLES[index]}"
+                f"DELETE FROM {_table(index)}"
                 " WHERE id IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(ids)),),
             ).rowcount
 
     def publish(self, generation):
         """Compact ``generation``, move it over the live file, drop the others."""
+        if generation is None:
+            raise ValueError("only a named generation can be published")
         path = self._generation_path(generation)
-        if generation is None or not path.exists():
+        if not path.exists():
             raise SearchError(f"generation {generation!r} was never prepared")
         with self._writing(generation) as conn:
             conn.execute(
@@ -391,8 +404,8 @@ class EmbeddedBackend(SearchBackend):
 
     def discard(self, generation):
         """Delete the file of an unpublished ``generation``."""
-        if generation is None:
-            raise ValueError("the live index cannot be discarded")
+        if generation is None or generation == self.live_generation():
+            raise SearchError(f"generation {generation} is live; publish another first")
         path = self._generation_path(generation)
         for suffix in ("", "-journal", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
@@ -409,7 +422,7 @@ class EmbeddedBackend(SearchBackend):
 
     def count(self, index, generation=None):
         """Return the number of documents in an index of ``generation``."""
-        table = TABLES[index]
+        table = _table(index)
         if generation is None:
             with self._reading() as conn:
                 return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -478,6 +491,13 @@ def _open_for_writing(path):
     return conn
 
 
+def _table(index):
+    """Return the main table of ``index``; refuse names that are not indices."""
+    if index not in TABLES:
+        raise ValueError(f"unknown index {index!r}")
+    return TABLES[index]
+
+
 def _quote(term):
     return '"' + term.replace('"', '""') + '"'
 
@@ -497,7 +517,7 @@ def _documents(conn, table, nums):
         f"SELECT num, doc FROM {table} WHERE num IN (SELECT value FROM json_each(?))",
         (json.dumps(nums),),
     ).fetchall()
-    docs = {row[0]: row[1] for row in rows}
+    docs = dict(rows)
     return [json.loads(docs[num]) for num in nums]
 
 
@@ -508,13 +528,6 @@ def _film_filters(query):
     condition is ``(SQL, parameters)`` over the ``movie`` row.
     """
     sets, conditions = [], []
-    for genre_id in query.genre_ids:
-        sets.append(("movie_genre", "genre_id = ?", [genre_id]))
-    if query.any_genre_ids:
-        genre_ids = json.dumps(list(query.any_genre_ids))
-        sets.append(
-            ("movie_genre", "genre_id IN (SELECT value FROM json_each(?))", [genre_ids])
-        )
     if query.person_id is not None:
         if query.role is None:
             sets.append(("movie_person", "person_id = ?", [query.person_id]))
@@ -523,6 +536,13 @@ def _film_filters(query):
             sets.append(("movie_person", where, [query.person_id, query.role]))
         else:
             raise ValueError(f"unknown role {query.role!r}")
+    for genre_id in query.genre_ids:
+        sets.append(("movie_genre", "genre_id = ?", [genre_id]))
+    if query.any_genre_ids:
+        genre_ids = json.dumps(list(query.any_genre_ids))
+        sets.append(
+            ("movie_genre", "genre_id IN (SELECT value FROM json_each(?))", [genre_ids])
+        )
     if query.exclude_ids:
         exclude_ids = json.dumps(list(query.exclude_ids))
         conditions.append(
@@ -535,38 +555,49 @@ def _film_filters(query):
     return sets, conditions
 
 
-def _where(sets, conditions, walk=False):
-    """Return the WHERE clause and parameters of ``sets`` and ``conditions``.
+def _film_source(match, sets, conditions, walk=False):
+    """Return the FROM, WHERE and parameters that select the films of a query.
 
     ``walk`` keeps SQLite from driving the query from the sets (a unary ``+``
     makes ``m.num`` unusable as a key), so it walks the sort's index instead.
     """
     clauses, params = [], []
-    for table, where, set_params in sets:
-        clauses.append(
-            f"{'+' if walk else ''}m.num IN (SELECT movie_num FROM {table} WHERE {where})"
-        )
+    if match is not None:
+        clauses.append("movie_fts MATCH ?")
+        params.append(match)
+    key = "+m.num" if walk else "m.num"
+    # The text's matches drive the query, or else the first set. When those are
+    # few (a person's films) the other sets are probed film by film rather than
+    # listed whole, genre by genre.
+    probe = bool(sets) and sets[0][0] == "movie_person"
+    for position, (table, where, set_params) in enumerate(sets):
+        if match is not None or (position and probe):
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM {table} WHERE {where} AND movie_num = m.num)"
+            )
+        else:
+            clauses.append(f"{key} IN (SELECT movie_num FROM {table} WHERE {where})")
         params += set_params
     for sql, condition_params in conditions:
         clauses.append(sql)
         params += condition_params
-    return " AND ".join(clauses) or "1", params
+    source = "movie m"
+    if match is not None:
+        source = "movie_fts JOIN movie m ON m.num = movie_fts.rowid"
+    return source, " AND ".join(clauses) or "1", params
 
 
-def _count_films(conn, source, sets, conditions):
+def _count_films(conn, match, sets, conditions):
     """Count the matching films, reading as few rows as the filters allow."""
-    if len(sets) == 1 and not conditions:
+    if match is None and len(sets) == 1 and not conditions:
         # One side table knows the answer without a film row being read.
         table, where, params = sets[0]
         sql = f"SELECT count(DISTINCT movie_num) FROM {table} WHERE {where}"
-    elif not sets and len(conditions) == 1 and source != "movie m":
-        # Text alone: FTS5 counts its matches from the index.
-        sql, params = (
-            "SELECT count(*) FROM movie_fts WHERE movie_fts MATCH ?",
-            conditions[0][1],
-        )
+    elif match is not None and not sets and not conditions:
+        # FTS5 counts its matches from the index alone.
+        sql, params = "SELECT count(*) FROM movie_fts WHERE movie_fts MATCH ?", [match]
     else:
-        where, params = _where(sets, conditions)
+        source, where, params = _film_source(match, sets, conditions)
         sql = f"SELECT count(*) FROM {source} WHERE {where}"
     return conn.execute(sql, params).fetchone()[0]
 
@@ -577,6 +608,7 @@ def _walk_in_order(conn, total, query):
     Left to itself SQLite builds the film sets first and sorts all ``total``
     members; walking the index in sort order and testing membership instead
     reaches the page after about ``(offset + limit) * films / total`` rows.
+    The highest row number stands for ``films``: counting would read them all.
     """
     if not total:
         return False

@@ -1,3 +1,6 @@
+import sqlite3
+import threading
+
 import click
 import pytest
 
@@ -240,3 +243,63 @@ def test_second_run_while_one_holds_the_lock_is_refused(db_path):
         second = state.exclusive(db_path)
         with pytest.raises(click.ClickException, match="in progress"):
             second.__enter__()
+
+
+def test_data_version_changes_with_each_run_and_differs_between_databases(
+    conn, backend, tmp_path
+):
+    assert state.data_version(conn) == "0"
+    run(conn, backend)
+    first = state.data_version(conn)
+    run(conn, backend)
+    second = state.data_version(conn)
+    assert first != second and second.startswith("2@")
+
+    other = connect(tmp_path / "other.sqlite")
+    # a second catalogue, whose first run is run 1 too
+    other.execute(
+        "CREATE TABLE etl_run (id INTEGER PRIMARY KEY, state TEXT, finished_at TEXT)"
+    )
+    other.execute(
+        "INSERT INTO etl_run VALUES (1, 'completed', '2026-01-01T00:00:00.000Z')"
+    )
+    assert state.data_version(other).startswith("1@")
+    assert state.data_version(other) != first
+
+
+def test_prefetched_hands_over_every_batch_in_order(conn):
+    def produce(reader):
+        for n in range(10):
+            yield reader.execute("SELECT ?", (n,)).fetchone()[0]
+
+    with pipeline.prefetched(conn, produce) as batches:
+        assert list(batches) == list(range(10))
+
+
+def test_prefetched_raises_what_the_reading_thread_raised(conn):
+    def produce(reader):
+        yield 1
+        reader.execute("SELECT * FROM no_such_table")
+
+    with pipeline.prefetched(conn, produce) as batches:
+        assert next(batches) == 1
+        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+            next(batches)
+
+
+def test_prefetched_stops_its_thread_when_the_consumer_fails(conn):
+    produced = []
+
+    def produce(reader):
+        for n in range(1000):
+            produced.append(n)
+            yield n
+
+    with (
+        pytest.raises(RuntimeError),
+        pipeline.prefetched(conn, produce, depth=1) as batches,
+    ):
+        next(batches)
+        raise RuntimeError("the load failed")
+    assert len(produced) < 10
+    assert not [t for t in threading.enumerate() if t.name == "etl-extract"]

@@ -452,3 +452,14 @@ def test_legacy_na_plot_and_rating_become_null(legacy_client):
     assert no_plot.json["description"] is None
     assert no_rating.json["imdb_rating"] is None
     assert b"N/A" not in no_plot.data + no_rating.data
+
+
+def test_search_longer_than_the_limit_is_refused(client):
+    response = client.get(
+        "/api/v1/video/collection", query_string={"search": "x" * 201}
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"]["query"]["search"] == [
+        "search must be at most 200 characters long."
+    ]

@@ -15,6 +15,7 @@ from app.search import (
     PERSONS,
     FilmQuery,
     ResultWindowExceeded,
+    SearchError,
     SearchUnavailable,
     Sort,
     get_search,
@@ -368,6 +369,15 @@ def test_text_combines_with_filters_and_sort(catalogue):
         ({"person_id": "p-cronenberg"}, ["tt0120907"]),
         ({"person_id": "p-hamill", "role": "actor"}, ["tt0076759", "tt0080684"]),
         ({"person_id": "p-nobody"}, []),
+        (
+            {"person_id": "p-hamill", "genre_ids": ("g-action",), "rating_min": 8.7},
+            ["tt0080684"],
+        ),
+        (
+            {"person_id": "p-lucas", "any_genre_ids": ("g-horror", "g-adventure")},
+            ["tt0076759", "tt0080684"],
+        ),
+        ({"person_id": "p-cronenberg", "genre_ids": ("g-drama",)}, []),
         ({"rating_min": 8.5}, ["tt0076759", "tt0078748", "tt0080684"]),
         ({"rating_max": 6.7}, ["tt0093894", "tt0120907"]),
         ({"rating_min": 7.0, "rating_max": 8.1}, ["tt0032138", "tt0116477"]),
@@ -497,6 +507,25 @@ def test_pages_report_the_exact_total(catalogue, offset, limit, expected):
     assert (ids(page), page.total) == (expected, 9)
 
 
+@pytest.mark.parametrize(
+    ("offset", "limit", "expected"),
+    [
+        (0, 2, ["tt0080684", "tt0076759"]),
+        (2, 2, ["tt0078748", "tt0093894"]),
+        (4, 2, ["tt0120907", "tt9000001"]),
+    ],
+)
+def test_filtered_pages_keep_the_sort_order(catalogue, offset, limit, expected):
+    page = search(
+        catalogue,
+        genre_ids=("g-scifi",),
+        sort=(Sort("imdb_rating", True),),
+        offset=offset,
+        limit=limit,
+    )
+    assert (ids(page), page.total) == (expected, 6)
+
+
 def test_text_pages_report_the_exact_total(catalogue):
     page = search(catalogue, text="star wars", offset=1, limit=1, sort=(Sort("id"),))
     assert (ids(page), page.total) == (["tt0080684"], 2)
@@ -624,16 +653,14 @@ def test_writing_the_same_batch_twice_changes_nothing(backend):
 
 
 def test_writing_a_known_id_replaces_the_document(backend):
-    remade = {
-        **film(
-            "tt0078748",
-            "Alien: Director's Cut",
-            9.9,
-            "The Nostromo answers a distress call.",
-            genres=(DRAMA,),
-            directors=(RIDLEY_SCOTT,),
-        ),
-    }
+    remade = film(
+        "tt0078748",
+        "Alien: Director's Cut",
+        9.9,
+        "The Nostromo answers a distress call.",
+        genres=(DRAMA,),
+        directors=(RIDLEY_SCOTT,),
+    )
     backend.prepare("gen1")
     backend.write(MOVIES, FILMS, "gen1")
     backend.write(MOVIES, [remade], "gen1")
@@ -658,7 +685,7 @@ def test_writes_to_the_live_index_are_seen(catalogue):
     cut = {**ALIEN, "title": "Alien: Director's Cut"}
     assert catalogue.write(MOVIES, [cut]) == 1
     assert catalogue.remove(PERSONS, ["p-weaver"]) == 1
-    catalogue.refresh()
+    catalogue.refresh()  # as the ETL does after writing to the live index
     assert catalogue.get_film("tt0078748") == cut
     assert ids(search(catalogue, text="director's cut")) == ["tt0078748"]
     assert catalogue.count(MOVIES) == 9
@@ -711,6 +738,22 @@ def test_discard_drops_an_unpublished_generation(catalogue):
     catalogue.write(MOVIES, [ALIEN], "gen2")
     catalogue.publish("gen2")
     assert ids(search(catalogue)) == ["tt0078748"]
+
+
+def test_the_live_generation_cannot_be_discarded(catalogue):
+    with pytest.raises(SearchError, match="live"):
+        catalogue.discard("gen1")
+    assert catalogue.count(MOVIES) == 9
+
+
+def test_unknown_index_is_refused(catalogue):
+    for call in (
+        lambda: catalogue.count("films"),
+        lambda: catalogue.write("films", [STAR_WARS]),
+        lambda: catalogue.remove("films", ["tt0076759"]),
+    ):
+        with pytest.raises(ValueError, match="films"):
+            call()
 
 
 def test_live_generation(backend):

@@ -167,9 +167,9 @@ def test_from_config_takes_the_settings_and_opens_nothing():
     backend = ElasticsearchBackend.from_config(config)
 
     assert backend.describe() == "elasticsearch:http://127.0.0.1:9/cat_"
-    node = backend.reader.transport.node_pool.all()[0]
-    assert node.config.connections_per_node == 250
-    assert backend.reader.transport.node_pool.all()[0].config.port == 9
+    assert (backend.timeout, backend.max_result_window) == (1.5, 10_000)
+    (node,) = backend.reader.transport.node_pool.all()
+    assert (node.config.port, node.config.connections_per_node) == (9, 250)
 
 
 def test_describe_leaves_credentials_out():

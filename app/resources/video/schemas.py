@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from app.search import FILM_SORT_FIELDS
+from app.search import FILM_SORT_FIELDS, MAX_QUERY_LENGTH
 
 SORT_ORDERS = ("asc", "desc")
 
@@ -31,6 +31,10 @@ class VideoCollectionQueryArgsSchema(ma.Schema):
     )
     search = ma.fields.String(
         load_default=None,
+        validate=ma.validate.Length(
+            max=MAX_QUERY_LENGTH,
+            error=f"search must be at most {MAX_QUERY_LENGTH} characters long.",
+        ),
         metadata={
             "description": "Full-text search over titles, descriptions, genres and"
             " people; empty means no search."

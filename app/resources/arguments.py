@@ -1,0 +1,58 @@
+"""Query arguments the catalogue resources share: a sort key and the words to search."""
+
+import marshmallow as ma
+
+from app.search import MAX_QUERY_LENGTH, Sort
+
+
+class SortField(ma.fields.String):
+    """A sort key, ``field`` or ``-field`` for descending, loaded as a ``Sort``.
+
+    Only the whitelisted ``fields`` are accepted (in both directions), so a sort
+    never reaches the search backend unchecked.
+    """
+
+    def __init__(self, fields, **kwargs):
+        self.choices = tuple(key for name in fields for key in (name, f"-{name}"))
+        metadata = {"enum": list(self.choices), **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        key = super()._deserialize(value, attr, data, **kwargs)
+        if key not in self.choices:
+            name = self.data_key or self.name
+            raise ma.ValidationError(
+                f"{name} must be one of: {', '.join(self.choices)}; got {key!r}."
+            )
+        return Sort(key.removeprefix("-"), descending=key.startswith("-"))
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{'-' if value.descending else ''}{value.field}"
+
+
+class SearchTextField(ma.fields.String):
+    """Required words to search for: neither empty nor blank, loaded stripped."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=True,
+            error_messages={"required": "Required: the words to search for."},
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        name = self.data_key or self.name
+        if not text:
+            raise ma.ValidationError(
+                f"{name} must hold at least one word to search for;"
+                " it was empty or blank."
+            )
+        if len(text) > MAX_QUERY_LENGTH:
+            raise ma.ValidationError(
+                f"{name} must be at most {MAX_QUERY_LENGTH} characters long;"
+                f" got {len(text)}."
+            )
+        return text

@@ -1,0 +1,1 @@
+"""Films: listed, searched, one by one, and the films like a given one."""

@@ -1,0 +1,1 @@
+"""Genres: all of them with their film counts, and one by one."""

@@ -1,0 +1,49 @@
+"""Routes of the genres resource, under ``/api/v1/genres``."""
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
+from app.resources.catalogue import CatalogueBlueprint
+from app.resources.genres.queries import get_genre, list_genres
+from app.resources.genres.schemas import GenreQueryArgsSchema, GenreSchema
+
+blp = CatalogueBlueprint(
+    "genres",
+    __name__,
+    url_prefix="/api/v1/genres",
+    description="Genres and how many films each has.",
+)
+
+
+@blp.route("")
+class GenreViews(MethodView):
+    """The genres."""
+
+    @blp.arguments(GenreQueryArgsSchema, location="query")
+    @blp.response(200, GenreSchema(many=True))
+    @blp.alt_response(503, **SEARCH_UNAVAILABLE_DOC)
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """List genres with their film counts, by name unless sorted otherwise."""
+        page = list_genres(args["sort"], pagination_parameters)
+        pagination_parameters.item_count = page.total
+        return page.items
+
+
+@blp.route(
+    "/<string:genre_id>",
+    parameters=[{"in": "path", "name": "genre_id", "description": "Genre id."}],
+)
+class GenreByIdViews(MethodView):
+    """One genre."""
+
+    @blp.response(200, GenreSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No genre has this id.")
+    @blp.alt_response(503, **SEARCH_UNAVAILABLE_DOC)
+    def get(self, genre_id):
+        """Get a genre with its film count."""
+        genre = get_genre(genre_id)
+        if genre is None:
+            abort(404, message=f"No genre has the id {genre_id!r}.")
+        return genre

@@ -1,0 +1,24 @@
+"""Schemas of the genres resource: a sort in, genres with film counts out."""
+
+import marshmallow as ma
+
+from app.resources.arguments import SortField
+from app.search import GENRE_SORT_FIELDS, Sort
+
+
+class GenreQueryArgsSchema(ma.Schema):
+    """The order of the genre list (paging is ``page``, ``page_size``)."""
+
+    sort = SortField(
+        GENRE_SORT_FIELDS,
+        load_default=Sort("name"),
+        metadata={"description": "Field to order by; a leading `-` for descending."},
+    )
+
+
+class GenreSchema(ma.Schema):
+    """A genre and how many films it has."""
+
+    id = ma.fields.String(required=True, metadata={"description": "Genre id."})
+    name = ma.fields.String(metadata={"example": "Sci-Fi"})
+    film_count = ma.fields.Integer(metadata={"example": 123})

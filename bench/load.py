@@ -1,0 +1,685 @@
+"""Load benchmark of the API served by gunicorn with gevent workers: p50, p99, rps.
+
+    python bench/load.py --database PATH [--elasticsearch-url URL] [--duration 20]
+
+For each backend (the embedded index; Elasticsearch: the cluster at
+``--elasticsearch-url``, already loaded from the same database, or else the
+Elasticsearch test server started and loaded for the run, which takes long) the
+script starts the real service, ``gunicorn -c gunicorn.conf.py wsgi:app`` on a
+free 127.0.0.1 port, waits for ``/readyz`` and runs wrk with ``--latency``, 100
+connections and ``bench/paths.lua``:
+
+- ``cached-page``: one page of the legacy collection, warmed in every worker;
+- ``uncached-search``: ``/api/v1/films/search`` with a distinct query string on
+  every request (words of the catalogue's titles x page), so each one misses the
+  response cache. The warm-up uses other query strings than the measurement.
+
+It prints requests, requests per second, p50, p99 and errors (HTTP >= 400, plus
+connect, read, write errors and timeouts) per scenario and backend, then where
+the machine's CPU went meanwhile: the gunicorn workers, wrk, the Elasticsearch
+side (proxy and osmem) and everything else on the machine.
+
+The helpers here (the service, wrk, CPU and memory readings) serve
+``bench/connections.py`` too.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+PATHS_SCRIPT = BENCH / "paths.lua"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Settings of the service this script decides; everything else comes from gunicorn.conf.py.
+SERVICE_SETTINGS = (
+    "ELASTICSEARCH_",
+    "REDIS_",
+    "DATABASE_",
+    "EMBEDDED_",
+    "BIND",
+    "PORT",
+)
+CACHED_PAGE = "/api/v1/video/collection?limit=50&page=1"
+# An upper bound of the requests per second a scenario can reach on this kind of
+# machine, to size a pool of distinct paths that a run does not use up.
+MAX_RATE = 3000
+TARGETS_MS = {"cached-page": 50, "uncached-search": 200}
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    add_service_arguments(parser)
+    add_wrk_arguments(parser)
+    parser.add_argument(
+        "--scenarios",
+        default="cached-page,uncached-search",
+        help="comma-separated, from: cached-page, uncached-search",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="of the query strings")
+    args = parser.parse_args()
+    scenarios = args.scenarios.split(",")
+    unknown = set(scenarios) - set(TARGETS_MS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    raise_open_files_limit()
+    prepare_database(args)
+
+    rows, cpu_rows = [], []
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    for backend in args.backends.split(","):
+        with backend_service(args, backend) as (service, search_pids):
+            rng = random.Random(args.seed)
+            films = sample_films(service.url, rng)
+            print(f"[{backend}] {len(films)} films sampled for query words", flush=True)
+            for scenario in scenarios:
+                warmup, measured = scenario_paths(scenario, films, args, rng)
+                warm_file = write_paths(workdir / f"{scenario}-warmup.txt", warmup)
+                file = write_paths(workdir / f"{scenario}.txt", measured)
+                run_wrk(service.url, warm_file, args, duration=args.warmup)
+                meter = CpuMeter({"gunicorn": service.pids, "es side": search_pids})
+                result = run_wrk(service.url, file, args)
+                usage = meter.read(wrk_seconds=result.client_cpu)
+                rows.append(result_row(scenario, backend, result))
+                cpu_rows.append(cpu_row(scenario, backend, usage))
+                print(f"[{backend}] {scenario}: {summary(result)}", flush=True)
+            rss = ", ".join(f"{rss_mib(pid):.0f}" for pid in service.worker_pids())
+            print(f"[{backend}] worker RSS MiB after the run: {rss}", flush=True)
+
+    print()
+    print(machine_line())
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.duration}s, think {args.think_ms} ms; "
+        f"warm-up {args.warmup} s; targets: p99 < 50 ms cached page, "
+        "< 200 ms uncached search"
+    )
+    print_table(RESULT_COLUMNS, rows)
+    print(
+        "\nCPU during each measurement, % of one core (the machine has "
+        f"{os.cpu_count()} cores = {100 * os.cpu_count()}%):"
+    )
+    print_table(CPU_COLUMNS, cpu_rows)
+
+
+# --- the service under test ---------------------------------------------------
+
+
+def add_service_arguments(parser):
+    """Arguments that choose the data, the backends and the gunicorn workers."""
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=ROOT / "var" / "bench" / "movies.sqlite",
+        help="migrated catalogue database; built with --films if missing "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--search-index",
+        type=Path,
+        help="embedded index file (default: beside --database, .search.sqlite)",
+    )
+    parser.add_argument(
+        "--films", type=int, default=200_000, help="films of a database built here"
+    )
+    parser.add_argument(
+        "--backends",
+        default="embedded,elasticsearch",
+        help="comma-separated, from: embedded, elasticsearch (default: both)",
+    )
+    parser.add_argument(
+        "--elasticsearch-url",
+        help="a cluster loaded from --database with ELASTICSEARCH_INDEX_PREFIX="
+        "--index-prefix; default: start the Elasticsearch test server and load it "
+        "(about 25 minutes for 200,000 films)",
+    )
+    parser.add_argument("--index-prefix", default="bench_", help="of the ES indices")
+    parser.add_argument(
+        "--workers", type=int, help="GUNICORN_WORKERS (default: gunicorn.conf.py's)"
+    )
+
+
+def add_wrk_arguments(parser):
+    """Arguments of each wrk run."""
+    parser.add_argument("--duration", type=int, default=20, help="seconds per run")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds before each")
+    parser.add_argument("--connections", type=int, default=100, help="wrk -c")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        default=0,
+        help="pause of each connection between requests (default 0: closed loop)",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=10, help="wrk --timeout, seconds (an error)"
+    )
+
+
+def raise_open_files_limit():
+    """Raise this process's soft open-files limit to the hard one; return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def search_index_path(args):
+    """The embedded index file: --search-index, or beside the database."""
+    return args.search_index or args.database.with_name(
+        args.database.stem + ".search.sqlite"
+    )
+
+
+def base_env(args):
+    """This environment without the settings the benchmark decides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SERVICE_SETTINGS)}
+    env["DATABASE_PATH"] = str(args.database)
+    env["EMBEDDED_SEARCH_PATH"] = str(search_index_path(args))
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    return env
+
+
+def flask(env, *arguments):
+    """Run ``flask --app wsgi ARGUMENTS`` in the project; exit if it fails."""
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", *arguments]
+    print(f"$ flask {' '.join(arguments)}", flush=True)
+    if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode:
+        sys.exit(f"flask {' '.join(arguments)} failed")
+
+
+def prepare_database(args):
+    """Build the database and its embedded index unless they exist."""
+    if args.database.exists():
+        return
+    env = base_env(args)
+    flask(env, "data", "generate", "--films", str(args.films), "--seed", "42")
+    flask(env, "db", "upgrade")
+    flask(env, "etl", "run", "--full")
+
+
+@contextlib.contextmanager
+def backend_service(args, backend, app="wsgi:app", ready_path="/readyz"):
+    """Serve ``app`` on ``backend``; yield the Service and the ES side's pids."""
+    env = base_env(args)
+    if backend == "embedded":
+        with Service(app, env, ready_path) as service:
+            yield service, lambda: []
+        return
+    if backend != "elasticsearch":
+        sys.exit(f"unknown backend {backend!r}")
+    with elasticsearch(args, env) as url:
+        port = urlsplit(url).port
+        env.update(ELASTICSEARCH_URL=url, ELASTICSEARCH_INDEX_PREFIX=args.index_prefix)
+
+        def search_pids():
+            owner = listening_pid(port)
+            return [owner, *descendants(owner)] if owner else []
+
+        with Service(app, env, ready_path) as service:
+            yield service, search_pids
+
+
+@contextlib.contextmanager
+def elasticsearch(args, env):
+    """Yield --elasticsearch-url, or a test server loaded for this run."""
+    if args.elasticsearch_url:
+        yield args.elasticsearch_url.rstrip("/")
+        return
+    server = subprocess.Popen(
+        [sys.executable, str(BENCH / "es_test_server.py")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = server.stdout.readline().strip()
+        if not url:
+            sys.exit("bench/es_test_server.py did not start")
+        print(f"Elasticsearch test server at {url}; loading it (slow)", flush=True)
+        started = time.perf_counter()
+        flask(
+            dict(
+                env, ELASTICSEARCH_URL=url, ELASTICSEARCH_INDEX_PREFIX=args.index_prefix
+            ),
+            "etl",
+            "run",
+            "--full",
+        )
+        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """``gunicorn -c gunicorn.conf.py APP`` on a free 127.0.0.1 port, while in use."""
+
+    def __init__(self, app, env, ready_path="/readyz", start_timeout=120):
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(env, BIND=f"127.0.0.1:{self.port}")
+        self.ready_path = ready_path
+        self.start_timeout = start_timeout
+        handle, log = tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")
+        os.close(handle)
+        self.log = Path(log)
+        self.process = None
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
+                *("--error-logfile", str(self.log), self.app),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"gunicorn exited:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=5):
+                    pass
+                workers = len(self.worker_pids())
+                print(f"{self.app} ready at {self.url}, {workers} workers", flush=True)
+                return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.25)
+        sys.exit(
+            f"{self.app} not ready after {self.start_timeout} s:\n{self.log_tail()}"
+        )
+
+    def worker_pids(self):
+        """The gunicorn workers' process ids."""
+        return descendants(self.process.pid, depth=1) if self.process else []
+
+    def pids(self):
+        """The gunicorn master's and workers' process ids."""
+        return [self.process.pid, *self.worker_pids()] if self.process else []
+
+    def log_tail(self, size=3000):
+        """The end of gunicorn's output."""
+        return self.log.read_text(errors="replace")[-size:]
+
+    def stop(self):
+        """Stop gunicorn at once (SIGINT: no wait for idle keep-alive clients)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+
+# --- what the load asks for ---------------------------------------------------
+
+
+def get_json(url, timeout=30):
+    """GET ``url`` and decode its JSON answer."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.load(response)
+
+
+def sample_films(base_url, rng, pages=20, page_size=100):
+    """Film summaries from random pages of ``/api/v1/films``."""
+    films = []
+    for page in rng.sample(range(1, 100), pages):
+        films += get_json(f"{base_url}/api/v1/films?page={page}&page_size={page_size}")
+    return films
+
+
+def title_words(films):
+    """The distinct words of three letters or more in the films' titles."""
+    words = set()
+    for film in films:
+        words.update(w for w in re.findall(r"\w+", film["title"].lower()) if len(w) > 2)
+    return sorted(w for w in words if not w.isdigit())
+
+
+def distinct_searches(words, count, rng, pages=5):
+    """``count`` distinct film searches: one or two title words x page 1..pages."""
+    if len(words) < 2:
+        sys.exit("too few title words to build distinct searches")
+    paths = set()
+    for _ in range(count * 20):
+        if len(paths) >= count:
+            break
+        query = " ".join(rng.sample(words, rng.choice((1, 2))))
+        page = rng.randint(1, pages)
+        paths.add(f"/api/v1/films/search?query={quote(query)}&page={page}")
+    paths = sorted(paths)
+    rng.shuffle(paths)
+    return paths
+
+
+def scenario_paths(scenario, films, args, rng):
+    """The warm-up paths and the measured paths of a scenario."""
+    if scenario == "cached-page":
+        return [CACHED_PAGE], [CACHED_PAGE]
+    measured = MAX_RATE * args.duration
+    paths = distinct_searches(
+        title_words(films), measured + MAX_RATE * args.warmup, rng
+    )
+    return paths[measured:], paths[:measured]
+
+
+def write_paths(path, paths):
+    """Write one path per line; return the file."""
+    path.write_text("".join(p + "\n" for p in paths))
+    return path
+
+
+# --- wrk ------------------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    """What one wrk run measured (latencies in microseconds)."""
+
+    duration_us: int
+    requests: int
+    bytes: int
+    connect: int
+    read: int
+    write: int
+    status: int
+    timeout: int
+    p50_us: int
+    p90_us: int
+    p99_us: int
+    max_us: int
+    mean_us: float
+    wrapped: int
+    client_cpu: float = 0.0
+
+    @property
+    def rps(self):
+        """Completed requests per second."""
+        return self.requests / (self.duration_us / 1e6)
+
+    @property
+    def errors(self):
+        """HTTP >= 400 answers, socket errors and timeouts."""
+        return self.status + self.connect + self.read + self.write + self.timeout
+
+
+def run_wrk(base_url, paths_file, args, duration=None, path="/"):
+    """Run wrk over the paths of ``paths_file``; return its WrkResult."""
+    duration = duration or args.duration
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{duration}s",
+        f"--timeout={args.timeout}s",
+        "--latency",
+        "-s",
+        str(PATHS_SCRIPT),
+        base_url + path,
+        "--",
+        str(paths_file),
+        str(args.threads),
+        str(args.think_ms),
+    ]
+    before = children_cpu()
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_RESULT "):
+            result = WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
+            result.client_cpu = children_cpu() - before
+            return result
+    sys.exit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def summary(result):
+    """One line about a WrkResult."""
+    return (
+        f"{result.requests} requests, {result.rps:.0f}/s, p50 {result.p50_us / 1000:.1f}"
+        f" ms, p99 {result.p99_us / 1000:.1f} ms, {result.errors} errors"
+        + (f", paths reused {result.wrapped}x" if result.wrapped else "")
+    )
+
+
+RESULT_COLUMNS = (
+    ("scenario", "<"),
+    ("backend", "<"),
+    ("requests", ">"),
+    ("rps", ">"),
+    ("p50 ms", ">"),
+    ("p90 ms", ">"),
+    ("p99 ms", ">"),
+    ("max ms", ">"),
+    ("errors", ">"),
+    ("target p99", ">"),
+)
+
+
+def result_row(scenario, backend, result, target_ms=None):
+    """A row of the results table."""
+    target_ms = target_ms or TARGETS_MS.get(scenario)
+    verdict = ""
+    if target_ms:
+        ok = result.p99_us < target_ms * 1000 and not result.errors
+        verdict = f"<{target_ms} {'met' if ok else 'MISSED'}"
+    return (
+        scenario,
+        backend,
+        result.requests,
+        f"{result.rps:.0f}",
+        f"{result.p50_us / 1000:.1f}",
+        f"{result.p90_us / 1000:.1f}",
+        f"{result.p99_us / 1000:.1f}",
+        f"{result.max_us / 1000:.0f}",
+        errors_text(result),
+        verdict,
+    )
+
+
+def errors_text(result):
+    """Errors, with their kinds when there are any."""
+    if not result.errors:
+        return "0"
+    kinds = ("status", "connect", "read", "write", "timeout")
+    detail = " ".join(f"{k} {getattr(result, k)}" for k in kinds if getattr(result, k))
+    return f"{result.errors} ({detail})"
+
+
+def print_table(columns, rows):
+    """Print rows under their column headings, each column as wide as it needs."""
+    widths = [
+        max(len(str(v)) for v in [name, *(row[i] for row in rows)])
+        for i, (name, _) in enumerate(columns)
+    ]
+    cells = [
+        f"{name:{align}{w}}" for (name, align), w in zip(columns, widths, strict=True)
+    ]
+    print("  ".join(cells).rstrip())
+    for row in rows:
+        cells = [
+            f"{value!s:{align}{w}}"
+            for value, (_, align), w in zip(row, columns, widths, strict=True)
+        ]
+        print("  ".join(cells).rstrip())
+
+
+# --- processes: CPU and memory ------------------------------------------------
+
+
+def children_cpu():
+    """CPU seconds of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def descendants(pid, depth=None):
+    """Process ids of ``pid``'s children (and theirs, unless depth is 1)."""
+    found, level, current = [], 0, [pid]
+    while current and (depth is None or level < depth):
+        children = []
+        for parent in current:
+            for task in Path(f"/proc/{parent}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    children += [int(c) for c in task.read_text().split()]
+        found += children
+        current, level = children, level + 1
+    return found
+
+
+def listening_pid(port):
+    """The process that listens on TCP ``port`` of this machine, or None."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{inode}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return int(proc.name)
+    return None
+
+
+def process_cpu(pid):
+    """CPU seconds a live process has used (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_cpu():
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+def rss_mib(pid, field="VmRSS"):
+    """Resident memory of a live process (VmHWM: its peak), in MiB."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class CpuMeter:
+    """CPU used by named groups of processes, and by the machine, from now on."""
+
+    def __init__(self, groups):
+        self.groups = groups
+        self.started = time.monotonic()
+        self.machine = machine_cpu()
+        self.pids = {name: list(find()) for name, find in groups.items()}
+        self.before = {
+            name: {pid: process_cpu(pid) for pid in pids}
+            for name, pids in self.pids.items()
+        }
+
+    def read(self, wrk_seconds=0.0):
+        """Percent of one core per group, plus wrk, other and idle, since start."""
+        elapsed = time.monotonic() - self.started
+        busy, total = machine_cpu()
+        used = {}
+        for name, find in self.groups.items():
+            pids = set(self.pids[name]) | set(find())
+            used[name] = sum(
+                process_cpu(pid) - self.before[name].get(pid, 0.0) for pid in pids
+            )
+        used["wrk"] = wrk_seconds
+        used["other"] = max(0.0, busy - self.machine[0] - sum(used.values()))
+        used["idle"] = (total - self.machine[1]) - (busy - self.machine[0])
+        return {name: 100 * seconds / elapsed for name, seconds in used.items()}
+
+
+CPU_COLUMNS = (
+    ("scenario", "<"),
+    ("backend", "<"),
+    ("gunicorn", ">"),
+    ("wrk", ">"),
+    ("es side", ">"),
+    ("other", ">"),
+    ("idle", ">"),
+)
+
+
+def cpu_row(scenario, backend, usage):
+    """A row of the CPU table."""
+    names = ("gunicorn", "wrk", "es side", "other", "idle")
+    return (scenario, backend, *(f"{usage.get(n, 0):.0f}%" for n in names))
+
+
+def machine_line():
+    """The machine: CPUs, memory, kernel, and the file-descriptor limit."""
+    memory = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"machine: {os.cpu_count()} CPUs ({model}), {int(memory) / 2**20:.1f} GiB, "
+        f"Linux {os.uname().release}, open files {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}"
+    )
+
+
+if __name__ == "__main__":
+    main()

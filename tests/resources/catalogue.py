@@ -1,0 +1,349 @@
+"""A small catalogue for the films, genres and persons tests, built by factories.
+
+Six films, six genres and ten people, written straight into the search backend
+as the ETL would write them; the tests' expectations are worked out by hand
+from the table below. Helpers at the end build a catalogue the operator's way
+instead (legacy file, ``flask db upgrade``, ``flask etl run``), and an app whose
+search engine is down.
+
+==========  ========================  ====  ========================  ===============
+id          title                     rate  genres                    people
+==========  ========================  ====  ========================  ===============
+tt0000001   Star Wars                 8.6   Action, Adventure, Sci-Fi Lucas (d, w),
+                                                                      Hamill, Ford (a)
+tt0000002   The Empire Strikes Back   8.7   Action, Adventure, Sci-Fi Kershner (d),
+                                                                      Lucas (w),
+                                                                      Hamill, Ford (a)
+tt0000003   Alien                     8.5   Horror, Sci-Fi            R. Scott (d),
+                                                                      O'Bannon (w),
+                                                                      Weaver (a)
+tt0000004   Blade Runner              8.1   Drama, Sci-Fi             R. Scott (d), Ford,
+                                                                      C. Scott (a)
+tt0000005   The Wizard of Oz          8.1   Adventure, Family         Fleming (d),
+                                                                      Garland (a)
+tt0000006   Home Movie                -     -                         Lucas (d)
+==========  ========================  ====  ========================  ===============
+"""
+
+import contextlib
+import uuid
+
+from app import create_app
+from app.search import GENRES, MOVIES, PERSONS, ROLES
+from tests.factories import make_legacy_db, movie, writer_id
+from tests.fixtures.elasticsearch import drop_indices
+
+_ROLE_KEYS = {"actor": "actors", "writer": "writers", "director": "directors"}
+
+
+def genre(key, name):
+    """A genre as films carry it."""
+    return {"id": f"g-{key}", "name": name}
+
+
+def person(key, full_name):
+    """A person as films carry them."""
+    return {"id": f"p-{key}", "full_name": full_name}
+
+
+ACTION = genre("action", "Action")
+ADVENTURE = genre("adventure", "Adventure")
+DRAMA = genre("drama", "Drama")
+FAMILY = genre("family", "Family")
+HORROR = genre("horror", "Horror")
+SCIFI = genre("scifi", "Sci-Fi")
+
+FLEMING = person("fleming", "Victor Fleming")
+FORD = person("ford", "Harrison Ford")
+GARLAND = person("garland", "Judy Garland")
+HAMILL = person("hamill", "Mark Hamill")
+KERSHNER = person("kershner", "Irvin Kershner")
+LUCAS = person("lucas", "George Lucas")
+OBANNON = person("obannon", "Dan O'Bannon")
+SCOTT = person("scott", "Ridley Scott")
+CAMPBELL_SCOTT = person("scott-campbell", "Campbell Scott")
+WEAVER = person("weaver", "Sigourney Weaver")
+
+
+def film(
+    film_id,
+    title,
+    rating,
+    description=None,
+    *,
+    genres=(),
+    directors=(),
+    actors=(),
+    writers=(),
+):
+    """A movie document in the shape the ETL writes (see ``app.search``)."""
+    return {
+        "id": film_id,
+        "title": title,
+        "description": description,
+        "imdb_rating": rating,
+        "genre": [g["name"] for g in genres],
+        "genres": list(genres),
+        "director": [p["full_name"] for p in directors],
+        "actors": [{"id": n, "name": p["full_name"]} for n, p in enumerate(actors, 1)],
+        "writers": [
+            {"id": writer_id(n), "name": p["full_name"]} for n, p in enumerate(writers)
+        ],
+        "actors_names": [p["full_name"] for p in actors],
+        "writers_names": [p["full_name"] for p in writers],
+        "persons": {
+            "actors": list(actors),
+            "writers": list(writers),
+            "directors": list(directors),
+        },
+    }
+
+
+STAR_WARS = film(
+    "tt0000001",
+    "Star Wars",
+    8.6,
+    "Luke Skywalker joins forces with a Jedi Knight and two droids to save the galaxy.",
+    genres=(ACTION, ADVENTURE, SCIFI),
+    directors=(LUCAS,),
+    actors=(HAMILL, FORD),
+    writers=(LUCAS,),
+)
+EMPIRE = film(
+    "tt0000002",
+    "The Empire Strikes Back",
+    8.7,
+    "The rebels flee across the galaxy from a star destroyer while Luke trains"
+    " with Yoda.",
+    genres=(ACTION, ADVENTURE, SCIFI),
+    directors=(KERSHNER,),
+    actors=(HAMILL, FORD),
+    writers=(LUCAS,),
+)
+ALIEN = film(
+    "tt0000003",
+    "Alien",
+    8.5,
+    "The crew of a commercial spacecraft meets a deadly creature.",
+    genres=(HORROR, SCIFI),
+    directors=(SCOTT,),
+    actors=(WEAVER,),
+    writers=(OBANNON,),
+)
+BLADE_RUNNER = film(
+    "tt0000004",
+    "Blade Runner",
+    8.1,
+    "A blade runner must pursue and terminate four replicants.",
+    genres=(DRAMA, SCIFI),
+    directors=(SCOTT,),
+    actors=(FORD, CAMPBELL_SCOTT),
+)
+WIZARD_OF_OZ = film(
+    "tt0000005",
+    "The Wizard of Oz",
+    8.1,
+    "Dorothy is swept away by a tornado to the magical Land of Oz.",
+    genres=(ADVENTURE, FAMILY),
+    directors=(FLEMING,),
+    actors=(GARLAND,),
+)
+HOME_MOVIE = film("tt0000006", "Home Movie", None, directors=(LUCAS,))
+
+FILMS = (STAR_WARS, EMPIRE, ALIEN, BLADE_RUNNER, WIZARD_OF_OZ, HOME_MOVIE)
+
+
+def genre_documents(films=FILMS):
+    """The genre documents of ``films``, with their film counts."""
+    counts = {}
+    for doc in films:
+        for g in doc["genres"]:
+            counts.setdefault(g["id"], {**g, "film_count": 0})["film_count"] += 1
+    return list(counts.values())
+
+
+def person_documents(films=FILMS):
+    """The person documents of ``films``: each film once, its roles in ROLES order."""
+    people = {}
+    for doc in films:
+        for role in ROLES:
+            for p in doc["persons"][_ROLE_KEYS[role]]:
+                entry = people.setdefault(p["id"], {**p, "films": {}})
+                entry["films"].setdefault(doc["id"], set()).add(role)
+    return [
+        {
+            "id": entry["id"],
+            "full_name": entry["full_name"],
+            "films": [
+                {"id": film_id, "roles": [r for r in ROLES if r in roles]}
+                for film_id, roles in entry["films"].items()
+            ],
+        }
+        for entry in people.values()
+    ]
+
+
+def load_catalogue(backend, films=FILMS):
+    """Publish ``films``, their genres and people as a fresh generation."""
+    generation = f"g{uuid.uuid4().hex[:8]}"
+    backend.prepare(generation)
+    backend.write(MOVIES, list(films), generation)
+    backend.write(GENRES, genre_documents(films), generation)
+    backend.write(PERSONS, person_documents(films), generation)
+    backend.refresh(generation)
+    backend.publish(generation)
+
+
+def ids(response):
+    """The ids of the items of a list answer, in order."""
+    return [item["id"] for item in response.json]
+
+
+def spec_parameters(client, path):
+    """The names of the parameters the OpenAPI spec gives ``GET path``."""
+    operation = client.get("/openapi.json").json["paths"][path]
+    return {
+        parameter["name"]
+        for parameter in operation.get("parameters", [])
+        + operation["get"]["parameters"]
+        if "name" in parameter
+    }
+
+
+# --- the operator's way: legacy file, migrate, ETL -----------------------------------
+
+LEGACY_MOVIES = (
+    movie(
+        "tt0000001",
+        "Star Wars",
+        genre="Action, Adventure, Sci-Fi",
+        director="George Lucas",
+        writer=writer_id(1),
+        imdb_rating="8.6",
+        plot="Luke Skywalker joins the rebellion.",
+    ),
+    movie(
+        "tt0000002",
+        "Alien",
+        genre="Horror, Sci-Fi",
+        director="Ridley Scott",
+        imdb_rating="8.5",
+    ),
+    movie("tt0000003", "Blade Runner", genre="Sci-Fi", director="Ridley Scott"),
+)
+LEGACY_ACTORS = ((1, "Mark Hamill"), (2, "Harrison Ford"), (3, "Sigourney Weaver"))
+LEGACY_WRITERS = ((writer_id(1), "George Lucas"),)
+LEGACY_LINKS = (
+    ("tt0000001", 1),
+    ("tt0000001", 2),
+    ("tt0000002", 3),
+    ("tt0000003", 2),
+)
+
+
+def run_cli(app, *args):
+    """Run a ``flask`` command of ``app`` and insist that it succeeds.
+
+    The command runs in ``app``'s own context: the CLI reuses whichever app
+    context is current, and a test may hold another app's.
+    """
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+
+
+def build_from_legacy(app):
+    """Write the legacy file at the app's database path, migrate it and index it."""
+    make_legacy_db(
+        app.config["DATABASE_PATH"],
+        movies=LEGACY_MOVIES,
+        actors=LEGACY_ACTORS,
+        writers=LEGACY_WRITERS,
+        links=LEGACY_LINKS,
+    )
+    run_cli(app, "db", "upgrade")
+    run_cli(app, "etl", "run")
+
+
+def elsewhere(search_config, directory):
+    """The settings of ``search_config`` moved to new files or a new index prefix."""
+    if search_config.get("ELASTICSEARCH_URL"):
+        return {
+            **search_config,
+            "ELASTICSEARCH_INDEX_PREFIX": f"t{uuid.uuid4().hex[:12]}_",
+        }
+    return {
+        **search_config,
+        "EMBEDDED_SEARCH_PATH": str(directory / "movies.search.sqlite"),
+    }
+
+
+@contextlib.contextmanager
+def rebuilt_catalogue(search_config, directory):
+    """A client of a second catalogue: a fresh legacy copy in ``directory``.
+
+    Its database file and search index (or index prefix) are its own.
+    """
+    directory.mkdir()
+    config = elsewhere(search_config, directory)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_PATH": str(directory / "movies.sqlite"),
+            "REDIS_URL": None,
+            **config,
+        }
+    )
+    try:
+        build_from_legacy(app)
+        yield app.test_client()
+    finally:
+        if config.get("ELASTICSEARCH_URL"):
+            drop_indices(
+                config["ELASTICSEARCH_URL"], config["ELASTICSEARCH_INDEX_PREFIX"]
+            )
+
+
+class CountingBackend:
+    """A search backend that counts the reads it answers."""
+
+    READS = (
+        "search_films",
+        "get_film",
+        "list_genres",
+        "get_genre",
+        "search_persons",
+        "get_person",
+    )
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.calls = 0
+
+    def __getattr__(self, name):
+        attribute = getattr(self.backend, name)
+        if name not in self.READS:
+            return attribute
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+def unreachable_search_app(kind, directory):
+    """An app whose search engine cannot be reached: no index, or a closed port."""
+    if kind == "embedded":
+        backend = {"EMBEDDED_SEARCH_PATH": str(directory / "never-built.sqlite")}
+    else:
+        backend = {"ELASTICSEARCH_URL": "http://127.0.0.1:9"}
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_PATH": str(directory / "movies.sqlite"),
+            "ELASTICSEARCH_URL": None,
+            "REDIS_URL": None,
+            **backend,
+        }
+    )

@@ -1,0 +1,191 @@
+"""The Postman collection, run by newman against the real service.
+
+Each run builds a small generated catalogue with the ``flask`` commands, starts
+gunicorn with ``gunicorn.conf.py`` (gevent worker), and runs every request of
+``postman/`` against it: once on the embedded parts, once on the production path
+(Elasticsearch and Redis).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.elasticsearch import drop_indices
+from tests.fixtures.redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTMAN = ROOT / "postman"
+COLLECTION = POSTMAN / "movie-catalogue.postman_collection.json"
+ENVIRONMENT = POSTMAN / "local.postman_environment.json"
+NEWMAN = POSTMAN / "node_modules" / ".bin" / "newman"
+FILMS = 300
+SEED = 7
+# Every setting the service reads from the environment that these runs set; a
+# value inherited from the shell must not leak into the run.
+SETTINGS = (
+    "DATABASE_PATH",
+    "EMBEDDED_SEARCH_PATH",
+    "ELASTICSEARCH_URL",
+    "ELASTICSEARCH_INDEX_PREFIX",
+    "REDIS_URL",
+)
+STARTUP_SECONDS = 30
+STOP_SECONDS = 20
+NEWMAN_SECONDS = 120
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def newman():
+    """Path of the newman that scripts/install-test-deps installs."""
+    if NEWMAN.exists():
+        return NEWMAN
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"newman is not installed ({NEWMAN}): CI must run "
+            "scripts/install-test-deps before the tests"
+        )
+    pytest.skip("newman is not installed: run scripts/install-test-deps")
+
+
+@pytest.fixture
+def service_env(request, search_config, tmp_path):
+    """Environment of the service: the backend under test, Redis with Elasticsearch."""
+    settings = dict.fromkeys(SETTINGS)
+    settings.update(search_config, DATABASE_PATH=tmp_path / "movies.sqlite")
+    if settings["ELASTICSEARCH_URL"]:
+        # The production path: Elasticsearch for search, Redis for the cache.
+        settings["REDIS_URL"] = request.getfixturevalue("redis_url")
+    env = dict(os.environ, FLASK_APP="wsgi", LOG_LEVEL="WARNING")
+    env.update({name: str(value or "") for name, value in settings.items()})
+    yield env
+    if settings["ELASTICSEARCH_URL"]:
+        drop_indices(
+            settings["ELASTICSEARCH_URL"], settings["ELASTICSEARCH_INDEX_PREFIX"]
+        )
+
+
+@pytest.fixture
+def catalogue(service_env):
+    """A generated catalogue, migrated and indexed by the ``flask`` commands."""
+    for command in (
+        ["data", "generate", "--films", str(FILMS), "--seed", str(SEED)],
+        ["db", "upgrade"],
+        # With REDIS_URL set, the run also clears answers cached for older data.
+        ["etl", "run"],
+    ):
+        run_flask(command, service_env)
+
+
+def run_flask(args, env):
+    """Run a ``flask`` command of the app; fail the test with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+    )
+
+
+@pytest.fixture
+def service_url(catalogue, service_env, tmp_path):
+    """Base URL of gunicorn serving the catalogue with one gevent worker."""
+    port = free_port()
+    env = dict(service_env, GUNICORN_WORKERS="1", BIND=f"127.0.0.1:{port}")
+    env.pop("PORT", None)
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, server, log_path)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_until_ready(url, server, log_path):
+    """Poll ``/readyz`` until it answers 200; fail with gunicorn's log otherwise."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            state = "exited" if server.poll() is not None else "is not ready"
+            pytest.fail(f"gunicorn {state} at {url}:\n{log_path.read_text()}")
+        time.sleep(0.1)
+
+
+def readiness_checks(url):
+    """The checks ``/readyz`` reports: which database, search engine and cache."""
+    with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+        return json.load(response)["checks"]
+
+
+def run_newman(newman, base_url):
+    """Run the collection against ``base_url``; stop at the first failure."""
+    return subprocess.run(
+        [
+            str(newman),
+            "run",
+            str(COLLECTION),
+            "-e",
+            str(ENVIRONMENT),
+            "--env-var",
+            f"baseUrl={base_url}",
+            "--reporters",
+            "cli",
+            "--bail",
+            "--color",
+            "off",
+        ],
+        # --color off leaves colour codes in the failure table; this removes them.
+        env=dict(os.environ, FORCE_COLOR="0"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=NEWMAN_SECONDS,
+        check=False,
+    )
+
+
+def test_postman_collection_passes(newman, service_url, service_env):
+    checks = readiness_checks(service_url)
+    backend = "elasticsearch:" if service_env["ELASTICSEARCH_URL"] else "embedded:"
+    assert checks["search"]["detail"].startswith(backend)
+    cache = "redis" if service_env["REDIS_URL"] else "in-process"
+    assert checks["cache"]["detail"] == cache
+
+    result = run_newman(newman, service_url)
+
+    exit_code = result.returncode
+    assert exit_code == 0, f"newman failed:\n{result.stdout}{result.stderr}"
