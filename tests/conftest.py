@@ -18,17 +18,30 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def app(db_path):
+def make_app(db_path):
+    """Make apps on the test's database, the embedded search index beside it and a
+    local cache; keyword arguments override any of these settings.
+    """
+
+    def make(**settings):
+        return create_app(
+            {
+                "TESTING": True,
+                "DATABASE_PATH": str(db_path),
+                "EMBEDDED_SEARCH_PATH": str(db_path.with_name("movies.search.sqlite")),
+                "ELASTICSEARCH_URL": None,
+                "REDIS_URL": None,
+                **settings,
+            }
+        )
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
     """An app on a temporary database, the embedded search index and a local cache."""
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(db_path),
-            "EMBEDDED_SEARCH_PATH": str(db_path.with_name("movies.search.sqlite")),
-            "ELASTICSEARCH_URL": None,
-            "REDIS_URL": None,
-        }
-    )
+    return make_app()
 
 
 @pytest.fixture

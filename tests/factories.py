@@ -48,6 +48,47 @@ def movie(
     )
 
 
+# The people of the small legacy databases written by hand: actor ids are whole
+# numbers, writer ids 40 hex digits, and one actor is called "N/A".
+HAMILL, FORD, NA_ACTOR = 1, 2, 3
+LUCAS, KASDAN = writer_id(1), writer_id(2)
+ACTORS = ((HAMILL, "Mark Hamill"), (FORD, "Harrison Ford"), (NA_ACTOR, "N/A"))
+WRITERS = ((LUCAS, "George Lucas"), (KASDAN, "Lawrence Kasdan"))
+
+
+def star_wars(**columns):
+    """Star Wars (tt0000001) as a legacy ``movies`` row, ``columns`` changed.
+
+    Genres "Action, Sci-Fi", directed by George Lucas, written by ``LUCAS`` (in the
+    ``writer`` column), plot "Luke Skywalker joins the rebellion.", rated "8.6".
+    """
+    return movie(
+        "tt0000001",
+        "Star Wars",
+        **{
+            "genre": "Action, Sci-Fi",
+            "director": "George Lucas",
+            "writer": LUCAS,
+            "plot": "Luke Skywalker joins the rebellion.",
+            "imdb_rating": "8.6",
+            **columns,
+        },
+    )
+
+
+def make_star_wars_db(path, *movies, writers=(), links=()):
+    """A small legacy database: ``star_wars()`` then ``movies``, the ``ACTORS``,
+    the ``WRITERS`` and ``writers``, and the actor ``links`` (movie_id, actor_id).
+    """
+    return make_legacy_db(
+        path,
+        movies=[star_wars(), *movies],
+        actors=ACTORS,
+        writers=[*WRITERS, *writers],
+        links=links,
+    )
+
+
 def make_legacy_db(path, movies=(), actors=(), writers=(), links=()):
     """Write a legacy database: ``actors`` (id, name), ``writers`` (id, name),
     ``links`` (movie_id, actor_id) kept in the given order, duplicates included.

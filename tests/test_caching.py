@@ -6,7 +6,6 @@ import time
 import pytest
 import redis
 
-from app import create_app
 from app.db import connect
 from app.extensions import cache
 from app.search import MOVIES, get_search
@@ -192,23 +191,10 @@ def empty_redis(redis_url):
     client.close()
 
 
-def redis_app(db_path, redis_url, **settings):
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(db_path),
-            "EMBEDDED_SEARCH_PATH": str(db_path.with_name("movies.search.sqlite")),
-            "ELASTICSEARCH_URL": None,
-            "REDIS_URL": redis_url,
-            **settings,
-        }
-    )
-
-
-def test_workers_share_answers_through_redis(db_path, redis_url, empty_redis):
-    first_worker = redis_app(db_path, redis_url)
+def test_workers_share_answers_through_redis(make_app, redis_url, empty_redis):
+    first_worker = make_app(REDIS_URL=redis_url)
     build_catalogue(first_worker)
-    second_worker = redis_app(db_path, redis_url)
+    second_worker = make_app(REDIS_URL=redis_url)
     counting = count_backend_calls(second_worker)
 
     answer = first_worker.test_client().get(f"{COLLECTION}?sort=title")
@@ -222,8 +208,8 @@ def test_workers_share_answers_through_redis(db_path, redis_url, empty_redis):
     assert all(key.startswith(b"movie-catalogue:") for key in keys)
 
 
-def test_clearing_the_cache_leaves_other_keys_alone(db_path, redis_url, empty_redis):
-    app = redis_app(db_path, redis_url)
+def test_clearing_the_cache_leaves_other_keys_alone(make_app, redis_url, empty_redis):
+    app = make_app(REDIS_URL=redis_url)
     build_catalogue(app)  # `flask etl run` clears the cache at its end
     app.test_client().get(COLLECTION)
     empty_redis.set("someone-else:key", "kept")
@@ -234,8 +220,8 @@ def test_clearing_the_cache_leaves_other_keys_alone(db_path, redis_url, empty_re
     assert empty_redis.keys("*") == [b"someone-else:key"]
 
 
-def test_redis_client_uses_a_bounded_blocking_pool(db_path, redis_url):
-    app = redis_app(db_path, redis_url, REDIS_MAX_CONNECTIONS=7)
+def test_redis_client_uses_a_bounded_blocking_pool(make_app, redis_url):
+    app = make_app(REDIS_URL=redis_url, REDIS_MAX_CONNECTIONS=7)
 
     with app.app_context():
         client = cache.cache._write_client
@@ -253,8 +239,8 @@ def test_redis_client_uses_a_bounded_blocking_pool(db_path, redis_url):
     )
 
 
-def test_redis_down_still_answers_and_logs_once(db_path, caplog):
-    app = redis_app(db_path, f"redis://127.0.0.1:{free_port()}/0")
+def test_redis_down_still_answers_and_logs_once(make_app, caplog):
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     build_catalogue(app)
     client = app.test_client()
 

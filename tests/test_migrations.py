@@ -5,47 +5,41 @@ import pytest
 
 from app.db import connect, stable_id
 from app.migrations import discover, upgrade
-from tests.factories import REAL_LEGACY_DB, make_legacy_db, movie, writer_id
+from tests.factories import (
+    FORD,
+    HAMILL,
+    KASDAN,
+    LUCAS,
+    NA_ACTOR,
+    REAL_LEGACY_DB,
+    make_star_wars_db,
+    movie,
+    writer_id,
+)
 
-LUCAS = writer_id(1)
-KASDAN = writer_id(2)
 NA_WRITER = writer_id(3)
-HAMILL, FORD, NA_ACTOR = 1, 2, 3
 
 
 @pytest.fixture
 def tricky_db(db_path):
-    """A hand-written legacy database holding every defect at least once."""
-    return make_legacy_db(
+    """A hand-written legacy database holding every defect at least once.
+
+    Its first film is the plain ``star_wars()``.
+    """
+    return make_star_wars_db(
         db_path,
-        movies=[
-            movie(
-                "tt0000001",
-                "Star Wars",
-                genre="Action, Sci-Fi",
-                director="George Lucas",
-                writer=LUCAS,
-                plot="Luke Skywalker joins the rebellion.",
-                imdb_rating="8.6",
-            ),
-            # writers JSON repeating an id, a writer also in `writer`, N/A writer
-            movie(
-                "tt0000002",
-                "Return of the Jedi",
-                genre="Action, Adventure, Sci-Fi",
-                director="Richard Marquand, George Lucas(co-director), Harrison Ford",
-                writer=KASDAN,
-                writers=[LUCAS, KASDAN, LUCAS, NA_WRITER],
-                imdb_rating=" 8.3 ",
-            ),
-            movie("tt0000003", "Star Wars", genre="Documentary", writers=[NA_WRITER]),
-        ],
-        actors=[(HAMILL, "Mark Hamill"), (FORD, "Harrison Ford"), (NA_ACTOR, "N/A")],
-        writers=[
-            (LUCAS, "George Lucas"),
-            (KASDAN, "Lawrence Kasdan"),
-            (NA_WRITER, "N/A"),
-        ],
+        # writers JSON repeating an id, a writer also in `writer`, N/A writer
+        movie(
+            "tt0000002",
+            "Return of the Jedi",
+            genre="Action, Adventure, Sci-Fi",
+            director="Richard Marquand, George Lucas(co-director), Harrison Ford",
+            writer=KASDAN,
+            writers=[LUCAS, KASDAN, LUCAS, NA_WRITER],
+            imdb_rating=" 8.3 ",
+        ),
+        movie("tt0000003", "Star Wars", genre="Documentary", writers=[NA_WRITER]),
+        writers=[(NA_WRITER, "N/A")],
         links=[
             ("tt0000001", HAMILL),
             ("tt0000001", FORD),

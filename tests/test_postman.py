@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import command_env, flask
 from tests.fixtures.elasticsearch import drop_indices
 from tests.fixtures.redis import free_port
 
@@ -27,15 +28,6 @@ ENVIRONMENT = POSTMAN / "local.postman_environment.json"
 NEWMAN = POSTMAN / "node_modules" / ".bin" / "newman"
 FILMS = 300
 SEED = 7
-# Every setting the service reads from the environment that these runs set; a
-# value inherited from the shell must not leak into the run.
-SETTINGS = (
-    "DATABASE_PATH",
-    "EMBEDDED_SEARCH_PATH",
-    "ELASTICSEARCH_URL",
-    "ELASTICSEARCH_INDEX_PREFIX",
-    "REDIS_URL",
-)
 STARTUP_SECONDS = 30
 STOP_SECONDS = 20
 NEWMAN_SECONDS = 120
@@ -59,14 +51,11 @@ def newman():
 @pytest.fixture
 def service_env(request, search_config, tmp_path):
     """Environment of the service: the backend under test, Redis with Elasticsearch."""
-    settings = dict.fromkeys(SETTINGS)
-    settings.update(search_config, DATABASE_PATH=tmp_path / "movies.sqlite")
+    settings = {**search_config, "DATABASE_PATH": tmp_path / "movies.sqlite"}
     if settings["ELASTICSEARCH_URL"]:
         # The production path: Elasticsearch for search, Redis for the cache.
         settings["REDIS_URL"] = request.getfixturevalue("redis_url")
-    env = dict(os.environ, FLASK_APP="wsgi", LOG_LEVEL="WARNING")
-    env.update({name: str(value or "") for name, value in settings.items()})
-    yield env
+    yield command_env(settings, FLASK_APP="wsgi", LOG_LEVEL="WARNING")
     if settings["ELASTICSEARCH_URL"]:
         drop_indices(
             settings["ELASTICSEARCH_URL"], settings["ELASTICSEARCH_INDEX_PREFIX"]
@@ -87,15 +76,7 @@ def catalogue(service_env):
 
 def run_flask(args, env):
     """Run a ``flask`` command of the app; fail the test with its output if it fails."""
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = flask(env, *args, timeout=120)
     assert result.returncode == 0, (
         f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
     )
@@ -180,9 +161,9 @@ def run_newman(newman, base_url):
 
 def test_postman_collection_passes(newman, service_url, service_env):
     checks = readiness_checks(service_url)
-    backend = "elasticsearch:" if service_env["ELASTICSEARCH_URL"] else "embedded:"
+    backend = "elasticsearch:" if service_env.get("ELASTICSEARCH_URL") else "embedded:"
     assert checks["search"]["detail"].startswith(backend)
-    cache = "redis" if service_env["REDIS_URL"] else "in-process"
+    cache = "redis" if service_env.get("REDIS_URL") else "in-process"
     assert checks["cache"]["detail"] == cache
 
     result = run_newman(newman, service_url)

@@ -1,48 +1,21 @@
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from app.db import connect
 from app.migrations import upgrade
+from tests.commands import ROOT, SETTINGS, command_env, flask
 from tests.factories import make_legacy_db, movie
-
-ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = (
-    "DATABASE_PATH",
-    "EMBEDDED_SEARCH_PATH",
-    "ELASTICSEARCH_URL",
-    "ELASTICSEARCH_INDEX_PREFIX",
-    "REDIS_URL",
-)
 
 
 @pytest.fixture
 def catalogue(search_app, db_path, runner_env):
     """A generated and migrated catalogue of 3,000 films."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "data",
-            "generate",
-            "--films",
-            "3000",
-            "--seed",
-            "7",
-        ],
-        env=runner_env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = flask(runner_env, "data", "generate", "--films", "3000", "--seed", "7")
     assert result.returncode == 0, result.stderr
     conn = connect(db_path)
     upgrade(conn)
@@ -53,25 +26,8 @@ def catalogue(search_app, db_path, runner_env):
 @pytest.fixture
 def runner_env(search_app):
     """Environment for ``flask`` subprocesses on the test's settings."""
-    env = dict(os.environ, FLASK_APP="app:create_app")
-    for key in SETTINGS:
-        value = search_app.config.get(key)
-        env.pop(key, None)
-        if value:
-            env[key] = str(value)
-    return env
-
-
-def flask(env, *args, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "flask", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        **kwargs,
-    )
+    settings = {key: search_app.config.get(key) for key in SETTINGS}
+    return command_env(settings, FLASK_APP="app:create_app")
 
 
 def test_run_prints_a_summary_and_status_shows_matching_counts(catalogue, runner_env):
@@ -126,14 +82,13 @@ def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
 def test_unreachable_elasticsearch_fails_clearly(db_path, tmp_path):
     make_legacy_db(db_path, movies=[movie("tt0000001", "Star Wars")])
     upgrade(connect(db_path))
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS} | {
-        "FLASK_APP": "app:create_app",
-        "DATABASE_PATH": str(db_path),
-        "ELASTICSEARCH_URL": "http://127.0.0.1:9",
-        "ELASTICSEARCH_TIMEOUT": "1",
-        "ELASTICSEARCH_WRITE_ATTEMPTS": "2",
-        "ELASTICSEARCH_WRITE_BACKOFF": "0.1",
-    }
+    env = command_env(
+        {"DATABASE_PATH": db_path, "ELASTICSEARCH_URL": "http://127.0.0.1:9"},
+        FLASK_APP="app:create_app",
+        ELASTICSEARCH_TIMEOUT="1",
+        ELASTICSEARCH_WRITE_ATTEMPTS="2",
+        ELASTICSEARCH_WRITE_BACKOFF="0.1",
+    )
     result = flask(env, "etl", "run", timeout=120)
     assert result.returncode != 0
     assert "search backend failed" in result.stderr

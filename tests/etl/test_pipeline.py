@@ -8,44 +8,37 @@ from app.db import connect, stable_id
 from app.migrations import upgrade
 from app.search import FilmQuery, SearchUnavailable, Sort
 from etl import pipeline, state
-from tests.factories import make_legacy_db, movie, writer_id
-
-LUCAS, KASDAN = writer_id(1), writer_id(2)
+from tests.factories import (
+    FORD,
+    HAMILL,
+    KASDAN,
+    LUCAS,
+    NA_ACTOR,
+    make_star_wars_db,
+    movie,
+)
 
 
 @pytest.fixture
 def conn(search_app, db_path):
-    """A migrated catalogue with three films, in the app's database."""
-    make_legacy_db(
+    """A migrated catalogue in the app's database: ``star_wars()`` and two films."""
+    make_star_wars_db(
         db_path,
-        movies=[
-            movie(
-                "tt0000001",
-                "Star Wars",
-                genre="Action, Sci-Fi",
-                director="George Lucas",
-                writer=LUCAS,
-                plot="Luke Skywalker joins the rebellion.",
-                imdb_rating="8.6",
-            ),
-            movie(
-                "tt0000002",
-                "Return of the Jedi",
-                genre="Action, Adventure",
-                director="Richard Marquand",
-                writers=[KASDAN, LUCAS, KASDAN],
-                imdb_rating="8.3",
-            ),
-            movie("tt0000003", "Звёздные войны", genre="Sci-Fi", plot="Фильм о войне."),
-        ],
-        actors=[(1, "Mark Hamill"), (2, "Harrison Ford"), (3, "N/A")],
-        writers=[(LUCAS, "George Lucas"), (KASDAN, "Lawrence Kasdan")],
+        movie(
+            "tt0000002",
+            "Return of the Jedi",
+            genre="Action, Adventure",
+            director="Richard Marquand",
+            writers=[KASDAN, LUCAS, KASDAN],
+            imdb_rating="8.3",
+        ),
+        movie("tt0000003", "Звёздные войны", genre="Sci-Fi", plot="Фильм о войне."),
         links=[
-            ("tt0000001", 1),
-            ("tt0000001", 2),
-            ("tt0000002", 2),
-            ("tt0000002", 1),
-            ("tt0000003", 3),
+            ("tt0000001", HAMILL),
+            ("tt0000001", FORD),
+            ("tt0000002", FORD),
+            ("tt0000002", HAMILL),
+            ("tt0000003", NA_ACTOR),
         ],
     )
     connection = connect(db_path)

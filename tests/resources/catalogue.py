@@ -1,10 +1,11 @@
 """A small catalogue for the films, genres and persons tests, built by factories.
 
-Six films, six genres and ten people, written straight into the search backend
-as the ETL would write them; the tests' expectations are worked out by hand
-from the table below. Helpers at the end build a catalogue the operator's way
-instead (legacy file, ``flask db upgrade``, ``flask etl run``), and an app whose
-search engine is down.
+Six films, six genres and ten people, made by the factories of ``tests.documents``
+and written straight into the search backend as the ETL would write them; the
+tests' expectations are worked out by hand from the table below. Helpers follow
+that the resource tests share: reading list answers, checking refused arguments
+and a search engine that is down, and building a catalogue the operator's way
+instead (legacy file, ``flask db upgrade``, ``flask etl run``).
 
 ==========  ========================  ====  ========================  ===============
 id          title                     rate  genres                    people
@@ -26,25 +27,14 @@ tt0000006   Home Movie                -     -                         Lucas (d)
 """
 
 import contextlib
+import json
+import time
 import uuid
 
 from app import create_app
-from app.search import GENRES, MOVIES, PERSONS, ROLES
-from tests.factories import make_legacy_db, movie, writer_id
+from tests.documents import film, genre, person, write_catalogue
+from tests.factories import make_legacy_db, movie, star_wars, writer_id
 from tests.fixtures.elasticsearch import drop_indices
-
-_ROLE_KEYS = {"actor": "actors", "writer": "writers", "director": "directors"}
-
-
-def genre(key, name):
-    """A genre as films carry it."""
-    return {"id": f"g-{key}", "name": name}
-
-
-def person(key, full_name):
-    """A person as films carry them."""
-    return {"id": f"p-{key}", "full_name": full_name}
-
 
 ACTION = genre("action", "Action")
 ADVENTURE = genre("adventure", "Adventure")
@@ -63,41 +53,6 @@ OBANNON = person("obannon", "Dan O'Bannon")
 SCOTT = person("scott", "Ridley Scott")
 CAMPBELL_SCOTT = person("scott-campbell", "Campbell Scott")
 WEAVER = person("weaver", "Sigourney Weaver")
-
-
-def film(
-    film_id,
-    title,
-    rating,
-    description=None,
-    *,
-    genres=(),
-    directors=(),
-    actors=(),
-    writers=(),
-):
-    """A movie document in the shape the ETL writes (see ``app.search``)."""
-    return {
-        "id": film_id,
-        "title": title,
-        "description": description,
-        "imdb_rating": rating,
-        "genre": [g["name"] for g in genres],
-        "genres": list(genres),
-        "director": [p["full_name"] for p in directors],
-        "actors": [{"id": n, "name": p["full_name"]} for n, p in enumerate(actors, 1)],
-        "writers": [
-            {"id": writer_id(n), "name": p["full_name"]} for n, p in enumerate(writers)
-        ],
-        "actors_names": [p["full_name"] for p in actors],
-        "writers_names": [p["full_name"] for p in writers],
-        "persons": {
-            "actors": list(actors),
-            "writers": list(writers),
-            "directors": list(directors),
-        },
-    }
-
 
 STAR_WARS = film(
     "tt0000001",
@@ -153,43 +108,10 @@ HOME_MOVIE = film("tt0000006", "Home Movie", None, directors=(LUCAS,))
 FILMS = (STAR_WARS, EMPIRE, ALIEN, BLADE_RUNNER, WIZARD_OF_OZ, HOME_MOVIE)
 
 
-def genre_documents(films=FILMS):
-    """The genre documents of ``films``, with their film counts."""
-    counts = {}
-    for doc in films:
-        for g in doc["genres"]:
-            counts.setdefault(g["id"], {**g, "film_count": 0})["film_count"] += 1
-    return list(counts.values())
-
-
-def person_documents(films=FILMS):
-    """The person documents of ``films``: each film once, its roles in ROLES order."""
-    people = {}
-    for doc in films:
-        for role in ROLES:
-            for p in doc["persons"][_ROLE_KEYS[role]]:
-                entry = people.setdefault(p["id"], {**p, "films": {}})
-                entry["films"].setdefault(doc["id"], set()).add(role)
-    return [
-        {
-            "id": entry["id"],
-            "full_name": entry["full_name"],
-            "films": [
-                {"id": film_id, "roles": [r for r in ROLES if r in roles]}
-                for film_id, roles in entry["films"].items()
-            ],
-        }
-        for entry in people.values()
-    ]
-
-
 def load_catalogue(backend, films=FILMS):
     """Publish ``films``, their genres and people as a fresh generation."""
     generation = f"g{uuid.uuid4().hex[:8]}"
-    backend.prepare(generation)
-    backend.write(MOVIES, list(films), generation)
-    backend.write(GENRES, genre_documents(films), generation)
-    backend.write(PERSONS, person_documents(films), generation)
+    write_catalogue(backend, generation, films)
     backend.refresh(generation)
     backend.publish(generation)
 
@@ -197,6 +119,56 @@ def load_catalogue(backend, films=FILMS):
 def ids(response):
     """The ids of the items of a list answer, in order."""
     return [item["id"] for item in response.json]
+
+
+def pagination(response):
+    """The X-Pagination header of a list answer."""
+    return json.loads(response.headers["X-Pagination"])
+
+
+def pagination_of(page, *, total, total_pages):
+    """The X-Pagination header of ``page`` of ``total_pages`` (``total`` items)."""
+    header = {
+        "total": total,
+        "total_pages": total_pages,
+        "first_page": 1,
+        "last_page": total_pages,
+        "page": page,
+    }
+    if page > 1:
+        header["previous_page"] = page - 1
+    if page < total_pages:
+        header["next_page"] = page + 1
+    return header
+
+
+def assert_refused_argument(response, parameter, allowed):
+    """Insist on a 422 that names ``parameter`` and says ``allowed`` about it."""
+    assert response.status_code == 422
+    assert response.json["code"] == 422
+    assert response.json["status"] == "Unprocessable Entity"
+    assert parameter in response.json["message"]
+    messages = response.json["errors"]["query"][parameter]
+    assert any(allowed in message for message in messages)
+
+
+def assert_beyond_the_result_window(response):
+    """Insist on a 422 for a page past the 10,000 results a search can page through."""
+    assert response.status_code == 422
+    assert response.json["code"] == 422
+    assert "10000" in response.json["message"]
+    assert "page" in response.json["errors"]["query"]
+
+
+def get_quick_503(client, path):
+    """``GET path``, insisting on a 503 within 5 s that says when to retry."""
+    started = time.monotonic()
+    response = client.get(path)
+
+    assert response.status_code == 503
+    assert time.monotonic() - started < 5
+    assert int(response.headers["Retry-After"]) > 0
+    return response
 
 
 def spec_parameters(client, path):
@@ -213,15 +185,7 @@ def spec_parameters(client, path):
 # --- the operator's way: legacy file, migrate, ETL -----------------------------------
 
 LEGACY_MOVIES = (
-    movie(
-        "tt0000001",
-        "Star Wars",
-        genre="Action, Adventure, Sci-Fi",
-        director="George Lucas",
-        writer=writer_id(1),
-        imdb_rating="8.6",
-        plot="Luke Skywalker joins the rebellion.",
-    ),
+    star_wars(genre="Action, Adventure, Sci-Fi"),
     movie(
         "tt0000002",
         "Alien",
@@ -304,6 +268,25 @@ def rebuilt_catalogue(search_config, directory):
             )
 
 
+# How a legacy catalogue is built again (see ``rebuilt``).
+REBUILDS = ("full-etl-run", "fresh-legacy-copy")
+
+
+@contextlib.contextmanager
+def rebuilt(how, app, search_config, directory):
+    """A client of ``app``'s legacy catalogue built again, ``how`` one of REBUILDS.
+
+    Either ``flask etl run --full`` on the same files, or a fresh legacy copy
+    built in ``directory`` (see ``rebuilt_catalogue``).
+    """
+    if how == "full-etl-run":
+        run_cli(app, "etl", "run", "--full")
+        yield app.test_client()
+    else:
+        with rebuilt_catalogue(search_config, directory) as client:
+            yield client
+
+
 class CountingBackend:
     """A search backend that counts the reads it answers."""
 
@@ -330,20 +313,3 @@ class CountingBackend:
             return attribute(*args, **kwargs)
 
         return counted
-
-
-def unreachable_search_app(kind, directory):
-    """An app whose search engine cannot be reached: no index, or a closed port."""
-    if kind == "embedded":
-        backend = {"EMBEDDED_SEARCH_PATH": str(directory / "never-built.sqlite")}
-    else:
-        backend = {"ELASTICSEARCH_URL": "http://127.0.0.1:9"}
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(directory / "movies.sqlite"),
-            "ELASTICSEARCH_URL": None,
-            "REDIS_URL": None,
-            **backend,
-        }
-    )

@@ -5,14 +5,13 @@ import pytest
 from app import create_app
 from tests.factories import make_legacy_db, movie
 from tests.fixtures.redis import free_port
+from tests.resources.catalogue import run_cli
 
 
 def build_catalogue(app):
     make_legacy_db(app.config["DATABASE_PATH"], movies=[movie("tt0000001", "Alien")])
-    runner = app.test_cli_runner()
-    for command in (["db", "upgrade"], ["etl", "run"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 0, result.output
+    run_cli(app, "db", "upgrade")
+    run_cli(app, "etl", "run")
 
 
 def test_healthz_answers_without_touching_anything(tmp_path):
@@ -74,18 +73,9 @@ def test_readyz_names_what_is_missing_before_any_setup(app, db_path):
         ({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, "cache"),
     ],
 )
-def test_readyz_is_503_when_a_dependency_is_down(app, db_path, setting, failing):
+def test_readyz_is_503_when_a_dependency_is_down(app, make_app, setting, failing):
     build_catalogue(app)
-    broken = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(db_path),
-            "EMBEDDED_SEARCH_PATH": app.config["EMBEDDED_SEARCH_PATH"],
-            "ELASTICSEARCH_URL": None,
-            "REDIS_URL": None,
-            **setting,
-        }
-    )
+    broken = make_app(**setting)
 
     response = broken.test_client().get("/readyz")
 

@@ -1,7 +1,6 @@
 """The legacy video API: /api/v1/video/collection and /api/v1/video/get/<id>."""
 
 import shutil
-import time
 import uuid
 
 import pytest
@@ -9,10 +8,23 @@ from flask_smorest.pagination import PaginationParameters
 
 from app import create_app
 from app.resources.video.pagination import last_page
-from app.search import MOVIES
+from tests.documents import film
 from tests.factories import REAL_LEGACY_DB
 from tests.fixtures.elasticsearch import drop_indices
 from tests.fixtures.search import BACKENDS
+from tests.resources.catalogue import (
+    ACTION,
+    FORD,
+    HAMILL,
+    LUCAS,
+    SCIFI,
+    assert_beyond_the_result_window,
+    assert_refused_argument,
+    get_quick_503,
+    ids,
+    load_catalogue,
+    run_cli,
+)
 
 COLLECTION = "/api/v1/video/collection"
 SUMMARY_KEYS = {"id", "title", "imdb_rating"}
@@ -28,77 +40,29 @@ DETAIL_KEYS = {
 }
 
 
-def movie_document(film_id, title, *, rating=None, description=None, **people):
-    """A movie document as the ETL writes it; ``people`` sets the legacy lists."""
-    actors = people.get("actors", [])
-    writers = people.get("writers", [])
-    directors = people.get("director", [])
-    return {
-        "id": film_id,
-        "title": title,
-        "description": description,
-        "imdb_rating": rating,
-        "genre": people.get("genre", []),
-        "genres": [
-            {"id": f"g-{name.lower()}", "name": name}
-            for name in people.get("genre", [])
-        ],
-        "director": directors,
-        "actors": actors,
-        "writers": writers,
-        "actors_names": [actor["name"] for actor in actors],
-        "writers_names": [writer["name"] for writer in writers],
-        "persons": {
-            "actors": [{"id": f"p-{a['id']}", "full_name": a["name"]} for a in actors],
-            "writers": [
-                {"id": f"p-{w['id']}", "full_name": w["name"]} for w in writers
-            ],
-            "directors": [{"id": f"p-{d}", "full_name": d} for d in directors],
-        },
-    }
-
-
 FILMS = [
-    movie_document(
+    film(
         "tt0000001",
         "Star Wars",
-        rating=8.6,
-        description="Luke Skywalker joins the rebellion.",
-        genre=["Action", "Sci-Fi"],
-        director=["George Lucas"],
-        actors=[{"id": 1, "name": "Mark Hamill"}, {"id": 2, "name": "Harrison Ford"}],
-        writers=[{"id": "0b60f2f3" + "0" * 32, "name": "George Lucas"}],
+        8.6,
+        "Luke Skywalker joins the rebellion.",
+        genres=(ACTION, SCIFI),
+        directors=(LUCAS,),
+        actors=(HAMILL, FORD),
+        writers=(LUCAS,),
     ),
-    movie_document("tt0000002", "The Empire Strikes Back", rating=8.7),
-    movie_document("tt0000003", "Alien", description="In space no one hears you."),
-    movie_document("tt0000004", "Blade Runner", rating=8.1),
-    movie_document(
-        "tt0000005",
-        "Zorro and the Star",
-        rating=5.0,
-        description="A masked hero follows a star.",
-    ),
+    film("tt0000002", "The Empire Strikes Back", 8.7),
+    film("tt0000003", "Alien", description="In space no one hears you."),
+    film("tt0000004", "Blade Runner", 8.1),
+    film("tt0000005", "Zorro and the Star", 5.0, "A masked hero follows a star."),
 ]
-
-
-def load_films(backend, films=FILMS):
-    """Publish ``films`` as a fresh generation of the movie index."""
-    generation = f"g{uuid.uuid4().hex[:8]}"
-    backend.prepare(generation)
-    backend.write(MOVIES, films, generation)
-    backend.refresh(generation)
-    backend.publish(generation)
 
 
 @pytest.fixture
 def api(search_app, backend):
     """A client of the app under test, its backend holding FILMS."""
-    load_films(backend)
+    load_catalogue(backend, FILMS)
     return search_app.test_client()
-
-
-def ids(response):
-    return [item["id"] for item in response.json]
 
 
 def links(response):
@@ -224,12 +188,7 @@ def test_search_for_na_never_shows_na(api):
 
 
 def test_page_beyond_the_result_window_is_refused(api):
-    response = api.get(f"{COLLECTION}?limit=100&page=101")
-
-    assert response.status_code == 422
-    assert response.json["code"] == 422
-    assert "page" in response.json["errors"]["query"]
-    assert "10000" in response.json["message"]
+    assert_beyond_the_result_window(api.get(f"{COLLECTION}?limit=100&page=101"))
 
 
 def test_last_link_stays_within_the_result_window(app):
@@ -304,14 +263,7 @@ def test_get_unknown_id_is_404_in_the_error_shape(api):
 def test_invalid_argument_is_422_naming_it_and_what_is_allowed(
     client, query, parameter, allowed
 ):
-    response = client.get(f"{COLLECTION}?{query}")
-
-    assert response.status_code == 422
-    assert response.json["code"] == 422
-    assert response.json["status"] == "Unprocessable Entity"
-    assert parameter in response.json["message"]
-    messages = response.json["errors"]["query"][parameter]
-    assert any(allowed in message for message in messages)
+    assert_refused_argument(client.get(f"{COLLECTION}?{query}"), parameter, allowed)
 
 
 def test_collection_refuses_post_with_405(client):
@@ -325,34 +277,12 @@ def test_collection_refuses_post_with_405(client):
 # --- search engine down ------------------------------------------------------------
 
 
-@pytest.fixture(params=BACKENDS)
-def broken_search_app(request, tmp_path):
-    """An app whose search engine cannot be reached: a closed port, or no index."""
-    if request.param == "embedded":
-        backend = {"EMBEDDED_SEARCH_PATH": str(tmp_path / "never-built.sqlite")}
-    else:
-        backend = {"ELASTICSEARCH_URL": "http://127.0.0.1:9"}
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(tmp_path / "movies.sqlite"),
-            "ELASTICSEARCH_URL": None,
-            "REDIS_URL": None,
-            **backend,
-        }
-    )
-
-
 @pytest.mark.parametrize("path", [COLLECTION, "/api/v1/video/get/tt0076759"])
-def test_search_engine_down_is_a_quick_503_with_retry_after(broken_search_app, path):
-    started = time.monotonic()
-    response = broken_search_app.test_client().get(path)
+def test_search_engine_down_is_a_quick_503_with_retry_after(unreachable_client, path):
+    response = get_quick_503(unreachable_client, path)
 
-    assert response.status_code == 503
-    assert time.monotonic() - started < 5
     assert response.json["code"] == 503
     assert response.json["status"] == "Service Unavailable"
-    assert int(response.headers["Retry-After"]) > 0
     assert "Traceback" not in response.get_data(as_text=True)
 
 
@@ -380,10 +310,8 @@ def legacy_client(request, tmp_path_factory):
     app = create_app(
         {"TESTING": True, "DATABASE_PATH": str(database), "REDIS_URL": None, **backend}
     )
-    runner = app.test_cli_runner()
-    for command in (["db", "upgrade"], ["etl", "run"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 0, result.output
+    run_cli(app, "db", "upgrade")
+    run_cli(app, "etl", "run")
     yield app.test_client()
     if backend["ELASTICSEARCH_URL"]:
         drop_indices(

@@ -1,7 +1,8 @@
 """The search contract of ``app.search``, run against every backend.
 
-A small hand-written catalogue goes through the write side (prepare, write,
-publish) and every expectation below is worked out by hand from it.
+A small hand-written catalogue, built by the factories of ``tests.documents``,
+goes through the write side (prepare, write, publish) and every expectation
+below is worked out by hand from it.
 """
 
 from contextlib import closing
@@ -21,19 +22,9 @@ from app.search import (
     get_search,
 )
 from app.search.embedded import EmbeddedBackend
+from tests.documents import film, genre, person, write_catalogue
 
 # The catalogue ------------------------------------------------------------
-
-
-def genre(key, name):
-    """A genre as films carry it."""
-    return {"id": f"g-{key}", "name": name}
-
-
-def person(key, full_name):
-    """A person as films carry them."""
-    return {"id": f"p-{key}", "full_name": full_name}
-
 
 ACTION = genre("action", "Action")
 ADVENTURE = genre("adventure", "Adventure")
@@ -41,7 +32,6 @@ DRAMA = genre("drama", "drama")  # lower case, as some legacy genres are
 FAMILY = genre("family", "Family")
 HORROR = genre("horror", "Horror")
 SCIFI = genre("scifi", "Sci-Fi")
-ALL_GENRES = (ACTION, ADVENTURE, DRAMA, FAMILY, HORROR, SCIFI)
 
 BRANAGH = person("branagh", "Kenneth Branagh")
 CAMPBELL_SCOTT = person("campbell-scott", "Campbell Scott")
@@ -60,39 +50,6 @@ OBANNON = person("obannon", "Dan O'Bannon")
 RIDLEY_SCOTT = person("ridley-scott", "Ridley Scott")
 SCHWARZENEGGER = person("schwarzenegger", "Arnold Schwarzenegger")
 WEAVER = person("weaver", "Sigourney Weaver")
-
-
-def film(
-    film_id,
-    title,
-    rating,
-    description=None,
-    *,
-    genres=(),
-    directors=(),
-    actors=(),
-    writers=(),
-):
-    """A movie document in the shape the ETL writes (see ``app.search``)."""
-    return {
-        "id": film_id,
-        "title": title,
-        "description": description,
-        "imdb_rating": rating,
-        "genre": [g["name"] for g in genres],
-        "genres": list(genres),
-        "director": [p["full_name"] for p in directors],
-        "actors": [{"id": n, "name": p["full_name"]} for n, p in enumerate(actors, 1)],
-        "writers": [{"id": p["id"], "name": p["full_name"]} for p in writers],
-        "actors_names": [p["full_name"] for p in actors],
-        "writers_names": [p["full_name"] for p in writers],
-        "persons": {
-            "actors": list(actors),
-            "writers": list(writers),
-            "directors": list(directors),
-        },
-    }
-
 
 WIZARD_OF_OZ = film(
     "tt0032138",
@@ -199,40 +156,9 @@ FILMS = (
 ALL_IDS = [f["id"] for f in FILMS]
 
 
-def genre_documents(films):
-    """Genre documents with their film counts in ``films``."""
-    return [
-        {**g, "film_count": sum(g in f["genres"] for f in films)} for g in ALL_GENRES
-    ]
-
-
-def person_documents(films):
-    """Person documents listing their films and roles in ``films``."""
-    documents = {}
-    for f in films:
-        for key, role in (
-            ("actors", "actor"),
-            ("writers", "writer"),
-            ("directors", "director"),
-        ):
-            for p in f["persons"][key]:
-                doc = documents.setdefault(p["id"], {**p, "films": []})
-                if not doc["films"] or doc["films"][-1]["id"] != f["id"]:
-                    doc["films"].append({"id": f["id"], "roles": []})
-                doc["films"][-1]["roles"].append(role)
-    return list(documents.values())
-
-
 def load(backend, generation, films=FILMS, *, genres=None, persons=None):
     """Write a whole catalogue into ``generation`` and make it live."""
-    backend.prepare(generation)
-    backend.write(MOVIES, films, generation)
-    backend.write(
-        GENRES, genre_documents(films) if genres is None else genres, generation
-    )
-    backend.write(
-        PERSONS, person_documents(films) if persons is None else persons, generation
-    )
+    write_catalogue(backend, generation, films, genres=genres, persons=persons)
     backend.publish(generation)
 
 

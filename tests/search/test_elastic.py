@@ -27,6 +27,7 @@ from app.search import (
 )
 from app.search.analysis import analyse
 from app.search.elastic import ANALYSIS, ANALYZER, ElasticsearchBackend
+from tests.documents import film
 from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
@@ -46,28 +47,9 @@ UNAVAILABLE = (
 )
 
 
-def movie(film_id, title="A film", **fields):
-    """A movie document of the shape the ETL builds."""
-    return {
-        "id": film_id,
-        "title": title,
-        "description": None,
-        "imdb_rating": None,
-        "genre": [],
-        "genres": [],
-        "director": [],
-        "actors": [],
-        "writers": [],
-        "actors_names": [],
-        "writers_names": [],
-        "persons": {"actors": [], "writers": [], "directors": []},
-        **fields,
-    }
-
-
 def movies(count, start=0):
     """``count`` movie documents with ids ``tt0000000``, ``tt0000001``, ..."""
-    return [movie(f"tt{n:07d}", f"Film {n}") for n in range(start, start + count)]
+    return [film(f"tt{n:07d}", f"Film {n}") for n in range(start, start + count)]
 
 
 class Faults:
@@ -221,7 +203,7 @@ def test_analyzer_gives_the_terms_of_analyse(backend, text):
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_indexed_terms_are_the_terms_of_analyse(backend, text):
-    backend.write(MOVIES, [movie("tt1", text)])
+    backend.write(MOVIES, [film("tt1", text)])
     backend.refresh()
 
     def found(term):
@@ -250,7 +232,7 @@ def test_mapping_is_strict(backend, index):
 
 def test_unknown_field_is_rejected_not_indexed(backend):
     with pytest.raises(SearchError) as caught:
-        backend.write(MOVIES, [movie("tt1", rating=9.9)])
+        backend.write(MOVIES, [{**film("tt1", "A film"), "rating": 9.9}])
 
     assert not isinstance(caught.value, SearchUnavailable)
     assert "strict_dynamic_mapping_exception" in str(caught.value)

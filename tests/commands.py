@@ -1,0 +1,41 @@
+"""The app's ``flask`` commands, run in a subprocess as an operator runs them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every setting the service reads from the environment that the tests set; a
+# value inherited from the shell must not leak into a run.
+SETTINGS = (
+    "DATABASE_PATH",
+    "EMBEDDED_SEARCH_PATH",
+    "ELASTICSEARCH_URL",
+    "ELASTICSEARCH_INDEX_PREFIX",
+    "REDIS_URL",
+)
+
+
+def command_env(settings, **variables):
+    """This process's environment without SETTINGS, then ``settings`` and ``variables``.
+
+    Settings without a value (None or empty) are left out, so the service falls
+    back on its defaults for them.
+    """
+    env = {name: value for name, value in os.environ.items() if name not in SETTINGS}
+    env.update({name: str(value) for name, value in settings.items() if value})
+    return env | variables
+
+
+def flask(env, *args, **kwargs):
+    """Run ``flask *args`` from the project root in ``env``; return what it did."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        **kwargs,
+    )
