@@ -360,17 +360,15 @@ class EmbeddedBackend(SearchBackend):
         writer = WRITERS.get(index)
         if writer is None:
             raise ValueError(f"unknown index {index!r}")
-        written, terms = 0, set()
+        documents = list(documents)
         with self._writing(generation) as conn:
-            for doc in documents:
-                terms.update(writer(conn, doc))
-                written += 1
+            terms = set(writer(conn, documents))
             if terms:
                 conn.executemany(
                     f"INSERT OR IGNORE INTO {VOCABULARIES[index]} (term) VALUES (?)",
                     [(term,) for term in terms],
                 )
-        return written
+        return len(documents)
 
     def remove(self, index, ids, generation=None):
         """Delete documents by id (missing ones are fine); return how many."""
@@ -679,18 +677,45 @@ def _write_genre(conn, doc):
     return ()
 
 
-def _write_person(conn, doc):
-    """Replace the person ``doc`` and its searchable name; return its terms."""
-    conn.execute("DELETE FROM person WHERE id = ?", (doc["id"],))
-    num = conn.execute(
-        "INSERT INTO person (id, doc) VALUES (?, ?)", (doc["id"], _dump(doc))
-    ).lastrowid
-    terms = _terms(doc.get("full_name"))
+def _write_persons(conn, docs):
+    """Replace the person ``docs`` and their searchable names; return their terms.
+
+    Persons are the largest index, so they are written a batch per statement.
+    """
+    docs = list({doc["id"]: doc for doc in docs}.values())
+    ids = json.dumps([doc["id"] for doc in docs])
     conn.execute(
-        "INSERT INTO person_fts (rowid, full_name) VALUES (?, ?)",
-        (num, " ".join(terms)),
+        "DELETE FROM person WHERE id IN (SELECT value FROM json_each(?))", (ids,)
     )
-    return terms
+    conn.executemany(
+        "INSERT INTO person (id, doc) VALUES (?, ?)",
+        [(doc["id"], _dump(doc)) for doc in docs],
+    )
+    nums = dict(
+        conn.execute(
+            "SELECT id, num FROM person WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        ).fetchall()
+    )
+    names = [(nums[doc["id"]], _terms(doc.get("full_name"))) for doc in docs]
+    conn.executemany(
+        "INSERT INTO person_fts (rowid, full_name) VALUES (?, ?)",
+        [(num, " ".join(terms)) for num, terms in names],
+    )
+    return [term for _, terms in names for term in terms]
 
 
-WRITERS = {MOVIES: _write_movie, GENRES: _write_genre, PERSONS: _write_person}
+def _one_by_one(write_one):
+    """Make a batch writer of a function that writes one document."""
+
+    def write(conn, docs):
+        return [term for doc in docs for term in write_one(conn, doc)]
+
+    return write
+
+
+WRITERS = {
+    MOVIES: _one_by_one(_write_movie),
+    GENRES: _one_by_one(_write_genre),
+    PERSONS: _write_persons,
+}

@@ -607,6 +607,26 @@ def test_writing_a_known_id_replaces_the_document(backend):
     ]
 
 
+def test_writing_persons_replaces_them_by_id_the_last_one_winning(catalogue):
+    renamed = {"id": "p-weaver", "full_name": "Sigourney Weaver-Smith", "films": []}
+    newcomer = {"id": "p-newcomer", "full_name": "Ripley Newcomer", "films": []}
+    before = catalogue.count(PERSONS)
+    written = catalogue.write(
+        PERSONS, [{**renamed, "full_name": "Old Name"}, renamed, newcomer]
+    )
+    catalogue.refresh()
+    assert written == 3
+    assert catalogue.count(PERSONS) == before + 1
+    assert catalogue.get_person("p-weaver") == renamed
+    assert [p["id"] for p in catalogue.search_persons("weaver smith").items] == [
+        "p-weaver"
+    ]
+    assert catalogue.search_persons("old name").total == 0
+    assert [p["id"] for p in catalogue.search_persons("newcomer").items] == [
+        "p-newcomer"
+    ]
+
+
 def test_writes_to_the_live_index_are_seen(catalogue):
     cut = {**ALIEN, "title": "Alien: Director's Cut"}
     assert catalogue.write(MOVIES, [cut]) == 1
