@@ -2,7 +2,8 @@
 
 An answer is keyed by its path, its sorted query arguments and the data version
 (``etl.state.data_version``), so a completed ETL run makes every older entry
-unreachable. A cache that fails is skipped for a few seconds, and the failure is
+unreachable (within ``CACHE_VERSION_CHECK_MS``, how long a worker reuses the
+version it read). A cache that fails is skipped for a few seconds, and the failure is
 logged once for that pause: answers go on, uncached.
 """
 
@@ -37,10 +38,31 @@ _CACHEABLE_METHODS = ("GET", "HEAD")
 class ResponseCache:
     """The app's cache as seen by the response hooks: failures pause it, never raise."""
 
-    def __init__(self, ttl, logger):
+    def __init__(self, ttl, logger, version_interval=0.0, clock=time.monotonic):
+        self.clock = clock
         self.ttl = ttl
         self.logger = logger
         self.paused_until = 0.0
+        self.version_interval = version_interval
+        self._version = None
+        self._version_read_at = 0.0
+
+    def data_version(self):
+        """Return the catalogue's data version, read at most once per interval.
+
+        Every GET needs it for its key, and reading it (a connection, a query)
+        costs more than answering from the cache: each worker reuses it for
+        ``version_interval`` seconds, so a completed ETL run reaches every
+        worker within that time. Raises sqlite3.Error before the migrations.
+        """
+        now = self.clock()
+        if (
+            self._version is None
+            or now - self._version_read_at >= self.version_interval
+        ):
+            self._version = data_version(get_db())
+            self._version_read_at = now
+        return self._version
 
     def get(self, key):
         """Return the entry stored under ``key``, or None (also if the cache fails)."""
@@ -51,12 +73,12 @@ class ResponseCache:
         self._call("write", cache.set, key, entry, timeout=self.ttl)
 
     def _call(self, action, operation, *args, **kwargs):
-        if time.monotonic() < self.paused_until:
+        if self.clock() < self.paused_until:
             return None
         try:
             return operation(*args, **kwargs)
         except Exception as exc:  # any failure of the cache must not fail the answer
-            self.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+            self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
             self.logger.warning(
                 "response cache %s failed, answering uncached for %.0f s: %s: %s",
                 action,
@@ -89,7 +111,7 @@ def ping():
 def response_key():
     """Return the cache key of this request's answer, or None if it has no version."""
     try:
-        version = data_version(get_db())
+        version = current_app.extensions["response-cache"].data_version()
     except sqlite3.Error:
         return None  # not migrated yet: nothing to cache
     query = urlencode(sorted(request.args.items(multi=True)))
@@ -172,5 +194,7 @@ def init_app(app):
         settings.update(CACHE_TYPE="SimpleCache")
     cache.init_app(app, config=settings)
     app.extensions["response-cache"] = ResponseCache(
-        app.config["CACHE_TTL"], app.logger
+        app.config["CACHE_TTL"],
+        app.logger,
+        version_interval=app.config["CACHE_VERSION_CHECK_MS"] / 1000,
     )

@@ -87,6 +87,9 @@ def from_environment():
         # makes a greenlet wait briefly for a free connection instead.
         "REDIS_MAX_CONNECTIONS": _env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1),
         "CACHE_TTL": _env_int("CACHE_TTL", 300, minimum=1),
+        # A worker reads the data version (the cache key's last part) at most this
+        # often: a cached answer then needs no SQLite connection at all.
+        "CACHE_VERSION_CHECK_MS": _env_int("CACHE_VERSION_CHECK_MS", 1000),
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "DOCS_ONLY": _env_bool("DOCS_ONLY"),
         "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),

@@ -22,9 +22,12 @@ Lists repeat (cached after their first answer), most searches are distinct.
 
 Reported: the active load's requests, requests per second, p50/p90/p99 and
 errors; the idle connections opened, answered, answered again and failed; each
-worker's memory (RSS) and open sockets before and at the peak; where the CPU went.
-Everything runs on the same machine: the idle clients, wrk and gunicorn share its
-cores, and the tables say how.
+worker's memory (RSS) and open sockets when warm, with the idle connections open
+and after the load, and its peak RSS; where the CPU went. Everything runs on the
+same machine: the idle clients, wrk and gunicorn share its cores, and the CPU
+table says how. Load settings (``--duration``, ``--pause-ms``, ``--workers``...)
+are those of ``bench/load.py``; the idle connections must outlive the run, so it
+must stay well within gunicorn's keep-alive of 75 s.
 """
 
 import argparse
@@ -36,15 +39,12 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from load import (
     RESULT_COLUMNS,
-    CpuMeter,
     add_service_arguments,
     add_wrk_arguments,
     backend_service,
@@ -56,6 +56,7 @@ from load import (
     raise_open_files_limit,
     result_row,
     rss_mib,
+    run_line,
     run_wrk,
     sample_films,
     summary,
@@ -90,9 +91,23 @@ def main():
     )
     parser.add_argument("--seed", type=int, default=42, help="of the mixed paths")
     parser.add_argument(
+        "--phases",
+        default="alone,held",
+        help="comma-separated, from: alone, held (default: both)",
+    )
+    parser.add_argument(
         "--skip-minimal", action="store_true", help="do not measure the minimal app"
     )
     args = parser.parse_args()
+    phases = args.phases.split(",")
+    if set(phases) - {"alone", "held"}:
+        parser.error("--phases takes alone, held or both")
+    if args.duration > 45:
+        print(
+            "warning: the idle connections may outlive gunicorn's keep-alive (75 s)"
+            " before their second request",
+            file=sys.stderr,
+        )
     limit = raise_open_files_limit()
     if limit < args.idle + 1000:
         sys.exit(f"open-files limit {limit} is too low for {args.idle} connections")
@@ -102,11 +117,11 @@ def main():
     report = Report()
     for backend in args.backends.split(","):
         load = catalogue_load(args, backend, workdir)
-        for phase in ("alone", "held"):
+        for phase in phases:
             measure(args, backend, "wsgi:app", "/healthz", load, phase, report)
     if not args.skip_minimal:
         files = [write_paths(workdir / "minimal.txt", ["/"])] * 2
-        for phase in ("alone", "held"):
+        for phase in phases:
             measure(args, "-", MINIMAL_APP, "/", files, phase, report)
     report.print(args)
 
@@ -218,18 +233,19 @@ def measure(args, backend, app, idle_path, files, phase, report):
             idle.open()
             print(f"[{label} {backend}] idle: {idle.describe_open()}", flush=True)
             memory.sample("idle open")
-        meter = CpuMeter({"gunicorn": service.pids, "es side": search_pids})
-        with memory.running():
-            result = run_wrk(service.url, measured_file, args)
-        usage = meter.read(wrk_seconds=result.client_cpu)
+        groups = {"gunicorn": service.pids, "es side": search_pids}
+        result = run_wrk(
+            service.url, measured_file, args, service=service, cpu_groups=groups
+        )
         memory.sample("after load")
         if idle is not None:
             idle.ask_again()
             print(f"[{label} {backend}] idle: {idle.describe_again()}", flush=True)
             memory.sample("after idle")
             idle.close()
+        memory.keep_peak()
     print(f"[{label} {backend} {phase}] {summary(result)}", flush=True)
-    report.add(label, backend, phase, result, usage, memory, idle)
+    report.add(label, backend, phase, result, memory, idle)
 
 
 class IdleClients:
@@ -367,47 +383,30 @@ class IdleClients:
 
 
 class MemorySampler:
-    """Each worker's RSS and open sockets: at named moments, and the peak meanwhile."""
+    """Each worker's RSS and open sockets at named moments, and its peak RSS.
 
-    def __init__(self, worker_pids, interval=0.5):
+    The peak is the kernel's high-water mark of each worker (VmHWM): no moment
+    of the run escapes it, and nothing needs to sample meanwhile.
+    """
+
+    def __init__(self, worker_pids):
         self.worker_pids = worker_pids
-        self.interval = interval
         self.samples = {}
         self.peak = {}
 
-    def read(self):
-        """{pid: (RSS MiB, sockets)} of the workers now."""
-        return {pid: (rss_mib(pid), sockets(pid)) for pid in self.worker_pids()}
-
     def sample(self, moment):
-        """Record the workers' memory at a named moment."""
-        self.samples[moment] = reading = self.read()
-        self._keep_peak(reading)
+        """Record the workers' RSS and sockets now, under a name."""
+        self.samples[moment] = {
+            pid: (rss_mib(pid), sockets(pid)) for pid in self.worker_pids()
+        }
 
-    def _keep_peak(self, reading):
-        for pid, (rss, open_sockets) in reading.items():
-            old_rss, old_sockets = self.peak.get(pid, (0.0, 0))
-            self.peak[pid] = (max(old_rss, rss), max(old_sockets, open_sockets))
-
-    def running(self):
-        """A context in which a thread samples the peak every interval."""
-        sampler = self
-
-        class Running:
-            def __enter__(self):
-                self.stop = threading.Event()
-                self.thread = threading.Thread(target=self.loop, daemon=True)
-                self.thread.start()
-
-            def loop(self):
-                while not self.stop.wait(sampler.interval):
-                    sampler._keep_peak(sampler.read())
-
-            def __exit__(self, *exc_info):
-                self.stop.set()
-                self.thread.join()
-
-        return Running()
+    def keep_peak(self):
+        """Record each worker's peak RSS, and the most sockets it had at a moment."""
+        for pid in self.worker_pids():
+            most = max(
+                (s[pid][1] for s in self.samples.values() if pid in s), default=0
+            )
+            self.peak[pid] = (rss_mib(pid, "VmHWM"), most)
 
 
 def sockets(pid):
@@ -434,12 +433,12 @@ class Report:
         self.memory = []
         self.cpu = []
 
-    def add(self, label, backend, phase, result, usage, memory, idle):
+    def add(self, label, backend, phase, result, memory, idle):
         """Add one measurement."""
         held = f"{idle.answered}" if idle else "0"
         row = result_row(label, backend, result, target_ms=TARGET_P99_MS)
         self.results.append((*row[:2], phase, held, *row[2:]))
-        cpu = cpu_row(label, backend, usage)
+        cpu = cpu_row(label, backend, result.cpu)
         self.cpu.append((*cpu[:2], phase, *cpu[2:]))
         if idle:
             latencies = sorted(idle.again_latencies) or [0.0]
@@ -458,7 +457,7 @@ class Report:
                     f"{statistics.median(latencies) * 1000:.0f}",
                 )
             )
-        for moment in ("warm", "idle open"):
+        for moment in ("warm", "idle open", "after load"):
             if moment in memory.samples:
                 self.memory.append(
                     memory_row(label, backend, phase, moment, memory.samples[moment])
@@ -469,11 +468,7 @@ class Report:
         """Print every table."""
         print()
         print(machine_line())
-        print(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; active load wrk -t{args.threads} "
-            f"-c{args.connections} -d{args.duration}s, think {args.think_ms} ms, "
-            f"warm-up {args.warmup} s; {args.idle} idle keep-alive connections"
-        )
+        print(f"{run_line(args)}; {args.idle} idle keep-alive connections")
         print("\nActive load (target: p99 < 200 ms, zero errors):")
         columns = list(RESULT_COLUMNS)
         columns[2:2] = [("phase", "<"), ("idle held", ">")]
@@ -482,7 +477,10 @@ class Report:
         if self.idle:
             print("\nIdle keep-alive connections (every one must answer twice):")
             print_table(IDLE_COLUMNS, self.idle)
-        print("\nWorker memory, RSS MiB per worker (total) and sockets per worker:")
+        print(
+            "\nWorker memory, RSS MiB per worker (total), and sockets per worker"
+            " (peak: the workers' high-water mark of RSS, VmHWM):"
+        )
         print_table(MEMORY_COLUMNS, self.memory)
         print(
             "\nCPU during the active load, % of one core (the machine has "
@@ -497,6 +495,7 @@ class Report:
             ("es side", ">"),
             ("other", ">"),
             ("idle", ">"),
+            ("busiest others", "<"),
         ]
         print_table(cpu_columns, self.cpu)
 

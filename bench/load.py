@@ -9,15 +9,24 @@ script starts the real service, ``gunicorn -c gunicorn.conf.py wsgi:app`` on a
 free 127.0.0.1 port, waits for ``/readyz`` and runs wrk with ``--latency``, 100
 connections and ``bench/paths.lua``:
 
-- ``cached-page``: one page of the legacy collection, warmed in every worker;
+- ``cached-page``: one page of the legacy collection, requested one at a time
+  first until every worker has it cached, then warmed with wrk;
 - ``uncached-search``: ``/api/v1/films/search`` with a distinct query string on
   every request (words of the catalogue's titles x page), so each one misses the
   response cache. The warm-up uses other query strings than the measurement.
 
-It prints requests, requests per second, p50, p99 and errors (HTTP >= 400, plus
-connect, read, write errors and timeouts) per scenario and backend, then where
-the machine's CPU went meanwhile: the gunicorn workers, wrk, the Elasticsearch
-side (proxy and osmem) and everything else on the machine.
+wrk holds the first request of each connection for ``--pause-ms`` (1 s), so the
+server has accepted every connection before the load starts: a busy gevent
+worker accepts one new connection per turn of its event loop, and connections
+left waiting in the backlog would add seconds to their first request
+(``--pause-ms 0`` shows that effect). Latencies are wrk's (closed loop: each
+connection sends its next request when the answer arrives).
+
+It prints requests, requests per second, p50, p90, p99 and errors (HTTP >= 400,
+plus connect, read, write errors and timeouts) per scenario and backend, and how
+wrk's connections spread over the workers; then where the machine's CPU went
+meanwhile: the gunicorn processes, wrk, the Elasticsearch side (proxy and
+osmem), and everything else on the machine (the busiest other processes named).
 
 The helpers here (the service, wrk, CPU and memory readings) serve
 ``bench/connections.py`` too.
@@ -38,7 +47,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -47,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 PATHS_SCRIPT = BENCH / "paths.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Settings of the service this script decides; everything else comes from gunicorn.conf.py.
+# The settings this script decides; the rest come from gunicorn.conf.py's defaults.
 SERVICE_SETTINGS = (
     "ELASTICSEARCH_",
     "REDIS_",
@@ -77,6 +86,9 @@ def main():
         help="comma-separated, from: cached-page, uncached-search",
     )
     parser.add_argument("--seed", type=int, default=42, help="of the query strings")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each scenario this many times"
+    )
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
     unknown = set(scenarios) - set(TARGETS_MS)
@@ -92,28 +104,30 @@ def main():
             rng = random.Random(args.seed)
             films = sample_films(service.url, rng)
             print(f"[{backend}] {len(films)} films sampled for query words", flush=True)
+            groups = {"gunicorn": service.pids, "es side": search_pids}
             for scenario in scenarios:
-                warmup, measured = scenario_paths(scenario, films, args, rng)
-                warm_file = write_paths(workdir / f"{scenario}-warmup.txt", warmup)
-                file = write_paths(workdir / f"{scenario}.txt", measured)
-                run_wrk(service.url, warm_file, args, duration=args.warmup)
-                meter = CpuMeter({"gunicorn": service.pids, "es side": search_pids})
-                result = run_wrk(service.url, file, args)
-                usage = meter.read(wrk_seconds=result.client_cpu)
-                rows.append(result_row(scenario, backend, result))
-                cpu_rows.append(cpu_row(scenario, backend, usage))
-                print(f"[{backend}] {scenario}: {summary(result)}", flush=True)
+                for run in range(1, args.repeat + 1):
+                    warmup, measured = scenario_paths(scenario, films, args, rng)
+                    warm = write_paths(workdir / f"{scenario}-warmup.txt", warmup)
+                    file = write_paths(workdir / f"{scenario}.txt", measured)
+                    if scenario == "cached-page":
+                        fill_caches(service, CACHED_PAGE)
+                    run_wrk(service.url, warm, args, duration=args.warmup)
+                    result = run_wrk(
+                        service.url, file, args, service=service, cpu_groups=groups
+                    )
+                    name = scenario if args.repeat == 1 else f"{scenario} #{run}"
+                    rows.append(result_row(name, backend, result, TARGETS_MS[scenario]))
+                    cpu_rows.append(cpu_row(name, backend, result.cpu))
+                    print(f"[{backend}] {name}: {summary(result)}", flush=True)
             rss = ", ".join(f"{rss_mib(pid):.0f}" for pid in service.worker_pids())
             print(f"[{backend}] worker RSS MiB after the run: {rss}", flush=True)
 
     print()
     print(machine_line())
-    print(
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.duration}s, think {args.think_ms} ms; "
-        f"warm-up {args.warmup} s; targets: p99 < 50 ms cached page, "
-        "< 200 ms uncached search"
-    )
+    print(run_line(args))
+    print("targets: p99 < 50 ms cached page, < 200 ms uncached search; conns/worker:")
+    print("how wrk's connections spread over the gunicorn workers")
     print_table(RESULT_COLUMNS, rows)
     print(
         "\nCPU during each measurement, % of one core (the machine has "
@@ -170,6 +184,13 @@ def add_wrk_arguments(parser):
         type=int,
         default=0,
         help="pause of each connection between requests (default 0: closed loop)",
+    )
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=1000,
+        help="hold each connection's first request this long, so that all are "
+        "accepted before the load starts (0: no pause; see bench/paths.lua)",
     )
     parser.add_argument(
         "--timeout", type=int, default=10, help="wrk --timeout, seconds (an error)"
@@ -250,6 +271,7 @@ def elasticsearch(args, env):
     server = subprocess.Popen(
         [sys.executable, str(BENCH / "es_test_server.py")],
         cwd=ROOT,
+        env=osmem_env(),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -272,6 +294,20 @@ def elasticsearch(args, env):
     finally:
         server.terminate()
         server.wait(30)
+
+
+def osmem_env():
+    """This environment, with a soft memory limit for osmem unless one is set.
+
+    osmem is a Go program: by default its heap may grow to twice the live data
+    before a collection, and 200,000 films take about 12 GB of it, so a burst of
+    searches can exhaust a 24 GiB machine. GOMEMLIMIT makes it collect sooner.
+    """
+    env = dict(os.environ)
+    if "GOMEMLIMIT" not in env:
+        total_kib = int(Path("/proc/meminfo").read_text().split()[1])
+        env["GOMEMLIMIT"] = f"{total_kib * 2 // 3 // 1024}MiB"
+    return env
 
 
 def free_port():
@@ -341,6 +377,12 @@ class Service:
         """The gunicorn master's and workers' process ids."""
         return [self.process.pid, *self.worker_pids()] if self.process else []
 
+    def connection_spread(self):
+        """How many client connections each worker holds now, as "n1/n2/..."."""
+        clients = tcp_sockets(local_port=self.port, state="01")
+        counts = [len(socket_inodes(pid) & clients) for pid in self.worker_pids()]
+        return "/".join(map(str, sorted(counts)))
+
     def log_tail(self, size=3000):
         """The end of gunicorn's output."""
         return self.log.read_text(errors="replace")[-size:]
@@ -358,6 +400,21 @@ class Service:
 
 
 # --- what the load asks for ---------------------------------------------------
+
+
+def fill_caches(service, path, per_worker=20):
+    """GET ``path`` one request at a time, each on a new connection.
+
+    Every worker has its own in-process cache. Sent one by one, the requests
+    reach each worker many times over, and never all miss at once: 100 clients
+    missing together would send 100 identical queries to the search engine.
+    """
+    for _ in range(per_worker * len(service.worker_pids())):
+        try:
+            with urllib.request.urlopen(service.url + path, timeout=30) as response:
+                response.read()
+        except (OSError, urllib.error.URLError) as exc:
+            sys.exit(f"warming {path} failed: {exc}")
 
 
 def get_json(url, timeout=30):
@@ -436,12 +493,14 @@ class WrkResult:
     max_us: int
     mean_us: float
     wrapped: int
-    client_cpu: float = 0.0
+    pause_us: int = 0
+    cpu: dict = field(default_factory=dict)
+    spread: str | None = None
 
     @property
     def rps(self):
-        """Completed requests per second."""
-        return self.requests / (self.duration_us / 1e6)
+        """Completed requests per second, once the first requests' pause is over."""
+        return self.requests / ((self.duration_us - self.pause_us) / 1e6)
 
     @property
     def errors(self):
@@ -449,8 +508,13 @@ class WrkResult:
         return self.status + self.connect + self.read + self.write + self.timeout
 
 
-def run_wrk(base_url, paths_file, args, duration=None, path="/"):
-    """Run wrk over the paths of ``paths_file``; return its WrkResult."""
+def run_wrk(base_url, paths_file, args, duration=None, service=None, cpu_groups=None):
+    """Run wrk over the paths of ``paths_file``; return its WrkResult.
+
+    With ``service``, the result tells how wrk's connections spread over the
+    workers once the pause is over; with ``cpu_groups`` ({name: function returning
+    pids}), its ``cpu`` holds each group's share of the CPU (see CpuMeter) from then.
+    """
     duration = duration or args.duration
     command = [
         "wrk",
@@ -461,22 +525,45 @@ def run_wrk(base_url, paths_file, args, duration=None, path="/"):
         "--latency",
         "-s",
         str(PATHS_SCRIPT),
-        base_url + path,
+        base_url + "/",
         "--",
         str(paths_file),
         str(args.threads),
         str(args.think_ms),
+        str(args.pause_ms),
+        str(args.connections // args.threads),
     ]
     before = children_cpu()
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + 60, check=False
-    )
-    for line in done.stdout.splitlines():
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as wrk:
+        meter = spread = None
+        if service is not None or cpu_groups is not None:
+            time.sleep(args.pause_ms / 1000)
+            meter = CpuMeter(cpu_groups) if cpu_groups else None
+            if service is not None:
+                # Once the first requests are out, and again halfway through.
+                spread = service.connection_spread()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    wrk.wait(timeout=duration / 2)
+                if wrk.poll() is None:
+                    middle = service.connection_spread()
+                    spread += "" if middle == spread else f" then {middle}"
+        try:
+            out, err = wrk.communicate(timeout=duration + 60)
+        except subprocess.TimeoutExpired:
+            wrk.kill()
+            out, err = wrk.communicate()
+        # wrk idles through the pause: all its CPU falls in the measured window.
+        cpu = meter.read(wrk_seconds=children_cpu() - before) if meter else {}
+    for line in out.splitlines():
         if line.startswith("WRK_RESULT "):
             result = WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
-            result.client_cpu = children_cpu() - before
+            result.pause_us = args.pause_ms * 1000
+            result.cpu = cpu
+            result.spread = spread
             return result
-    sys.exit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    sys.exit(f"wrk failed ({wrk.returncode}):\n{out}\n{err}")
 
 
 def summary(result):
@@ -498,13 +585,13 @@ RESULT_COLUMNS = (
     ("p99 ms", ">"),
     ("max ms", ">"),
     ("errors", ">"),
+    ("conns/worker", ">"),
     ("target p99", ">"),
 )
 
 
 def result_row(scenario, backend, result, target_ms=None):
     """A row of the results table."""
-    target_ms = target_ms or TARGETS_MS.get(scenario)
     verdict = ""
     if target_ms:
         ok = result.p99_us < target_ms * 1000 and not result.errors
@@ -519,6 +606,7 @@ def result_row(scenario, backend, result, target_ms=None):
         f"{result.p99_us / 1000:.1f}",
         f"{result.max_us / 1000:.0f}",
         errors_text(result),
+        result.spread or "-",
         verdict,
     )
 
@@ -573,34 +661,41 @@ def descendants(pid, depth=None):
     return found
 
 
-def listening_pid(port):
-    """The process that listens on TCP ``port`` of this machine, or None."""
+def tcp_sockets(local_port, state):
+    """Inodes of this machine's TCP sockets on ``local_port`` in ``state``.
+
+    States as in /proc/net/tcp: "0A" listening, "01" established.
+    """
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                local, state, inode = fields[1], fields[3], fields[9]
-                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                    inodes.add(f"socket:[{inode}]")
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                if port == local_port and fields[3] == state:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def socket_inodes(pid):
+    """Inodes of the sockets a live process holds open."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    return inodes
+
+
+def listening_pid(port):
+    """The process that listens on TCP ``port`` of this machine, or None."""
+    listening = tcp_sockets(local_port=port, state="0A")
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in (proc / "fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in inodes:
-                        return int(proc.name)
+        if proc.name.isdigit() and socket_inodes(proc.name) & listening:
+            return int(proc.name)
     return None
-
-
-def process_cpu(pid):
-    """CPU seconds a live process has used (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def machine_cpu():
@@ -621,32 +716,64 @@ def rss_mib(pid, field="VmRSS"):
 
 
 class CpuMeter:
-    """CPU used by named groups of processes, and by the machine, from now on."""
+    """CPU used by named groups of processes, and by the machine, from now on.
+
+    What no group accounts for is "other": other processes on the machine (the
+    busiest are named) and kernel work charged to no process.
+    """
 
     def __init__(self, groups):
         self.groups = groups
         self.started = time.monotonic()
         self.machine = machine_cpu()
-        self.pids = {name: list(find()) for name, find in groups.items()}
-        self.before = {
-            name: {pid: process_cpu(pid) for pid in pids}
-            for name, pids in self.pids.items()
-        }
+        self.pids = {name: set(find()) for name, find in groups.items()}
+        self.before = all_processes_cpu()
 
     def read(self, wrk_seconds=0.0):
         """Percent of one core per group, plus wrk, other and idle, since start."""
         elapsed = time.monotonic() - self.started
         busy, total = machine_cpu()
-        used = {}
+        now = all_processes_cpu()
+        spent = {
+            pid: cpu - self.before.get(pid, (name, 0.0))[1]
+            for pid, (name, cpu) in now.items()
+        }
+        used, grouped = {}, set()
         for name, find in self.groups.items():
-            pids = set(self.pids[name]) | set(find())
-            used[name] = sum(
-                process_cpu(pid) - self.before[name].get(pid, 0.0) for pid in pids
-            )
+            pids = self.pids[name] | set(find())
+            grouped |= pids
+            used[name] = sum(spent.get(pid, 0.0) for pid in pids)
         used["wrk"] = wrk_seconds
         used["other"] = max(0.0, busy - self.machine[0] - sum(used.values()))
-        used["idle"] = (total - self.machine[1]) - (busy - self.machine[0])
-        return {name: 100 * seconds / elapsed for name, seconds in used.items()}
+        used["idle"] = max(0.0, (total - self.machine[1]) - (busy - self.machine[0]))
+        usage = {name: 100 * seconds / elapsed for name, seconds in used.items()}
+        others = sorted(
+            (
+                (seconds, now[pid][0])
+                for pid, seconds in spent.items()
+                if pid not in grouped
+            ),
+            reverse=True,
+        )
+        usage["busiest others"] = ", ".join(
+            f"{name} {100 * seconds / elapsed:.0f}%"
+            for seconds, name in others[:3]
+            if 100 * seconds / elapsed >= 3
+        )
+        return usage
+
+
+def all_processes_cpu():
+    """{pid: (name, CPU seconds)} of every process on the machine."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                head, tail = (proc / "stat").read_text().rsplit(")", 1)
+                fields = tail.split()
+                cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+                found[int(proc.name)] = (head.split("(", 1)[1], cpu)
+    return found
 
 
 CPU_COLUMNS = (
@@ -657,13 +784,25 @@ CPU_COLUMNS = (
     ("es side", ">"),
     ("other", ">"),
     ("idle", ">"),
+    ("busiest others", "<"),
 )
 
 
 def cpu_row(scenario, backend, usage):
     """A row of the CPU table."""
     names = ("gunicorn", "wrk", "es side", "other", "idle")
-    return (scenario, backend, *(f"{usage.get(n, 0):.0f}%" for n in names))
+    shares = (f"{usage.get(n, 0):.0f}%" for n in names)
+    return (scenario, backend, *shares, usage.get("busiest others") or "-")
+
+
+def run_line(args):
+    """When, and with which load settings, a run was made."""
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.duration}s --latency, first requests held "
+        f"{args.pause_ms} ms, think {args.think_ms} ms; warm-up {args.warmup} s; "
+        "gunicorn -c gunicorn.conf.py"
+    )
 
 
 def machine_line():

@@ -1,6 +1,7 @@
 -- wrk script: send the paths of a file, one per line, and print a result line.
 --
---   wrk -t THREADS -c N -d 20s -s bench/paths.lua URL -- FILE THREADS [THINK_MS]
+--   wrk -t THREADS -c N -d 20s -s bench/paths.lua URL \
+--       -- FILE THREADS THINK_MS PAUSE_MS N/THREADS
 --
 -- Thread i of THREADS sends lines i, i + THREADS, i + 2 x THREADS, ... in order
 -- (a file of one line, such as a cached page, is sent by every thread),
@@ -8,6 +9,11 @@
 -- it then starts its share again and counts the pass in "wrapped" (the load
 -- scripts size the file so that this does not happen, and report it if it does).
 -- THINK_MS, if above 0, is how long each connection waits before its next request.
+-- PAUSE_MS, if above 0, holds the first request of every connection that long, so
+-- the server accepts all of them before the load starts: a busy gevent worker of
+-- several accepts one connection per turn of its event loop, and connections still
+-- waiting in the backlog would otherwise add their wait to their first request.
+-- wrk does not count a pause or a think time in the latency.
 -- done() prints one line, "WRK_RESULT {json}", for the scripts to read.
 
 local threads = {}
@@ -20,7 +26,9 @@ function setup(thread)
 end
 
 function init(args)
-  local file, count, think = args[1], tonumber(args[2]), tonumber(args[3] or "0")
+  local file, count = args[1], tonumber(args[2])
+  local think, pause = tonumber(args[3] or "0"), tonumber(args[4] or "0")
+  local paused = tonumber(args[5] or "0")
   local lines = {}
   for line in io.lines(file) do
     if line ~= "" then
@@ -42,8 +50,13 @@ function init(args)
   end
   position = 0
   wrapped = 0
-  if think > 0 then
+  if think > 0 or pause > 0 then
+    -- wrk asks once per request; the first asks of a thread are its connections'.
     delay = function()
+      if paused > 0 then
+        paused = paused - 1
+        return pause
+      end
       return think
     end
   end

@@ -6,6 +6,7 @@ import time
 import pytest
 import redis
 
+from app import caching
 from app.db import connect
 from app.extensions import cache
 from app.search import MOVIES, get_search
@@ -69,6 +70,27 @@ def complete_an_etl_run(app):
         conn.close()
 
 
+class Clock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(app):
+    """Stand in for the app's response cache clock."""
+    fake = Clock()
+    app.extensions["response-cache"].clock = fake
+    return fake
+
+
 @pytest.fixture
 def catalogue(app):
     """The ``app`` fixture on an indexed catalogue, its backend calls counted."""
@@ -118,7 +140,7 @@ def test_errors_are_not_cached(app, catalogue):
     assert catalogue.calls == 2
 
 
-def test_a_completed_etl_run_makes_old_answers_unreachable(app, catalogue):
+def test_a_completed_etl_run_makes_old_answers_unreachable(app, catalogue, clock):
     client = app.test_client()
     path = "/api/v1/video/get/tt0000002"
     assert client.get(path).json["title"] == "Alien"
@@ -130,8 +152,21 @@ def test_a_completed_etl_run_makes_old_answers_unreachable(app, catalogue):
     assert client.get(path).json["title"] == "Alien"  # still the cached answer
 
     complete_an_etl_run(app)
+    # The worker goes on with the version it read until the interval is over.
+    assert client.get(path).json["title"] == "Alien"
+    clock.advance(app.config["CACHE_VERSION_CHECK_MS"] / 1000)
 
     assert client.get(path).json["title"] == "Aliens"
+
+
+def test_a_cached_answer_opens_no_database_connection(app, catalogue, monkeypatch):
+    client = app.test_client()
+    client.get(COLLECTION)
+    opened = []
+    monkeypatch.setattr(caching, "get_db", lambda: opened.append(1))
+
+    assert client.get(COLLECTION).status_code == 200
+    assert opened == []
 
 
 def test_answers_of_an_unmigrated_database_are_not_cached(app):

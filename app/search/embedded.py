@@ -157,6 +157,7 @@ class EmbeddedBackend(SearchBackend):
         self.path = Path(path)
         self.max_result_window = max_result_window
         self._vocabularies = {}
+        self._genre_films = None
 
     @classmethod
     def from_config(cls, config):
@@ -178,7 +179,9 @@ class EmbeddedBackend(SearchBackend):
                     return Page(total=0)
             if not order:
                 order = "m.id" if match is None else f"{MOVIE_RANK}, m.id"
-            total = _count_films(conn, match, sets, conditions)
+            total = self._count_by_genres(conn, query)
+            if total is None:
+                total = _count_films(conn, match, sets, conditions)
             if query.offset >= total:
                 return Page(total=total)
             walk = match is None and bool(sets) and _walk_in_order(conn, total, query)
@@ -332,12 +335,43 @@ class EmbeddedBackend(SearchBackend):
             groups.append("(" + " OR ".join(map(_quote, variants)) + ")")
         return " AND ".join(groups)
 
+    def _count_by_genres(self, conn, query):
+        """Count a query that only filters by genre (and excludes films), or None.
+
+        Film sets are bitsets of row numbers here, so the films sharing any of a
+        film's genres, often most of the catalogue, are counted without a row
+        being read; SQL would read every link row of every genre.
+        """
+        if (
+            not (query.genre_ids or query.any_genre_ids)
+            or query.text is not None
+            or query.person_id is not None
+            or query.rating_min is not None
+            or query.rating_max is not None
+        ):
+            return None
+        revision = _revision(conn)
+        if self._genre_films is None or self._genre_films.revision != revision:
+            self._genre_films = GenreFilms(revision)
+        films = self._genre_films
+        selected = None
+        for genre_id in query.genre_ids:
+            members = films.members(conn, genre_id)
+            selected = members if selected is None else selected & members
+        if query.any_genre_ids:
+            members = 0
+            for genre_id in query.any_genre_ids:
+                members |= films.members(conn, genre_id)
+            selected = members if selected is None else selected & members
+        excluded = conn.execute(
+            "SELECT num FROM movie WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(query.exclude_ids)),),
+        ).fetchall()
+        return selected.bit_count() - sum(selected >> num & 1 for (num,) in excluded)
+
     def _vocabulary(self, conn, index):
         """Return the terms of ``index``, reloaded when the file has changed."""
-        revision = conn.execute(
-            "SELECT value FROM meta WHERE key = 'revision'"
-        ).fetchone()
-        revision = revision and revision[0]
+        revision = _revision(conn)
         cached = self._vocabularies.get(index)
         if cached is None or cached.revision != revision:
             rows = conn.execute(f"SELECT term FROM {VOCABULARIES[index]}").fetchall()
@@ -450,6 +484,27 @@ class EmbeddedBackend(SearchBackend):
             )
 
 
+class GenreFilms:
+    """The films of each genre as a bitset of their row numbers, built on demand."""
+
+    def __init__(self, revision):
+        self.revision = revision
+        self._members = {}
+
+    def members(self, conn, genre_id):
+        """Return the bitset of the films of ``genre_id`` (0 if it has none)."""
+        members = self._members.get(genre_id)
+        if members is None:
+            rows = conn.execute(
+                "SELECT movie_num FROM movie_genre WHERE genre_id = ?", (genre_id,)
+            ).fetchall()
+            bits = bytearray(max((num for (num,) in rows), default=0) // 8 + 1)
+            for (num,) in rows:
+                bits[num >> 3] |= 1 << (num & 7)
+            members = self._members[genre_id] = int.from_bytes(bits, "little")
+        return members
+
+
 class Vocabulary:
     """The distinct terms of one FTS table, grouped by length for fuzzy look-ups."""
 
@@ -477,6 +532,12 @@ class Vocabulary:
             )
         hits.sort(key=lambda hit: (hit[1], hit[0]))
         return tuple(hit[0] for hit in hits[:MAX_EXPANSIONS])
+
+
+def _revision(conn):
+    """Return the revision of the file, which every committed write changes."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+    return row and row[0]
 
 
 def _open_for_writing(path):
@@ -556,25 +617,25 @@ def _film_filters(query):
 def _film_source(match, sets, conditions, walk=False):
     """Return the FROM, WHERE and parameters that select the films of a query.
 
-    ``walk`` keeps SQLite from driving the query from the sets (a unary ``+``
-    makes ``m.num`` unusable as a key), so it walks the sort's index instead.
+    ``walk`` tests each film's membership of the sets, so that SQLite walks the
+    sort's index instead of driving the query from the sets.
     """
     clauses, params = [], []
     if match is not None:
         clauses.append("movie_fts MATCH ?")
         params.append(match)
-    key = "+m.num" if walk else "m.num"
     # The text's matches drive the query, or else the first set. When those are
     # few (a person's films) the other sets are probed film by film rather than
-    # listed whole, genre by genre.
+    # listed whole, genre by genre; a walk probes every set, so that no set is
+    # listed whole before the first film is found.
     probe = bool(sets) and sets[0][0] == "movie_person"
     for position, (table, where, set_params) in enumerate(sets):
-        if match is not None or (position and probe):
+        if match is not None or walk or (position and probe):
             clauses.append(
                 f"EXISTS (SELECT 1 FROM {table} WHERE {where} AND movie_num = m.num)"
             )
         else:
-            clauses.append(f"{key} IN (SELECT movie_num FROM {table} WHERE {where})")
+            clauses.append(f"m.num IN (SELECT movie_num FROM {table} WHERE {where})")
         params += set_params
     for sql, condition_params in conditions:
         clauses.append(sql)

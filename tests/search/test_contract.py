@@ -639,6 +639,29 @@ def test_writes_to_the_live_index_are_seen(catalogue):
     assert catalogue.search_persons("weaver").total == 0
 
 
+def test_genre_totals_follow_writes_to_the_live_index(catalogue):
+    horror = {"genre_ids": ("g-horror",)}
+    like_alien = {
+        "any_genre_ids": ("g-horror", "g-drama"),
+        "exclude_ids": ("tt0078748",),
+    }
+    assert (
+        search(catalogue, **horror).total,
+        search(catalogue, **like_alien).total,
+    ) == (
+        2,
+        3,
+    )
+    drama = film("tt0078748", "Alien", 8.5, "In space.", genres=(DRAMA,))
+    catalogue.write(MOVIES, [drama])
+    catalogue.remove(MOVIES, ["tt0171359"])
+    catalogue.refresh()
+
+    assert ids(search(catalogue, **horror)) == ["tt0120907"]
+    assert search(catalogue, **horror).total == 1
+    assert search(catalogue, **like_alien).total == 2
+
+
 def test_remove_deletes_by_id(backend):
     backend.prepare("gen1")
     backend.write(MOVIES, FILMS, "gen1")

@@ -1,0 +1,112 @@
+"""gunicorn.conf.py at work: a real gunicorn with two gevent workers."""
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+# A WSGI app that answers with the id of the worker process serving it.
+PID_APP = """
+import os
+
+def app(environ, start_response):
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def ask_pid(sock):
+    """Send one keep-alive request on ``sock``; return the pid in the answer."""
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096)
+    head, body = answer.split(b"\r\n\r\n", 1)
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return int(body)
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    """Port of gunicorn -c gunicorn.conf.py serving PID_APP with two workers."""
+    (tmp_path / "pid_app.py").write_text(PID_APP)
+    port = free_port()
+    env = dict(
+        os.environ,
+        BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="2",
+        PYTHONPATH=str(tmp_path),
+    )
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "pid_app:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        # Each worker opens its own listening socket once it has booted: wait
+        # until both have answered.
+        seen, deadline = set(), time.monotonic() + 60
+        while len(seen) < 2:
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail(f"gunicorn workers not serving:\n{log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    seen.add(ask_pid(sock))
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def connect_at_once(port, count):
+    """Open ``count`` connections to ``port`` as one burst; return the sockets."""
+    clients = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        clients.append(sock)
+    for sock in clients:
+        select.select([], [sock], [], 10)
+        sock.settimeout(10)
+    return clients
+
+
+def test_a_burst_of_keep_alive_clients_spreads_over_the_workers(two_workers):
+    clients = connect_at_once(two_workers, 200)
+    try:
+        # Every client is connected before any asks, as with a load balancer's
+        # pool or a burst of browsers; each connection stays with its worker.
+        per_worker = Counter(ask_pid(sock) for sock in clients)
+        again = Counter(ask_pid(sock) for sock in clients)
+    finally:
+        for sock in clients:
+            sock.close()
+
+    assert len(per_worker) == 2
+    assert min(per_worker.values()) >= 70, per_worker
+    assert again == per_worker
