@@ -363,11 +363,14 @@ class EmbeddedBackend(SearchBackend):
             for genre_id in query.any_genre_ids:
                 members |= films.members(conn, genre_id)
             selected = members if selected is None else selected & members
-        excluded = conn.execute(
-            "SELECT num FROM movie WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(query.exclude_ids)),),
-        ).fetchall()
-        return selected.bit_count() - sum(selected >> num & 1 for (num,) in excluded)
+        count = selected.bit_count()
+        if query.exclude_ids:
+            excluded = conn.execute(
+                "SELECT num FROM movie WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(query.exclude_ids)),),
+            ).fetchall()
+            count -= sum(selected >> num & 1 for (num,) in excluded)
+        return count
 
     def _vocabulary(self, conn, index):
         """Return the terms of ``index``, reloaded when the file has changed."""
