@@ -4,8 +4,8 @@
 
 For each backend (the embedded index; Elasticsearch: the cluster at
 ``--elasticsearch-url``, already loaded from the same database, or else the
-Elasticsearch test server started and loaded for the run, which takes long) the
-script starts the real service, ``gunicorn -c gunicorn.conf.py wsgi:app`` on a
+Elasticsearch test server started and loaded for the run, 5 minutes at 200,000
+films) the script starts the real service, ``gunicorn -c gunicorn.conf.py wsgi:app`` on a
 free 127.0.0.1 port, waits for ``/readyz`` and runs wrk with ``--latency``, 100
 connections and ``bench/paths.lua``:
 
@@ -165,7 +165,7 @@ def add_service_arguments(parser):
         "--elasticsearch-url",
         help="a cluster loaded from --database with ELASTICSEARCH_INDEX_PREFIX="
         "--index-prefix; default: start the Elasticsearch test server and load it "
-        "(about 25 minutes for 200,000 films)",
+        "(about 5 minutes for 200,000 films)",
     )
     parser.add_argument("--index-prefix", default="bench_", help="of the ES indices")
     parser.add_argument(
