@@ -17,7 +17,7 @@ beside the catalogue database, and follows the contract in ``app.search``:
 Generations: ``None`` is the live file; a named generation is a file of its own
 (``<live>.<generation>``) that :meth:`EmbeddedBackend.publish` moves over the
 live one with ``os.replace``. Readers with a connection open keep the old file,
-the next request opens the new one.
+the next request opens the new one (and closes idle connections to the old).
 
 Every file uses a rollback journal, never WAL: SQLite opens any database in WAL
 mode when a ``-wal`` file lies beside it, so the sidecars of a replaced WAL file
@@ -55,6 +55,11 @@ from app.search.analysis import analyse, max_edits
 NOT_BUILT = "search index not built yet: run flask etl run"
 # A generation names a file beside the live one: no separators, no "..".
 GENERATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+# Read connections kept open per process between requests, and the page cache of
+# each: 16 MiB holds a search's hot pages (a query measured 1.7 ms with SQLite's
+# 2 MiB default, 1.5 ms with 16 MiB, 2.1 ms on a new connection each time).
+IDLE_CONNECTIONS = 4
+READ_CACHE_KIB = 16 * 1024
 # Elasticsearch's default max_expansions for a fuzzy term.
 MAX_EXPANSIONS = 50
 # bm25 weights of movie_fts columns: title, description, names.
@@ -158,6 +163,7 @@ class EmbeddedBackend(SearchBackend):
         self.max_result_window = max_result_window
         self._vocabularies = {}
         self._genre_films = None
+        self._idle = []
 
     @classmethod
     def from_config(cls, config):
@@ -249,10 +255,12 @@ class EmbeddedBackend(SearchBackend):
             conn.execute("SELECT count(*) FROM meta").fetchone()
 
     def release(self):
-        """Close this request's read connection, if one was opened."""
+        """Give this request's read connection back to the idle ones, if opened."""
         if has_app_context():
             held = g.pop("embedded_search", None)
-            if held is not None:
+            if held is not None and len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(held)
+            elif held is not None:
                 held[0].close()
 
     def refresh(self, generation=None):
@@ -291,6 +299,11 @@ class EmbeddedBackend(SearchBackend):
         except sqlite3.ProgrammingError:
             raise
         except sqlite3.DatabaseError as exc:
+            if has_app_context():
+                # Whatever went wrong, the next request starts on a new connection.
+                held = g.pop("embedded_search", None)
+                if held is not None:
+                    held[0].close()
             raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
 
     @contextmanager
@@ -310,8 +323,24 @@ class EmbeddedBackend(SearchBackend):
         if held is not None and held[1] == identity:
             return held[0]
         self.release()
-        conn = connect(self.path, readonly=True)
+        conn = self._idle_connection(identity)
         g.embedded_search = (conn, identity)
+        return conn
+
+    def _idle_connection(self, identity):
+        """Return an idle connection to the live file, or a new one.
+
+        Idle connections keep their page cache between requests: a search
+        reads its posting lists from memory instead of from the file again.
+        Those left on a replaced file are closed here.
+        """
+        while self._idle:
+            conn, held_identity = self._idle.pop()
+            if held_identity == identity:
+                return conn
+            conn.close()
+        conn = connect(self.path, readonly=True)
+        conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
         return conn
 
     def _live_identity(self):
