@@ -197,9 +197,7 @@ class EmbeddedBackend(SearchBackend):
                 f" ORDER BY {order} LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset],
             ).fetchall()
-            items = _documents(conn, "movie_doc", [row[0] for row in nums])
-        if fields:
-            items = [{key: doc[key] for key in fields if key in doc} for doc in items]
+            items = _documents(conn, "movie_doc", [row[0] for row in nums], fields)
         return Page(total=total, items=items)
 
     def get_film(self, film_id):
@@ -602,14 +600,35 @@ def _dump(doc):
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def _documents(conn, table, nums):
-    """Return the documents of rows ``nums`` of ``table``, in that order."""
+def _documents(conn, table, nums, fields=None):
+    """Return the documents of rows ``nums`` of ``table``, in that order.
+
+    With ``fields``, only those fields of each (the ones it has): SQLite picks
+    them out, so a list of film summaries decodes no whole film.
+    """
+    if not fields:
+        rows = conn.execute(
+            f"SELECT num, doc FROM {table}"
+            " WHERE num IN (SELECT value FROM json_each(?))",
+            (json.dumps(nums),),
+        ).fetchall()
+        docs = dict(rows)
+        return [json.loads(docs[num]) for num in nums]
+    picks = ", ".join("doc -> ?" for _ in fields)
     rows = conn.execute(
-        f"SELECT num, doc FROM {table} WHERE num IN (SELECT value FROM json_each(?))",
-        (json.dumps(nums),),
+        f"SELECT num, {picks} FROM {table}"
+        " WHERE num IN (SELECT value FROM json_each(?))",
+        [*(f"$.{field}" for field in fields), json.dumps(nums)],
     ).fetchall()
-    docs = dict(rows)
-    return [json.loads(docs[num]) for num in nums]
+    docs = {
+        row[0]: {
+            field: json.loads(value)
+            for field, value in zip(fields, row[1:], strict=True)
+            if value is not None
+        }
+        for row in rows
+    }
+    return [docs[num] for num in nums]
 
 
 def _film_filters(query):
