@@ -243,6 +243,30 @@ def test_text_searches_every_field(catalogue, text, expected):
     assert ids(search(catalogue, text=text, sort=(Sort("id"),))) == expected
 
 
+def test_hits_of_equal_relevance_come_in_id_order_on_every_page(backend):
+    # Written in reverse id order, so no store keeps them in id order by chance.
+    twins = [
+        film(f"tt000000{n}", "Twin Peaks", 7.0, "The same words.")
+        for n in (5, 4, 3, 2, 1)
+    ]
+    namesakes = [
+        {"id": f"p-{n}", "full_name": "Laura Palmer", "films": []} for n in (3, 2, 1)
+    ]
+    write_catalogue(backend, "gen1", twins, persons=namesakes)
+    backend.publish("gen1")
+    in_order = [f"tt000000{n}" for n in (1, 2, 3, 4, 5)]
+
+    pages = [
+        ids(search(backend, text="twin peaks", offset=o, limit=2)) for o in (0, 2, 4)
+    ]
+    assert pages == [in_order[:2], in_order[2:4], in_order[4:]]
+    assert ids(search(backend, text="twin peaks", limit=5)) == in_order
+    persons = [
+        backend.search_persons("laura palmer", offset=o, limit=1) for o in (0, 1, 2)
+    ]
+    assert [p.items[0]["id"] for p in persons] == ["p-1", "p-2", "p-3"]
+
+
 def test_title_matches_rank_above_other_fields(catalogue):
     # "Empire" is in one title and in another film's description.
     assert ids(search(catalogue, text="empire")) == ["tt0080684", "tt0076759"]
