@@ -1,5 +1,8 @@
-"""The app's ``flask`` commands, run in a subprocess as an operator runs them."""
+"""The app's ``flask`` commands and its gunicorn server, run in a subprocess as an
+operator runs them.
+"""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -39,3 +42,29 @@ def flask(env, *args, **kwargs):
         check=False,
         **kwargs,
     )
+
+
+@contextlib.contextmanager
+def gunicorn(app, env, log_path, stop_seconds=20):
+    """Serve ``app`` with ``gunicorn -c gunicorn.conf.py`` in ``env``; yield the process.
+
+    Its output goes to ``log_path``. On the way out it is stopped, and killed if
+    it takes longer than ``stop_seconds``.
+    """
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

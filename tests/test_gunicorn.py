@@ -3,17 +3,14 @@
 import os
 import select
 import socket
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from tests.commands import gunicorn
 from tests.fixtures.redis import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 # A WSGI app that answers with the id of the worker process serving it.
 PID_APP = """
 import os
@@ -56,15 +53,7 @@ def two_workers(tmp_path):
         PYTHONPATH=str(tmp_path),
     )
     log = tmp_path / "gunicorn.log"
-    with log.open("w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "pid_app:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with gunicorn("pid_app:app", env, log) as server:
         # Each worker opens its own listening socket once it has booted: wait
         # until both have answered.
         seen, deadline = set(), time.monotonic() + 60
@@ -77,9 +66,6 @@ def two_workers(tmp_path):
             except OSError:
                 time.sleep(0.1)
         yield port
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def connect_at_once(port, count):

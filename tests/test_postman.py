@@ -9,7 +9,6 @@ gunicorn with ``gunicorn.conf.py`` (gevent worker), and runs every request of
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import command_env, flask
+from tests.commands import command_env, flask, gunicorn
 from tests.fixtures.elasticsearch import drop_indices
 from tests.fixtures.redis import free_port
 
@@ -89,25 +88,10 @@ def service_url(catalogue, service_env, tmp_path):
     env = dict(service_env, GUNICORN_WORKERS="1", BIND=f"127.0.0.1:{port}")
     env.pop("PORT", None)
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
+    with gunicorn("wsgi:app", env, log_path, stop_seconds=STOP_SECONDS) as server:
         wait_until_ready(url, server, log_path)
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def wait_until_ready(url, server, log_path):
