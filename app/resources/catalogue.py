@@ -21,3 +21,9 @@ class CatalogueBlueprint(CachedResponsesMixin, Blueprint):
         "page_size": DEFAULT_PAGE_SIZE,
         "max_page_size": MAX_PAGE_SIZE,
     }
+
+
+def page_items(page, pagination_parameters):
+    """Give flask-smorest's pagination the total of a search Page; return its items."""
+    pagination_parameters.item_count = page.total
+    return page.items

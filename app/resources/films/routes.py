@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import CatalogueBlueprint
+from app.resources.catalogue import CatalogueBlueprint, page_items
 from app.resources.films.queries import find_films, find_similar_films, get_film
 from app.resources.films.schemas import (
     FilmDetailSchema,
@@ -47,8 +47,7 @@ class FilmViews(MethodView):
     def get(self, query, pagination_parameters):
         """List films, filtered; best rated first unless sorted otherwise."""
         page = find_films(query, pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)
 
 
 @blp.route("/search")
@@ -62,8 +61,7 @@ class FilmSearchViews(MethodView):
     def get(self, query, pagination_parameters):
         """Search films by text, best match first unless sorted otherwise."""
         page = find_films(query, pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)
 
 
 @blp.route("/<string:film_id>", parameters=[FILM_ID_PARAMETER])
@@ -89,5 +87,4 @@ class SimilarFilmViews(MethodView):
     def get(self, film_id, pagination_parameters):
         """List the films sharing a genre with this film, best rated first."""
         page = find_similar_films(film_or_404(film_id), pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)

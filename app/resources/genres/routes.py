@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import CatalogueBlueprint
+from app.resources.catalogue import CatalogueBlueprint, page_items
 from app.resources.genres.queries import get_genre, list_genres
 from app.resources.genres.schemas import GenreQueryArgsSchema, GenreSchema
 
@@ -27,8 +27,7 @@ class GenreViews(MethodView):
     def get(self, args, pagination_parameters):
         """List genres with their film counts, by name unless sorted otherwise."""
         page = list_genres(args["sort"], pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)
 
 
 @blp.route(

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import CatalogueBlueprint
+from app.resources.catalogue import CatalogueBlueprint, page_items
 from app.resources.films.schemas import FilmSchema
 from app.resources.persons.queries import (
     find_person_films,
@@ -43,8 +43,7 @@ class PersonSearchViews(MethodView):
     def get(self, args, pagination_parameters):
         """Search persons by name, best match first."""
         page = search_persons(args["text"], pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)
 
 
 @blp.route("/<string:person_id>", parameters=[PERSON_ID_PARAMETER])
@@ -71,5 +70,4 @@ class PersonFilmViews(MethodView):
         """List the films this person worked on, in any role."""
         person = person_or_404(person_id)
         page = find_person_films(person["id"], pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)

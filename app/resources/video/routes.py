@@ -5,6 +5,7 @@ from flask_smorest import Blueprint, abort
 
 from app.caching import CachedResponsesMixin
 from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
+from app.resources.catalogue import page_items
 from app.resources.video.pagination import LinkHeaderPaginationMixin
 from app.resources.video.queries import find_videos, get_video
 from app.resources.video.schemas import (
@@ -37,8 +38,7 @@ class VideoCollectionViews(MethodView):
     def get(self, args, pagination_parameters):
         """List films, or search them by text."""
         page = find_videos(**args, page_params=pagination_parameters)
-        pagination_parameters.item_count = page.total
-        return page.items
+        return page_items(page, pagination_parameters)
 
 
 @blp.route(
