@@ -37,7 +37,8 @@ Search semantics both backends must share exactly (a contract test runs against 
   AUTO: 0 for length<=2, 1 for 3–5, 2 for >5; transpositions count as one edit, i.e.
   OSA/Damerau distance). If the query has no terms left (all stop words / punctuation)
   nothing matches (total 0). Ranking is relevance (backend-specific scoring, title
-  matches weighted higher, ties broken by id asc) unless `sort` is given.
+  matches weighted higher, ties broken by id asc) unless `sort` is given; the
+  embedded backend ranks the films matching every term as typed above typo matches.
 - Filters: `genre_ids` (all must be present in `genres[].id`), `any_genre_ids` (at least
   one), `exclude_ids` (film ids to leave out), `person_id` with optional `role`
   (`actor`/`writer`/`director` -> `persons.actors[].id` etc.; without role: any of the

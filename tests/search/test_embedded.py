@@ -1,4 +1,4 @@
-"""What only the embedded index does: its read connections across requests."""
+"""What only the embedded index does: its read connections, its ranking tiers."""
 
 import os
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from app.search import FilmQuery
+from app.search import FilmQuery, Sort
 from app.search.embedded import IDLE_CONNECTIONS, EmbeddedBackend
 from tests.documents import film, write_catalogue
 
@@ -70,3 +70,66 @@ def test_a_request_after_a_full_reload_reads_the_new_file(backend, index_path):
     assert titles_in_a_request(backend) == ["Aliens"]
     # The idle connection to the replaced file was closed, not kept.
     assert not [f for f in open_descriptors(index_path) if f.endswith("(deleted)")]
+
+
+def searched_ids(backend, text, **query):
+    return [
+        doc["id"] for doc in backend.search_films(FilmQuery(text=text, **query)).items
+    ]
+
+
+def test_films_matching_the_words_as_typed_rank_above_typo_matches(backend):
+    load(
+        backend,
+        "gen1",
+        [
+            # "stork" is one edit from "storm": a typo's match, in a title.
+            film("tt0000001", "The Stork"),
+            # The word as typed, once, in a long description.
+            film("tt0000002", "Night", None, "A town waits out the storm " * 5),
+            film("tt0000003", "Calm Seas"),
+        ],
+    )
+
+    assert searched_ids(backend, "storm") == ["tt0000002", "tt0000001"]
+    # A typo that is no indexed word has no exact tier: relevance alone decides.
+    assert searched_ids(backend, "stormm") == ["tt0000001", "tt0000002"]
+    # A given sort still wins over both tiers.
+    assert searched_ids(backend, "storm", sort=(Sort("id"),)) == [
+        "tt0000001",
+        "tt0000002",
+    ]
+
+
+def test_pages_run_on_from_the_exact_tier_into_the_typo_tier(backend):
+    # Typo matches take the lower ids, so id order alone would put them first.
+    typos = [film(f"tt000000{n}", "The Stork") for n in (1, 2, 3)]
+    exact = [film(f"tt000000{n}", "The Storm") for n in (4, 5, 6)]
+    load(backend, "gen1", typos + exact)
+    ranked = ["tt0000004", "tt0000005", "tt0000006", "tt0000001", "tt0000002"]
+    ranked.append("tt0000003")
+
+    assert searched_ids(backend, "storm", limit=6) == ranked
+    # Every window, whether inside a tier, across the boundary or past it.
+    for offset in range(6):
+        for limit in (1, 2, 4):
+            window = searched_ids(backend, "storm", offset=offset, limit=limit)
+            assert window == ranked[offset : offset + limit], (offset, limit)
+    assert backend.search_films(FilmQuery(text="storm", offset=4, limit=2)).total == 6
+
+
+def test_persons_named_as_typed_rank_above_typo_matches(backend):
+    persons = [
+        # The shorter name, and so the better bm25: a typo's match.
+        {"id": "p-1", "full_name": "Palmet", "films": []},
+        {"id": "p-2", "full_name": "Laura Jane Palmer", "films": []},
+    ]
+    write_catalogue(backend, "gen1", [], persons=persons)
+    backend.publish("gen1")
+
+    found = backend.search_persons("palmer")
+    assert [person["id"] for person in found.items] == ["p-2", "p-1"]
+    assert found.total == 2
+    assert [p["id"] for p in backend.search_persons("palmer", offset=1).items] == [
+        "p-1"
+    ]
