@@ -168,6 +168,7 @@ class EmbeddedBackend(SearchBackend):
         self.max_result_window = max_result_window
         self._vocabularies = {}
         self._genre_films = None
+        self._all_films = None
         self._idle = []
 
     @classmethod
@@ -189,7 +190,10 @@ class EmbeddedBackend(SearchBackend):
                 if variants is None:
                     return Page(total=0)
                 match = _all_of(variants.values())
-            total = self._count_by_genres(conn, query)
+            if match is None and not sets and not conditions:
+                total = self._count_all_films(conn)
+            else:
+                total = self._count_by_genres(conn, query)
             if total is None:
                 total = _count_films(conn, match, sets, conditions)
             if query.offset >= total:
@@ -409,6 +413,14 @@ class EmbeddedBackend(SearchBackend):
             ).fetchall()
             count -= sum(selected >> num & 1 for (num,) in excluded)
         return count
+
+    def _count_all_films(self, conn):
+        """Count every film, once per revision of the file (1.4 ms at 200,000)."""
+        revision = _revision(conn)
+        if self._all_films is None or self._all_films[0] != revision:
+            count = conn.execute("SELECT count(*) FROM movie").fetchone()[0]
+            self._all_films = (revision, count)
+        return self._all_films[1]
 
     def _vocabulary(self, conn, index):
         """Return the terms of ``index``, reloaded when the file has changed."""

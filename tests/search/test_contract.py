@@ -663,6 +663,16 @@ def test_writes_to_the_live_index_are_seen(catalogue):
     assert catalogue.search_persons("weaver").total == 0
 
 
+def test_the_total_of_all_films_follows_writes_to_the_live_index(catalogue):
+    assert search(catalogue).total == 9
+    catalogue.write(MOVIES, [film("tt9999999", "Newcomer", 6.0)])
+    catalogue.refresh()
+    assert search(catalogue).total == 10
+    catalogue.remove(MOVIES, ["tt9999999", "tt0078748"])
+    catalogue.refresh()
+    assert search(catalogue, limit=1).total == 8
+
+
 def test_genre_totals_follow_writes_to_the_live_index(catalogue):
     horror = {"genre_ids": ("g-horror",)}
     like_alien = {
