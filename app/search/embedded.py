@@ -755,7 +755,8 @@ def _relevance_page(variants, window, page, count):
     """
     whole = _all_of(variants.values())
     tiers = [whole]
-    if all(term == found[0] for term, found in variants.items()):
+    typed = all(term == found[0] for term, found in variants.items())
+    if typed and any(len(found) > 1 for found in variants.values()):
         exact = _all_of((term,) for term in variants)
         tiers = [exact, f"({whole}) NOT ({exact})"]
     nums, skip = [], window.offset
