@@ -54,8 +54,8 @@ Search semantics both backends must share exactly (a contract test runs against 
 - Paging: `offset`, `limit`; `offset + limit` beyond `config["MAX_RESULT_WINDOW"]`
   (10,000, also the ES `index.max_result_window`) raises `ResultWindowExceeded` from
   both. `Page.total` is the exact total of matches (ES: `track_total_hits=True`).
-- `fields`: when given (e.g. `("id","title","imdb_rating")`), items hold only those
-  keys.
+- `fields`: when given (e.g. `FILM_SUMMARY`), items hold only those keys (the ones
+  the document has).
 - Genres: `list_genres(sort: Sort, offset, limit)` with sort field `name`
   (case-insensitive as above) or `film_count`, ties on id asc; total = number of genres.
 - Persons: `search_persons(text, offset, limit)`: same analysis + fuzziness over
@@ -80,6 +80,8 @@ ROLES = ("actor", "writer", "director")
 # Sortable fields of films and genres; anything else is refused before a query.
 FILM_SORT_FIELDS = ("id", "title", "imdb_rating")
 GENRE_SORT_FIELDS = ("name", "film_count")
+# The fields of a film in a list: what both APIs show of each film they list.
+FILM_SUMMARY = ("id", "title", "imdb_rating")
 # Longest search text accepted: every word costs a fuzzy expansion, so the API
 # refuses longer text instead of letting one request run long.
 MAX_QUERY_LENGTH = 200

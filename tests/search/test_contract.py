@@ -11,6 +11,7 @@ import pytest
 
 from app.db import connect
 from app.search import (
+    FILM_SUMMARY,
     GENRES,
     MOVIES,
     PERSONS,
@@ -484,12 +485,16 @@ def test_text_pages_report_the_exact_total(catalogue):
 def test_fields_limit_what_each_item_holds(catalogue):
     page = search(catalogue, genre_ids=("g-drama",), limit=2)
     assert page.items == [HAMLET_1996, HAMLET_2000]
-    page = catalogue.search_films(
-        FilmQuery(genre_ids=("g-drama",)), fields=("id", "title", "imdb_rating")
-    )
+    page = catalogue.search_films(FilmQuery(genre_ids=("g-drama",)), FILM_SUMMARY)
     assert page.items == [
         {"id": "tt0116477", "title": "Hamlet", "imdb_rating": 7.7},
         {"id": "tt0171359", "title": "Hamlet", "imdb_rating": None},
+    ]
+    hamlets = FilmQuery(text="hamlet", sort=(Sort("id"),))
+    page = catalogue.search_films(hamlets, ("genres", "title"))
+    assert page.items == [
+        {"title": "Hamlet", "genres": HAMLET_1996["genres"]},
+        {"title": "Hamlet", "genres": HAMLET_2000["genres"]},
     ]
 
 

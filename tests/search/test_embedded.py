@@ -1,13 +1,22 @@
-"""What only the embedded index does: its read connections, its ranking tiers."""
+"""What only the embedded index does: its connections, layouts and ranking tiers."""
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from app.search import FilmQuery, Sort
-from app.search.embedded import IDLE_CONNECTIONS, EmbeddedBackend
+from app.search import (
+    FILM_SUMMARY,
+    MOVIES,
+    FilmQuery,
+    SearchError,
+    SearchUnavailable,
+    Sort,
+)
+from app.search.embedded import IDLE_CONNECTIONS, LAYOUT, EmbeddedBackend
 from tests.documents import film, write_catalogue
 
 
@@ -70,6 +79,45 @@ def test_a_request_after_a_full_reload_reads_the_new_file(backend, index_path):
     assert titles_in_a_request(backend) == ["Aliens"]
     # The idle connection to the replaced file was closed, not kept.
     assert not [f for f in open_descriptors(index_path) if f.endswith("(deleted)")]
+
+
+def set_layout(path, layout, *statements):
+    """Give the file at ``path`` another layout number, after ``statements``."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {layout}")
+
+
+def test_reads_refuse_a_file_of_the_first_layout_until_a_write_upgrades_it(
+    backend, index_path
+):
+    alien, aliens = film("tt0000001", "Alien", 8.5), film("tt0000002", "Aliens")
+    load(backend, "gen1", [alien, aliens])
+    # What releases before layouts wrote: no titles beside the documents.
+    set_layout(index_path, 0, "ALTER TABLE movie DROP COLUMN title")
+
+    with pytest.raises(SearchUnavailable, match="run flask etl run"):
+        backend.search_films(FilmQuery())
+    # The ETL still finds out which generation is live; then its first write
+    # upgrades the file, titles of the films already there included.
+    assert backend.live_generation() == "gen1"
+    backend.remove(MOVIES, [aliens["id"]])
+
+    page = backend.search_films(FilmQuery(), FILM_SUMMARY)
+    assert page.items == [{key: alien[key] for key in FILM_SUMMARY}]
+
+
+def test_a_file_of_a_newer_layout_is_neither_read_nor_written(backend, index_path):
+    load(backend, "gen1", [film("tt0000001", "Alien")])
+    set_layout(index_path, LAYOUT + 1)
+
+    with pytest.raises(SearchUnavailable):
+        backend.search_films(FilmQuery())
+    with pytest.raises(SearchError, match="newer"):
+        backend.remove(MOVIES, ["tt0000001"])
+    with closing(sqlite3.connect(index_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM movie").fetchone() == (1,)
 
 
 def searched_ids(backend, text, **query):

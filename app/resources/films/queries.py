@@ -2,16 +2,13 @@
 
 from dataclasses import replace
 
-from app.search import FilmQuery, Page, Sort, get_search
-
-# A list shows only these fields of each film document.
-SUMMARY_FIELDS = ("id", "title", "imdb_rating")
+from app.search import FILM_SUMMARY, FilmQuery, Page, Sort, get_search
 
 
 def find_films(query, page_params):
     """Return a Page of film summaries: ``query`` at the page asked for."""
     paged = replace(query, offset=page_params.first_item, limit=page_params.page_size)
-    return get_search().search_films(paged, fields=SUMMARY_FIELDS)
+    return get_search().search_films(paged, fields=FILM_SUMMARY)
 
 
 def find_similar_films(film, page_params):

@@ -1,9 +1,6 @@
 """What the legacy video API asks the search backend."""
 
-from app.search import FilmQuery, Sort, get_search
-
-# The collection shows only these fields of each film document.
-SUMMARY_FIELDS = ("id", "title", "imdb_rating")
+from app.search import FILM_SUMMARY, FilmQuery, Sort, get_search
 
 
 def find_videos(search, sort, sort_order, page_params):
@@ -20,7 +17,7 @@ def find_videos(search, sort, sort_order, page_params):
         offset=(page_params.page - 1) * page_params.page_size,
         limit=page_params.page_size,
     )
-    return get_search().search_films(query, fields=SUMMARY_FIELDS)
+    return get_search().search_films(query, fields=FILM_SUMMARY)
 
 
 def get_video(video_id):
