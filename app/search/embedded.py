@@ -33,7 +33,7 @@ import os
 import re
 import sqlite3
 import uuid
-from collections import namedtuple
+from collections import Counter, namedtuple
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -69,6 +69,13 @@ READ_CACHE_KIB = 16 * 1024
 MAX_EXPANSIONS = 50
 # bm25 weights of movie_fts columns: title, description, names.
 MOVIE_RANK = "bm25(movie_fts, 5.0, 1.0, 1.0)"
+# Matches read past a page's end, so that a tie across it is read whole.
+TIE_ROOM = 100
+# The full-text table and the relevance of each searched index.
+RANKINGS = {
+    MOVIES: ("movie_fts", MOVIE_RANK),
+    PERSONS: ("person_fts", "bm25(person_fts)"),
+}
 # Terms contain only word characters and inner apostrophes: splitting on
 # anything else (spaces) keeps each one intact, whatever its script.
 TOKENIZER = "ascii tokenchars '''_'"
@@ -218,6 +225,8 @@ class EmbeddedBackend(SearchBackend):
             if match is not None and not order:
 
                 def page(tier, window):
+                    if not sets and not conditions:
+                        return _best_first(conn, MOVIES, tier, window)
                     selection = (tier, sets, conditions)
                     return _film_page(conn, selection, f"{MOVIE_RANK}, m.id", window)
 
@@ -264,17 +273,7 @@ class EmbeddedBackend(SearchBackend):
             total = _count_persons(conn, _all_of(variants.values()))
             if offset >= total:
                 return Page(total=total)
-
-            def page(match, window):
-                rows = conn.execute(
-                    "SELECT p.num FROM person_fts"
-                    " JOIN person p ON p.num = person_fts.rowid"
-                    " WHERE person_fts MATCH ? ORDER BY bm25(person_fts), p.id"
-                    " LIMIT ? OFFSET ?",
-                    (match, window.limit, window.offset),
-                ).fetchall()
-                return [row[0] for row in rows]
-
+            page = functools.partial(_best_first, conn, PERSONS)
             count = functools.partial(_count_persons, conn)
             nums = _relevance_page(variants, Window(offset, limit), page, count)
             items = _documents(conn, "person", nums)
@@ -829,6 +828,49 @@ def _relevance_page(variants, window, page, count):
         # The tier ends in this window, or (nothing of it here) before it.
         skip = 0 if rows else skip - count(tier)
     return nums
+
+
+def _best_first(conn, index, match, window):
+    """Return the row numbers of a ``window`` of ``match``es, best first, ties on id.
+
+    Ranked by relevance alone, the query reads no row of the main table; the
+    join that reads each match's id to break ties costs about as much as the
+    ranking (32.6 against 18.8 ms for a word in 29,574 films). Ties are broken
+    here instead, among the matches read: those up to the window's end and
+    ``TIE_ROOM`` more, so that a tie across the end is read whole. A tie larger
+    than that falls back to the query with the join.
+    """
+    fts, rank = RANKINGS[index]
+    table = TABLES[index]
+    end = window.offset + window.limit
+    rows = conn.execute(
+        f"SELECT rowid, {rank} FROM {fts} WHERE {fts} MATCH ? ORDER BY 2 LIMIT ?",
+        (match, end + TIE_ROOM),
+    ).fetchall()
+    if len(rows) <= window.offset:
+        return []
+    last = rows[min(end, len(rows)) - 1][1]
+    if len(rows) == end + TIE_ROOM and rows[-1][1] == last:
+        rows = conn.execute(
+            f"SELECT t.num FROM {fts} JOIN {table} t ON t.num = {fts}.rowid"
+            f" WHERE {fts} MATCH ? ORDER BY {rank}, t.id LIMIT ? OFFSET ?",
+            (match, window.limit, window.offset),
+        ).fetchall()
+        return [row[0] for row in rows]
+    # Every match scored up to the window's last score: each tie here is whole.
+    rows = [row for row in rows if row[1] <= last]
+    scores = Counter(score for _, score in rows)
+    tied = [num for num, score in rows if scores[score] > 1]
+    if tied:
+        ids = dict(
+            conn.execute(
+                f"SELECT num, id FROM {table}"
+                " WHERE num IN (SELECT value FROM json_each(?))",
+                (json.dumps(tied),),
+            ).fetchall()
+        )
+        rows.sort(key=lambda row: (row[1], ids.get(row[0], "")))
+    return [num for num, _ in rows[window.offset : end]]
 
 
 def _count_persons(conn, match):

@@ -266,6 +266,8 @@ def test_hits_of_equal_relevance_come_in_id_order_on_every_page(backend):
         backend.search_persons("laura palmer", offset=o, limit=1) for o in (0, 1, 2)
     ]
     assert [p.items[0]["id"] for p in persons] == ["p-1", "p-2", "p-3"]
+    found = backend.search_persons("laura palmer", limit=3)
+    assert [person["id"] for person in found.items] == ["p-1", "p-2", "p-3"]
 
 
 def test_title_matches_rank_above_other_fields(catalogue):

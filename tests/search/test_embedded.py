@@ -15,6 +15,7 @@ from app.search import (
     SearchError,
     SearchUnavailable,
     Sort,
+    embedded,
 )
 from app.search.embedded import IDLE_CONNECTIONS, LAYOUT, EmbeddedBackend
 from tests.documents import film, write_catalogue
@@ -181,3 +182,23 @@ def test_persons_named_as_typed_rank_above_typo_matches(backend):
     assert [p["id"] for p in backend.search_persons("palmer", offset=1).items] == [
         "p-1"
     ]
+
+
+@pytest.mark.parametrize("room", [1, 100])
+def test_ties_are_broken_on_id_whether_or_not_they_are_read_whole(
+    backend, monkeypatch, room
+):
+    # The shorter the title, the better the film matches: four twins tie.
+    films = [film("tt0000009", "Storm Rising Harbour Lights")]
+    films += [film(f"tt000000{n}", "Storm Rising") for n in (5, 4, 3, 2)]
+    films.append(film("tt0000006", "Storm"))
+    load(backend, "gen1", films)
+    ranked = ["tt0000006", "tt0000002", "tt0000003", "tt0000004", "tt0000005"]
+    ranked.append("tt0000009")
+    # With room for one match past a page, most ties run past what is read.
+    monkeypatch.setattr(embedded, "TIE_ROOM", room)
+
+    for offset in range(7):
+        for limit in (1, 2, 3, 6):
+            window = searched_ids(backend, "storm", offset=offset, limit=limit)
+            assert window == ranked[offset : offset + limit], (offset, limit)
