@@ -12,9 +12,13 @@ beside the catalogue database, and follows the contract in ``app.search``:
   every posting list to list them, a quarter of a second at 200,000 films), and
   cached per process until a write changes the file's revision. Terms of removed
   documents stay in it, to expand to nothing, until the next full load.
-- Filters and sorts are plain SQL over side tables. Relevance is ``bm25()``,
-  in two tiers: films that match every term as typed, then those that need a
-  typo's variant (see ``_relevance_page``).
+- Filters and sorts are plain SQL over side tables; lists of films read their
+  summaries from the narrow ``movie`` table, not from the documents. Relevance
+  is ``bm25()``, in two tiers: films that match every term as typed, then
+  those that need a typo's variant (see ``_relevance_page``); ties are broken
+  on id after ranking (see ``_best_first``).
+- The file's layout is numbered in its ``user_version``: a write upgrades an
+  older file, and reads refuse one until then.
 
 Generations: ``None`` is the live file; a named generation is a file of its own
 (``<live>.<generation>``) that :meth:`EmbeddedBackend.publish` moves over the
