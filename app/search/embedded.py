@@ -327,22 +327,12 @@ class EmbeddedBackend(SearchBackend):
         documents agree while the ETL writes; SQLite failures come out as
         SearchUnavailable.
         """
-        try:
-            with self._live_connection() as conn:
-                conn.execute("BEGIN")
-                try:
-                    yield conn
-                finally:
-                    conn.rollback()
-        except sqlite3.ProgrammingError:
-            raise
-        except sqlite3.DatabaseError as exc:
-            if has_app_context():
-                # Whatever went wrong, the next request starts on a new connection.
-                held = g.pop("embedded_search", None)
-                if held is not None:
-                    held[0].close()
-            raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
+        with _unavailable_on_failure(), self._live_connection() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     @contextmanager
     def _live_connection(self):
@@ -522,13 +512,13 @@ class EmbeddedBackend(SearchBackend):
         """
         if not self.path.exists():
             return None
-        try:
-            with closing(connect(self.path, readonly=True)) as conn:
-                row = conn.execute(
-                    "SELECT value FROM meta WHERE key = 'generation'"
-                ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
+        with (
+            _unavailable_on_failure(),
+            closing(connect(self.path, readonly=True)) as conn,
+        ):
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = 'generation'"
+            ).fetchone()
         return row and row[0]
 
     def count(self, index, generation=None):
@@ -617,6 +607,22 @@ def _revision(conn):
     """Return the revision of the file, which every committed write changes."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
     return row and row[0]
+
+
+@contextmanager
+def _unavailable_on_failure():
+    """Raise SQLite's failures as SearchUnavailable."""
+    try:
+        yield
+    except sqlite3.ProgrammingError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        if has_app_context():
+            # Whatever went wrong, the next request starts on a new connection.
+            held = g.pop("embedded_search", None)
+            if held is not None:
+                held[0].close()
+        raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
 
 
 def _open_for_reading(path):
