@@ -704,14 +704,20 @@ def _dump(doc):
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def _documents(conn, table, nums):
-    """Return the documents of rows ``nums`` of ``table``, in that order."""
+def _rows(conn, table, columns, nums):
+    """Return ``columns`` of the rows ``nums`` of ``table``, by row number."""
     rows = conn.execute(
-        f"SELECT num, doc FROM {table} WHERE num IN (SELECT value FROM json_each(?))",
+        f"SELECT num, {columns} FROM {table}"
+        " WHERE num IN (SELECT value FROM json_each(?))",
         (json.dumps(nums),),
     ).fetchall()
-    docs = dict(rows)
-    return [json.loads(docs[num]) for num in nums]
+    return {row["num"]: row for row in rows}
+
+
+def _documents(conn, table, nums):
+    """Return the documents of rows ``nums`` of ``table``, in that order."""
+    rows = _rows(conn, table, "doc", nums)
+    return [json.loads(rows[num]["doc"]) for num in nums]
 
 
 def _films(conn, nums, fields):
@@ -724,13 +730,8 @@ def _films(conn, nums, fields):
         if fields:
             docs = [{key: doc[key] for key in fields if key in doc} for doc in docs]
         return docs
-    rows = conn.execute(
-        "SELECT num, id, title, imdb_rating FROM movie"
-        " WHERE num IN (SELECT value FROM json_each(?))",
-        (json.dumps(nums),),
-    ).fetchall()
-    films = {row["num"]: {key: row[key] for key in fields} for row in rows}
-    return [films[num] for num in nums]
+    rows = _rows(conn, "movie", "id, title, imdb_rating", nums)
+    return [{key: rows[num][key] for key in fields} for num in nums]
 
 
 def _film_filters(query):
@@ -872,13 +873,7 @@ def _best_first(conn, index, match, window):
     scores = Counter(score for _, score in rows)
     tied = [num for num, score in rows if scores[score] > 1]
     if tied:
-        ids = dict(
-            conn.execute(
-                f"SELECT num, id FROM {table}"
-                " WHERE num IN (SELECT value FROM json_each(?))",
-                (json.dumps(tied),),
-            ).fetchall()
-        )
+        ids = {num: row["id"] for num, row in _rows(conn, table, "id", tied).items()}
         rows.sort(key=lambda row: (row[1], ids.get(row[0], "")))
     return [num for num, _ in rows[window.offset : end]]
 
