@@ -9,9 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv/catalogue
 
 # Dependencies first, so a code change does not reinstall them. Every pin has a
-# manylinux wheel, so the slim image needs no compiler.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# manylinux wheel, so the slim image needs no compiler. The generator's
+# requirements too: docker-compose's loader runs `flask data generate` in this image.
+COPY requirements.txt requirements-datagen.txt ./
+RUN pip install -r requirements.txt -r requirements-datagen.txt
 
 # /data holds the SQLite files; a named volume mounted there takes its owner.
 RUN useradd --create-home --uid 10001 --user-group catalogue \

@@ -16,7 +16,7 @@ venv:
 	@test -x $(BIN)/python || $(SYSTEM_PYTHON) -m venv $(VENV)
 
 run: venv
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q -r requirements.txt -r requirements-datagen.txt
 	@db_path="$$($(PRINT_DB_PATH))" || exit 1; \
 	if [ -f "$$db_path" ]; then \
 		echo "Using the existing database $$db_path"; \

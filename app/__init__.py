@@ -8,8 +8,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import caching, db, docs, errors, migrations, request_id, search
 from app import config as settings
-from app.datagen.cli import data_cli
 from app.resources import BLUEPRINTS
+from datagen.cli import data_cli
 from etl.cli import etl_cli
 
 API_TITLE = "Movie catalogue"

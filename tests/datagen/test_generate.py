@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.datagen import cli as datagen_cli
-from app.datagen.generator import generate
+from datagen import generator
+from datagen.generator import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_DB = Path(__file__).resolve().parents[2].parent / "shared/legacy/db.sqlite"
@@ -300,7 +300,7 @@ def test_same_seed_gives_the_same_database(tmp_path):
 def test_same_seed_gives_the_same_database_in_another_process(tmp_path):
     generate(tmp_path / "here.sqlite", films=300, seed=5)
     code = (
-        "import sys; from app.datagen.generator import generate;"
+        "import sys; from datagen.generator import generate;"
         " generate(sys.argv[1], films=300, seed=5)"
     )
     subprocess.run(
@@ -358,8 +358,43 @@ def test_cli_interrupted_run_leaves_nothing_behind(runner, db_path, monkeypatch)
         generate(path, films=10, seed=seed)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(datagen_cli, "generate", interrupted)
+    monkeypatch.setattr(generator, "generate", interrupted)
     result = runner.invoke(args=["data", "generate", "--films", "50", "--force"])
     assert result.exit_code != 0
     assert db_path.read_bytes() == b"precious"
     assert sorted(path.name for path in db_path.parent.iterdir()) == [db_path.name]
+
+
+# The app factory and the data command in an interpreter where Faker cannot be
+# imported, as in an image or venv built from requirements.txt alone.
+WITHOUT_FAKER = """
+import json, sys
+sys.modules["faker"] = None
+import app
+flask_app = app.create_app({"DATABASE_PATH": sys.argv[1], "ELASTICSEARCH_URL": None,
+                            "REDIS_URL": None})
+result = flask_app.test_cli_runner().invoke(args=["data", "generate", "--films", "5"])
+print(json.dumps({
+    "commands": sorted(flask_app.cli.list_commands(None)),
+    "exit_code": result.exit_code,
+    "output": result.output,
+}))
+"""
+
+
+@pytest.mark.slow
+def test_app_runs_without_faker_and_the_command_says_what_to_install(tmp_path):
+    target = tmp_path / "movies.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_FAKER, str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    outcome = json.loads(done.stdout)
+    assert "data" in outcome["commands"]
+    assert outcome["exit_code"] == 1, outcome
+    assert "Error: generating data needs Faker" in outcome["output"]
+    assert "pip install -r requirements-datagen.txt" in outcome["output"]
+    assert not target.exists()

@@ -1,4 +1,8 @@
-"""``flask data generate``: write a legacy movie database at DATABASE_PATH."""
+"""``flask data generate``: write a legacy movie database at DATABASE_PATH.
+
+The generator, and with it Faker, is imported only when the command runs: the app
+registers this group, and the service must start without the tool's dependencies.
+"""
 
 import os
 import time
@@ -9,13 +13,26 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
-from app.datagen.generator import generate
-
 data_cli = AppGroup("data", help="Generate test data in the legacy database layout.")
 
 # Files SQLite keeps beside a database; a stale WAL would be replayed into the
 # new file, so they go with the database they belong to.
 SIDE_FILES = ("-wal", "-shm", "-journal")
+REQUIREMENTS = "requirements-datagen.txt"
+
+
+def load_generator():
+    """Return the generator's ``generate``; a missing Faker is a user error."""
+    try:
+        from datagen.generator import generate
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "faker":
+            raise
+        raise click.ClickException(
+            f"generating data needs Faker, a tool dependency the service does not"
+            f" install: pip install -r {REQUIREMENTS}"
+        ) from None
+    return generate
 
 
 @data_cli.command("generate")
@@ -36,6 +53,7 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 @click.option("--force", is_flag=True, help="Replace DATABASE_PATH if it exists.")
 def generate_command(films, seed, force):
     """Write a legacy movie database, defects included, at DATABASE_PATH."""
+    generate = load_generator()
     target = Path(current_app.config["DATABASE_PATH"])
     if target.exists() and not force:
         raise click.ClickException(

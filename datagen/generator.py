@@ -16,8 +16,8 @@ from pathlib import Path
 
 from faker import Faker
 
-from app.datagen import vocabulary as en
-from app.datagen import vocabulary_ru as ru
+from datagen import vocabulary as en
+from datagen import vocabulary_ru as ru
 
 # The exact statements of the legacy file's sqlite_master, in its order.
 LEGACY_SCHEMA = (
