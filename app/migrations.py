@@ -14,24 +14,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.db import connect
+from app.legacy import legacy_columns
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations_sql"
-LEGACY_TABLES = {
-    "movies": {
-        "id",
-        "genre",
-        "director",
-        "writer",
-        "title",
-        "plot",
-        "ratings",
-        "imdb_rating",
-        "writers",
-    },
-    "actors": {"id", "name"},
-    "writers": {"id", "name"},
-    "movie_actors": {"movie_id", "actor_id"},
-}
 
 db_cli = AppGroup("db", help="Inspect and upgrade the catalogue database schema.")
 
@@ -69,7 +54,7 @@ def applied_versions(conn):
 
 def check_legacy_layout(conn):
     """Raise MigrationError unless the database holds the legacy tables."""
-    for table, columns in LEGACY_TABLES.items():
+    for table, columns in legacy_columns().items():
         found = {
             row["name"]
             for row in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))

@@ -16,19 +16,9 @@ from pathlib import Path
 
 from faker import Faker
 
+from app.legacy import create_legacy_tables
 from datagen import vocabulary as en
 from datagen import vocabulary_ru as ru
-
-# The exact statements of the legacy file's sqlite_master, in its order.
-LEGACY_SCHEMA = (
-    "CREATE TABLE actors(\nid integer primary key autoincrement,\nname text\n)",
-    "CREATE TABLE rating_agency(\nid text(27),\nname text\n)",
-    "CREATE TABLE movies (\nid text primary key,\ngenre text,\ndirector text,\n"
-    "writer text,\ntitle text,\nplot text,\nratings text,\nimdb_rating text,"
-    " writers text)",
-    "CREATE TABLE writers(\nid text(27) primary key,\nname text\n)",
-    "CREATE TABLE movie_actors(\nmovie_id text,\nactor_id text\n)",
-)
 
 NOT_AVAILABLE = "N/A"
 # The legacy file's "N/A" writer; every writer id there starts with this prefix.
@@ -696,8 +686,7 @@ def generate(path, films=200_000, seed=42, progress=None):
     links_written = 0
     try:
         conn.execute("BEGIN")
-        for statement in LEGACY_SCHEMA:
-            conn.execute(statement)
+        create_legacy_tables(conn)
         for start in range(0, films, BATCH_FILMS):
             movies, links = [], []
             for index in range(start, min(start + BATCH_FILMS, films)):

@@ -4,15 +4,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-# The legacy layout, as the old system's file has it.
-LEGACY_SCHEMA = """
-CREATE TABLE actors(id integer primary key autoincrement, name text);
-CREATE TABLE rating_agency(id text(27), name text);
-CREATE TABLE movies (id text primary key, genre text, director text, writer text,
-    title text, plot text, ratings text, imdb_rating text, writers text);
-CREATE TABLE writers(id text(27) primary key, name text);
-CREATE TABLE movie_actors(movie_id text, actor_id text);
-"""
+from app.legacy import create_legacy_tables
 
 REAL_LEGACY_DB = Path(__file__).resolve().parents[2] / "shared" / "legacy" / "db.sqlite"
 
@@ -95,7 +87,7 @@ def make_legacy_db(path, movies=(), actors=(), writers=(), links=()):
     """
     conn = sqlite3.connect(path)
     with conn:
-        conn.executescript(LEGACY_SCHEMA)
+        create_legacy_tables(conn)
         conn.executemany(
             "INSERT INTO movies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", movies
         )
