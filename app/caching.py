@@ -1,24 +1,26 @@
 """Whole GET answers cached in Redis (or in process), and made conditional for clients.
 
 An answer is keyed by its path, its sorted query arguments and the data version
-(``etl.state.data_version``), so a completed ETL run makes every older entry
-unreachable (within ``CACHE_VERSION_CHECK_MS``, how long a worker reuses the
-version it read). A cache that fails is skipped for a few seconds, and the failure is
+that the search indices hold (``SearchReader.data_version``), so new data (a
+completed ETL run) makes every older entry unreachable (within
+``CACHE_VERSION_CHECK_MS``, how long a worker reuses the version it read). The
+version lives with the indices, so a node that serves reads needs nothing but
+the search engine and the cache. A cache that fails is skipped for a few seconds, and the failure is
 logged once for that pause: answers go on, uncached.
 """
 
 import hashlib
-import sqlite3
 import time
+import uuid
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import redis
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
-from app.db import get_db
 from app.extensions import cache
-from etl.state import data_version
+from app.search import SearchError, get_search
 
 # Every key this service writes starts with this, so clear() leaves others alone.
 KEY_PREFIX = "movie-catalogue:"
@@ -45,24 +47,32 @@ class ResponseCache:
         self.paused_until = 0.0
         self.version_interval = version_interval
         self._version = None
-        self._version_read_at = 0.0
+        self._version_read_at = None
 
     def data_version(self):
-        """Return the catalogue's data version, read at most once per interval.
+        """Return the data version of the indices, read at most once per interval.
 
-        Every GET needs it for its key, and reading it (a connection, a query)
-        costs more than answering from the cache: each worker reuses it for
-        ``version_interval`` seconds, so a completed ETL run reaches every
-        worker within that time. Raises sqlite3.Error before the migrations.
+        Every GET needs it for its key, and reading it costs more than answering
+        from the cache: each worker reuses it for ``version_interval`` seconds,
+        so new data reaches every worker within that time. None while the
+        search engine cannot tell it (not built, unavailable); that too is
+        kept for the interval, so a search engine that is down is not asked
+        again by every request.
         """
         now = self.clock()
-        if (
-            self._version is None
-            or now - self._version_read_at >= self.version_interval
+        if self._version_read_at is None or (
+            now - self._version_read_at >= self.version_interval
         ):
-            self._version = data_version(get_db())
+            try:
+                self._version = get_search().data_version()
+            except SearchError:
+                self._version = None
             self._version_read_at = now
         return self._version
+
+    def forget_version(self):
+        """Read the data version anew on the next request."""
+        self._version_read_at = None
 
     def get(self, key):
         """Return the entry stored under ``key``, or None (also if the cache fails)."""
@@ -108,12 +118,29 @@ def ping():
         raise RuntimeError("the cache refused a write")
 
 
+def new_data_version():
+    """Return a data version no indices ever had: the time, and a random part.
+
+    Unique across databases and machines, so deployments that share one Redis
+    never share cache entries.
+    """
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
+
+
+def invalidate():
+    """Make the answers cached before new data unreachable from this process now.
+
+    The new data version already makes them unreachable everywhere within
+    ``CACHE_VERSION_CHECK_MS``; they expire from the cache with their TTL.
+    """
+    current_app.extensions["response-cache"].forget_version()
+
+
 def response_key():
     """Return the cache key of this request's answer, or None if it has no version."""
-    try:
-        version = current_app.extensions["response-cache"].data_version()
-    except sqlite3.Error:
-        return None  # not migrated yet: nothing to cache
+    version = current_app.extensions["response-cache"].data_version()
+    if version is None:
+        return None
     query = urlencode(sorted(request.args.items(multi=True)))
     raw = f"{request.script_root}{request.path}?{query}#{version}"
     return "response:" + hashlib.sha256(raw.encode()).hexdigest()

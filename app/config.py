@@ -65,6 +65,9 @@ def from_environment():
     embedded_default = database_path.with_name(database_path.stem + ".search.sqlite")
     return {
         "DATABASE_PATH": str(database_path),
+        # Seconds a request that writes waits for another writer (the ETL, another
+        # request) to commit before it answers 503; the wait yields to other requests.
+        "DATABASE_WRITE_TIMEOUT": _env_float("DATABASE_WRITE_TIMEOUT", 5.0),
         "EMBEDDED_SEARCH_PATH": _env_str("EMBEDDED_SEARCH_PATH", str(embedded_default)),
         "ELASTICSEARCH_URL": _env_str("ELASTICSEARCH_URL"),
         "ELASTICSEARCH_INDEX_PREFIX": _env_str("ELASTICSEARCH_INDEX_PREFIX", ""),

@@ -1,14 +1,43 @@
-"""SQLite access: one connection per request on ``g``, raw SQL, rows as ``sqlite3.Row``."""
+"""SQLite access: one connection per request on ``g``, raw SQL, rows as ``sqlite3.Row``.
+
+Every file the service reads is in WAL mode, so readers never wait on a writer.
+Every write goes through :func:`transaction`: ``BEGIN IMMEDIATE``, the writes,
+``COMMIT`` (``ROLLBACK`` on error). The wait for the write lock is the only wait
+a write has in WAL mode, and SQLite's own wait (``busy_timeout``) sleeps without
+yielding to gevent, freezing every request of the worker: the transaction asks
+for the lock without SQLite's wait and sleeps between tries with ``time.sleep``,
+which gevent turns into a cooperative sleep in the web workers.
+"""
 
 import sqlite3
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
+import tenacity
 from flask import current_app, g
 
 # Fixed namespace: person and genre ids are uuid5 of this and the normalised name,
 # so the same name gets the same id on every migration and every machine.
 ID_NAMESPACE = uuid.UUID("5b1c3c52-8a1e-4b8e-9a57-0d7f6a1c2e90")
+# What a statement outside a write may block its worker for, should SQLite ever
+# make a reader wait (it does only while it recovers a WAL after a crash).
+BUSY_TIMEOUT_MS = 50
+# Seconds a write waits for the write lock before giving up, by default.
+WRITE_TIMEOUT = 5.0
+# Pauses between tries for the write lock: random, growing from 1 ms to 50 ms.
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
+
+
+class DatabaseBusy(Exception):
+    """The write lock stayed taken longer than the write may wait."""
+
+
+class Connection(sqlite3.Connection):
+    """A connection that knows how long its writes may wait for the write lock."""
+
+    write_timeout = WRITE_TIMEOUT
 
 
 def stable_id(kind, name):
@@ -19,31 +48,93 @@ def stable_id(kind, name):
     return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}"))
 
 
-def connect(path, *, readonly=False, create=True):
-    """Open a connection with the pragmas every part of the service relies on.
+def connect(path, *, readonly=False, create=True, write_timeout=WRITE_TIMEOUT):
+    """Open a connection in autocommit mode, with the pragmas the service relies on.
 
     ``create=False`` refuses a missing file instead of creating an empty one.
+    Transactions are explicit: reads run on their own, writes in
+    :func:`transaction`.
     """
+    options = {
+        "isolation_level": None,
+        "check_same_thread": False,
+        "factory": Connection,
+    }
     if readonly or not create:
         mode = "ro" if readonly else "rw"
         conn = sqlite3.connect(
-            f"{Path(path).resolve().as_uri()}?mode={mode}",
-            uri=True,
-            check_same_thread=False,
+            f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True, **options
         )
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False)
+        conn = sqlite3.connect(path, **options)
+    conn.write_timeout = write_timeout
     conn.row_factory = sqlite3.Row
-    # Queries never yield to gevent: a short busy timeout keeps a worker from
-    # stalling on a writer (the ETL) for long; WAL lets readers run beside it.
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     conn.create_function("stable_id", 2, stable_id, deterministic=True)
     return conn
+
+
+def use_wal(conn):
+    """Switch the database of ``conn`` to WAL for good; readers never wait then."""
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":
+        raise sqlite3.OperationalError(f"cannot switch to WAL, still {mode}")
+
+
+@contextmanager
+def transaction(conn=None):
+    """Run the block in one write transaction: all of it is committed, or nothing.
+
+    ``conn`` defaults to this request's connection. The write lock is asked for
+    up front (``BEGIN IMMEDIATE``), so no statement inside waits; while another
+    connection holds it, this one sleeps and tries again, cooperatively, for up
+    to the connection's ``write_timeout``, then raises DatabaseBusy.
+    """
+    conn = get_db() if conn is None else conn
+    if conn.in_transaction:
+        raise RuntimeError("a transaction is already open on this connection")
+    _begin_immediate(conn)
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _begin_immediate(conn):
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_is_busy),
+        wait=tenacity.wait_random_exponential(
+            multiplier=_FIRST_PAUSE, max=_LONGEST_PAUSE
+        ),
+        stop=tenacity.stop_after_delay(conn.write_timeout),
+        sleep=time.sleep,
+        reraise=True,
+    )
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        retrying(conn.execute, "BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if not _is_busy(exc):
+            raise
+        raise DatabaseBusy(
+            f"the write lock stayed taken for {conn.write_timeout:g} s"
+        ) from None
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _is_busy(exc):
+    """Tell whether SQLite refused because another connection holds a lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and (
+        code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    )
 
 
 def get_db():
@@ -52,14 +143,24 @@ def get_db():
     A request never creates the database: a missing file raises sqlite3.Error.
     """
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE_PATH"], create=False)
+        g.db = connect(
+            current_app.config["DATABASE_PATH"],
+            create=False,
+            write_timeout=current_app.config["DATABASE_WRITE_TIMEOUT"],
+        )
     return g.db
 
 
 def close_db(exc=None):
-    """Close this request's connection, if one was opened."""
+    """Roll back what the request left open, then close its connection."""
     db = g.pop("db", None)
-    if db is not None:
+    if db is None:
+        return
+    try:
+        if db.in_transaction:
+            current_app.logger.warning("rolled back a transaction left open")
+            db.execute("ROLLBACK")
+    finally:
         db.close()
 
 

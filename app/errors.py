@@ -12,11 +12,14 @@ from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from app.db import DatabaseBusy
 from app.request_id import current_request_id
 from app.search import ResultWindowExceeded, SearchUnavailable
 
 # Seconds a client should wait before retrying while the search engine is down.
 SEARCH_RETRY_AFTER = 5
+# Seconds a client should wait before retrying a write that found the database busy.
+DATABASE_RETRY_AFTER = 1
 # While the search engine stays down, one warning per this many seconds is enough.
 _SEARCH_WARNING_INTERVAL = 30.0
 _LAST_SEARCH_WARNING = "search-unavailable-warned-at"
@@ -102,6 +105,18 @@ def _warn_search_unavailable(error):
         )
 
 
+def handle_database_busy(error):
+    """503 with Retry-After: another writer kept the database for too long."""
+    current_app.logger.warning(
+        "database busy (request %s): %s", current_request_id(), error
+    )
+    return error_response(
+        503,
+        "The database is busy with another change; try again in a moment.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def handle_result_window_exceeded(error):
     """422: the page lies deeper than the search engine can page."""
     window = current_app.config["MAX_RESULT_WINDOW"]
@@ -131,5 +146,6 @@ def init_app(app):
     """Answer every error in the one JSON shape (after the Api set its handler)."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(SearchUnavailable, handle_search_unavailable)
+    app.register_error_handler(DatabaseBusy, handle_database_busy)
     app.register_error_handler(ResultWindowExceeded, handle_result_window_exceeded)
     app.register_error_handler(Exception, handle_unexpected_error)

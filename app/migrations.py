@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.db import connect
+from app.db import connect, use_wal
 from app.legacy import legacy_columns
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations_sql"
@@ -100,6 +100,8 @@ def upgrade(conn, directory=MIGRATIONS_DIR, echo=None):
     todo = pending(conn, directory)
     if todo and not applied_versions(conn):
         check_legacy_layout(conn)
+    if todo:
+        use_wal(conn)
     applied = []
     for version, path in todo:
         started = time.perf_counter()

@@ -1,1 +1,5 @@
-"""ETL: the cleaned SQLite catalogue into the search backend."""
+"""ETL: the cleaned SQLite catalogue into the search backend (see ``etl.runner``)."""
+
+
+class EtlError(Exception):
+    """The ETL cannot run; the message says what to do."""

@@ -5,11 +5,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
-from app.db import connect
-from app.extensions import cache
-from app.migrations import open_database, pending
-from app.search import INDICES, SearchError, get_search
-from etl import pipeline, state
+from app.search import INDICES, SearchError, get_indexer
+from etl import EtlError, runner, state
 
 etl_cli = AppGroup("etl", help="Load the catalogue into the search backend.")
 
@@ -35,14 +32,6 @@ class TerminalProgress:
         self.bar.close()
 
 
-def _open_catalogue():
-    conn = open_database(current_app.config["DATABASE_PATH"])
-    if pending(conn):
-        conn.close()
-        raise click.ClickException("the database is not migrated: run flask db upgrade")
-    return conn
-
-
 @etl_cli.command("run")
 @click.option(
     "--full", is_flag=True, help="Rebuild every index and swap it in atomically."
@@ -55,24 +44,17 @@ def _open_catalogue():
 )
 def run_command(full, batch_size):
     """Load what changed since the last run (everything with --full)."""
-    conn = _open_catalogue()
-    backend = get_search()
     try:
-        with state.exclusive(current_app.config["DATABASE_PATH"]):
-            summary = pipeline.run(
-                conn,
-                backend,
-                full=full,
-                batch_size=batch_size or current_app.config["ETL_BATCH_SIZE"],
-                progress=TerminalProgress(),
-            )
+        summary = runner.run(
+            full=full, batch_size=batch_size, progress=TerminalProgress()
+        )
+    except EtlError as exc:
+        raise click.ClickException(str(exc)) from None
     except SearchError as exc:
         raise click.ClickException(f"search backend failed: {exc}") from None
-    finally:
-        conn.close()
-    _invalidate_cache()
     how = "resumed " if summary.resumed else ""
-    click.echo(f"{how}{summary.mode} run {summary.run_id} into {backend.describe()}")
+    target = get_indexer().describe()
+    click.echo(f"{how}{summary.mode} run {summary.run_id} into {target}")
     for index, documents in summary.documents.items():
         click.echo(f"  {index:<8} {documents:>9} documents")
     if summary.removed:
@@ -86,12 +68,15 @@ def run_command(full, batch_size):
 @etl_cli.command("status")
 def status_command():
     """Show the last run and the document counts in SQLite and in the index."""
-    conn = connect(current_app.config["DATABASE_PATH"])
-    backend = get_search()
     try:
-        run = state.latest(conn, backend.describe()) if not pending(conn) else None
+        conn = runner.open_catalogue(current_app.config["DATABASE_PATH"])
+    except EtlError as exc:
+        raise click.ClickException(str(exc)) from None
+    indexer = get_indexer()
+    try:
+        run = state.latest(conn, indexer.describe())
         if run is None:
-            click.echo(f"no ETL run yet into {backend.describe()}")
+            click.echo(f"no ETL run yet into {indexer.describe()}")
             return
         click.echo(
             f"last run {run.id}: {run.mode}, {run.state}, started {run.started_at},"
@@ -107,19 +92,9 @@ def status_command():
         for index in INDICES:
             in_sqlite = conn.execute(sources[index]).fetchone()[0]
             try:
-                in_index = backend.count(index)
+                in_index = indexer.count(index)
             except SearchError as exc:
                 in_index = f"unavailable ({exc})"
             click.echo(f"  {index:<8} sqlite {in_sqlite:>9}  index {in_index}")
     finally:
         conn.close()
-
-
-def _invalidate_cache():
-    """Drop cached answers; stale ones would outlive the data they came from."""
-    try:
-        cache.clear()
-    except Exception as exc:
-        current_app.logger.warning(
-            "could not clear the response cache: %s", type(exc).__name__
-        )

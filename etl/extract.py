@@ -66,10 +66,13 @@ def film_batches(conn, batch_size, after="", since=None):
         ).fetchall()
         credits = conn.execute(
             "SELECT fp.film_id, fp.role, p.id, p.full_name,"
-            " (SELECT min(CAST(l.legacy_id AS INTEGER)) FROM person_legacy_id AS l"
-            "   WHERE l.source = 'actor' AND l.person_id = p.id) AS legacy_actor_id,"
-            " (SELECT min(l.legacy_id) FROM person_legacy_id AS l"
-            "   WHERE l.source = 'writer' AND l.person_id = p.id) AS legacy_writer_id"
+            " CASE fp.role"
+            "  WHEN 'actor' THEN (SELECT min(CAST(l.legacy_id AS INTEGER))"
+            "   FROM person_legacy_id AS l"
+            "   WHERE l.source = 'actor' AND l.person_id = p.id)"
+            "  WHEN 'writer' THEN (SELECT min(l.legacy_id) FROM person_legacy_id AS l"
+            "   WHERE l.source = 'writer' AND l.person_id = p.id)"
+            " END AS legacy_id"
             " FROM film_person AS fp JOIN person AS p ON p.id = fp.person_id"
             " WHERE fp.film_id IN (SELECT value FROM json_each(?))"
             " ORDER BY fp.film_id, fp.role, fp.position",

@@ -8,21 +8,21 @@ batch that was in flight is simply written again.
 from etl import state
 
 
-def load_batches(conn, backend, run, phase, batches, progress):
+def load_batches(conn, indexer, run, phase, batches, progress):
     """Write ``(documents, last_id)`` batches of ``phase`` and checkpoint each one.
 
     Returns the number of documents written.
     """
     written = 0
     for documents, last_id in batches:
-        count = backend.write(phase, documents, run.generation)
+        count = indexer.write(phase, documents, run.generation)
         state.checkpoint(conn, run, phase, last_id, count)
         progress.update(count)
         written += count
     return written
 
 
-def remove_deleted(backend, deleted, generation=None):
+def remove_deleted(indexer, deleted, generation=None):
     """Remove deleted films, persons and genres from their indices."""
     removed = 0
     for entity, index in (
@@ -31,5 +31,5 @@ def remove_deleted(backend, deleted, generation=None):
         ("genre", "genres"),
     ):
         if deleted[entity]:
-            removed += backend.remove(index, deleted[entity], generation)
+            removed += indexer.remove(index, deleted[entity], generation)
     return removed

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
+from app.caching import new_data_version
 from app.db import connect
 from app.search import GENRES, MOVIES, PERSONS
 from etl import extract, load, state, transform
@@ -51,16 +52,16 @@ class NullProgress:
         """End the current phase."""
 
 
-def plan(conn, backend, full):
+def plan(conn, indexer, full):
     """Return ``(run, resumed)``: the unfinished run to resume, or a new one."""
-    target = backend.describe()
+    target = indexer.describe()
     last = state.latest(conn, target)
     if last is not None and last.state != "completed":
         if last.mode == "full" or not full:
             return state.resume(conn, last), True
         state.finish(conn, last, "failed", "superseded by a full run")
     completed = state.latest(conn, target, "completed")
-    if full or completed is None or backend.live_generation() is None:
+    if full or completed is None or indexer.live_generation() is None:
         return state.start(conn, target, "full", None), False
     # A run's started_at is stamped by the write that records it, and SQLite lets
     # one writer commit at a time: every change stamped before it was committed
@@ -69,18 +70,22 @@ def plan(conn, backend, full):
     return state.start(conn, target, "incremental", since), False
 
 
-def run(conn, backend, *, full=False, batch_size=2000, progress=None):
-    """Run the ETL into ``backend``; return a Summary. Raises on failure."""
+def run(conn, indexer, *, full=False, batch_size=2000, progress=None):
+    """Run the ETL into ``indexer``; return a Summary. Raises on failure.
+
+    The data goes live with a new data version, which makes every answer
+    cached before unreachable.
+    """
     progress = progress or NullProgress()
     started = time.perf_counter()
-    current, resumed = plan(conn, backend, full)
+    current, resumed = plan(conn, indexer, full)
     summary = Summary(current.id, current.mode, resumed)
     try:
-        backend.prepare(current.generation)
+        indexer.prepare(current.generation)
         since = current.watermark
         if since is not None:
             summary.removed = load.remove_deleted(
-                backend, extract.deletions(conn, since)
+                indexer, extract.deletions(conn, since)
             )
         for phase in _remaining(current):
             after = _resume_point(current, phase)
@@ -90,13 +95,15 @@ def run(conn, backend, *, full=False, batch_size=2000, progress=None):
             )
             with prefetched(conn, produce) as batches:
                 summary.documents[phase] = load.load_batches(
-                    conn, backend, current, phase, batches, progress
+                    conn, indexer, current, phase, batches, progress
                 )
             progress.close()
         if current.generation is None:
-            backend.refresh()
-        elif backend.live_generation() != current.generation:
-            backend.publish(current.generation)
+            indexer.refresh()
+            indexer.set_data_version(new_data_version())
+        elif indexer.live_generation() != current.generation:
+            indexer.set_data_version(new_data_version(), current.generation)
+            indexer.publish(current.generation)
     except BaseException as exc:
         state.finish(conn, current, "failed", _describe(exc))
         raise

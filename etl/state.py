@@ -1,4 +1,8 @@
-"""ETL state kept in SQLite: runs, checkpoints and the lock against parallel runs."""
+"""ETL state kept in SQLite: runs, checkpoints and the lock against parallel runs.
+
+Every write here is one short transaction (``app.db.transaction``), so a
+request that writes to the catalogue meanwhile waits milliseconds at most.
+"""
 
 import contextlib
 import fcntl
@@ -6,7 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
+from app.db import transaction
+from etl import EtlError
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -41,20 +46,26 @@ _COLUMNS = (
 )
 
 
+class RunInProgress(EtlError):
+    """Another ETL run holds the lock of this database."""
+
+
 @contextlib.contextmanager
 def exclusive(database_path):
     """Hold a lock file beside the database for the whole run.
 
-    The operating system releases it when the process dies, so a run that was
-    killed never blocks the next one, which then resumes it.
+    The lock is keyed on the database file itself, whatever path (a symbolic
+    link, a relative one) names it. The operating system releases it when the
+    process dies, so a run that was killed never blocks the next one, which
+    then resumes it.
     """
-    path = Path(f"{database_path}.etl.lock")
+    path = Path(f"{Path(database_path).resolve()}.etl.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise click.ClickException("another ETL run is in progress") from None
+            raise RunInProgress("another ETL run is in progress") from None
         try:
             yield
         finally:
@@ -73,7 +84,7 @@ def latest(conn, target, state=None):
 
 def start(conn, target, mode, watermark):
     """Record a new running run and return it."""
-    with conn:
+    with transaction(conn):
         cursor = conn.execute(
             "INSERT INTO etl_run (target, mode, state, watermark, checkpoint)"
             " VALUES (?, ?, 'running', ?, '{}')",
@@ -99,7 +110,7 @@ def get(conn, run_id):
 
 def resume(conn, run):
     """Mark an unfinished run as running again."""
-    with conn:
+    with transaction(conn):
         conn.execute(
             f"UPDATE etl_run SET state = 'running', error = NULL, modified = {NOW}"
             " WHERE id = ?",
@@ -112,7 +123,7 @@ def checkpoint(conn, run, phase, after, documents):
     """Record that ``phase`` has loaded everything up to id ``after``."""
     run.checkpoint = {"phase": phase, "after": after}
     run.documents += documents
-    with conn:
+    with transaction(conn):
         conn.execute(
             f"UPDATE etl_run SET checkpoint = ?, documents = ?, modified = {NOW}"
             " WHERE id = ?",
@@ -122,7 +133,7 @@ def checkpoint(conn, run, phase, after, documents):
 
 def finish(conn, run, state, error=None):
     """Record the end of a run: completed or failed."""
-    with conn:
+    with transaction(conn):
         conn.execute(
             f"UPDATE etl_run SET state = ?, error = ?, finished_at = {NOW}, modified = {NOW}"
             " WHERE id = ?",
@@ -134,16 +145,3 @@ def finish(conn, run, state, error=None):
 def now(conn):
     """Return SQLite's clock, the one the ``modified`` columns use."""
     return conn.execute(f"SELECT {NOW}").fetchone()[0]
-
-
-def data_version(conn):
-    """Return a token that changes with every completed run ("0" before the first).
-
-    It holds the run's finish time as well as its id, so two databases (each
-    starting at run 1) sharing one Redis never share cache entries.
-    """
-    row = conn.execute(
-        "SELECT id, finished_at FROM etl_run WHERE state = 'completed'"
-        " ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    return f"{row['id']}@{row['finished_at']}" if row else "0"

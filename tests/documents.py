@@ -84,17 +84,17 @@ def person_documents(films):
     ]
 
 
-def write_catalogue(backend, generation, films, *, genres=None, persons=None):
+def write_catalogue(indexer, generation, films, *, genres=None, persons=None):
     """Prepare ``generation`` and write ``films``, their genres and people into it.
 
     ``genres`` and ``persons``, when given, are written instead of the documents
     derived from ``films``. The generation is not made live.
     """
-    backend.prepare(generation)
-    backend.write(MOVIES, list(films), generation)
-    backend.write(
+    indexer.prepare(generation)
+    indexer.write(MOVIES, list(films), generation)
+    indexer.write(
         GENRES, genre_documents(films) if genres is None else genres, generation
     )
-    backend.write(
+    indexer.write(
         PERSONS, person_documents(films) if persons is None else persons, generation
     )

@@ -1,31 +1,11 @@
 r"""One search interface, two backends: Elasticsearch and an embedded SQLite FTS5 index.
 
-The rest of the service talks to :func:`get_search` and the types defined here,
-never to a backend directly. Which backend runs is a matter of configuration:
+The rest of the service talks to :func:`get_search` (the reader the API uses),
+:func:`get_indexer` (what the ETL and other writers use) and the types defined
+here, never to a backend directly. Which backend runs is a matter of configuration:
 ``ELASTICSEARCH_URL`` set means Elasticsearch, unset means the embedded index.
 
-Documents (plain dicts; the ETL builds them; the backends store and query them)
-movies (id = film id)::
-
-    {"id": "tt0076759", "title": "Star Wars",
-     "description": "..." or None, "imdb_rating": 8.6 or None,
-     "genre": ["Action", "Sci-Fi"],                     # legacy: names, in order
-     "genres": [{"id": "<uuid>", "name": "Action"}],    # new API
-     "director": ["George Lucas"],                      # legacy: names
-     "actors": [{"id": 1, "name": "Mark Hamill"}],      # legacy ids (int), link order
-     "writers": [{"id": "0b60f2f3...", "name": "..."}], # legacy ids (str)
-     "actors_names": ["Mark Hamill"], "writers_names": ["George Lucas"],
-     "persons": {"actors": [{"id": "<uuid>", "full_name": "..."}],
-                 "writers": [...], "directors": [...]}} # new API, stable ids
-
-genres (id = genre id)::
-
-    {"id": "<uuid>", "name": "Action", "film_count": 123}
-
-persons (id = person id)::
-
-    {"id": "<uuid>", "full_name": "Mark Hamill",
-     "films": [{"id": "tt0076759", "roles": ["actor", "writer"]}]}
+Documents are plain dicts whose shape ``app.search.documents`` writes and builds.
 
 Search semantics both backends must share exactly (a contract test runs against both)
 - Full text for films (`FilmQuery.text`): over title, description, genre names, director
@@ -40,7 +20,9 @@ Search semantics both backends must share exactly (a contract test runs against 
   matches weighted higher, ties broken by id asc) unless `sort` is given; the
   embedded backend ranks the films matching every term as typed above typo matches.
 - Filters: `genre_ids` (all must be present in `genres[].id`), `any_genre_ids` (at least
-  one), `exclude_ids` (film ids to leave out), `person_id` with optional `role`
+  one), `ids` (only these film ids; an
+  empty tuple matches nothing), `exclude_ids` (film ids to leave out),
+  `person_id` with optional `role`
   (`actor`/`writer`/`director` -> `persons.actors[].id` etc.; without role: any of the
   three), `rating_min`/`rating_max` inclusive on imdb_rating (films with null rating
   never pass a rating filter).
@@ -99,6 +81,14 @@ class ResultWindowExceeded(SearchError):
     """The requested page lies beyond what the backend can page through."""
 
 
+def check_window(offset, limit, max_result_window):
+    """Raise ResultWindowExceeded if a page ends beyond ``max_result_window``."""
+    if offset + limit > max_result_window:
+        raise ResultWindowExceeded(
+            f"offset + limit must not exceed {max_result_window}"
+        )
+
+
 @dataclass(frozen=True)
 class Sort:
     """One sort key: a whitelisted field and its direction."""
@@ -113,13 +103,16 @@ class FilmQuery:
 
     ``text`` is a full-text search (relevance order unless ``sort`` is given);
     ``genre_ids`` must all match, ``any_genre_ids`` at least one;
-    ``person_id`` with an optional ``role`` limits to that person's films.
+    ``ids`` keeps only the films with these ids (a user's collection, say),
+    ``exclude_ids`` leaves these out; ``person_id`` with an optional ``role``
+    limits to that person's films.
     Without text or sort, films come in id order. Ties always break on id.
     """
 
     text: str | None = None
     genre_ids: tuple = ()
     any_genre_ids: tuple = ()
+    ids: tuple | None = None
     exclude_ids: tuple = ()
     person_id: str | None = None
     role: str | None = None
@@ -138,14 +131,8 @@ class Page:
     items: list = field(default_factory=list)
 
 
-class SearchBackend(abc.ABC):
-    """What the API and the ETL need from a search engine.
-
-    Documents are plain dicts (see ``etl/transform.py`` for their shape).
-    Read methods see the live indices. Write methods take a ``generation``:
-    ``None`` writes to the live indices; a name writes to that generation's
-    fresh indices, which :meth:`publish` makes live in one atomic step.
-    """
+class SearchReader(abc.ABC):
+    """What the API reads: the live indices, through one backend."""
 
     @abc.abstractmethod
     def search_films(self, query, fields=None):
@@ -172,11 +159,32 @@ class SearchBackend(abc.ABC):
         """Return one person document, or None."""
 
     @abc.abstractmethod
+    def data_version(self):
+        """Return the live indices' data version ("0" if none was ever set).
+
+        Cached answers are keyed by it: the indexer sets a new one whenever the
+        data changed, and every answer cached before becomes unreachable.
+        """
+
+    @abc.abstractmethod
     def ping(self):
         """Raise SearchUnavailable unless the backend answers."""
 
     def release(self):
         """Free what was held for the current request (nothing by default)."""
+
+    @abc.abstractmethod
+    def describe(self):
+        """Name the target (backend and location, never credentials)."""
+
+
+class SearchIndexer(abc.ABC):
+    """What the ETL (and every other writer) manages: indices and their generations.
+
+    Every method takes a ``generation``: ``None`` is the live indices; a name is
+    that generation's fresh indices, which :meth:`publish` makes live in one
+    atomic step, their data version with them.
+    """
 
     @abc.abstractmethod
     def describe(self):
@@ -198,6 +206,10 @@ class SearchBackend(abc.ABC):
         """Make recent writes visible to readers (nothing to do by default)."""
 
     @abc.abstractmethod
+    def set_data_version(self, version, generation=None):
+        """Record the data version readers key cached answers by."""
+
+    @abc.abstractmethod
     def publish(self, generation):
         """Atomically make ``generation`` live and drop older generations."""
 
@@ -214,30 +226,50 @@ class SearchBackend(abc.ABC):
         """Return the number of documents in an index."""
 
 
-def create_backend(config):
-    """Build the backend the configuration asks for."""
+def create_reader(config):
+    """Build the reader of the backend the configuration asks for."""
     if config.get("ELASTICSEARCH_URL"):
-        from app.search.elastic import ElasticsearchBackend
+        from app.search.elastic import ElasticsearchReader
 
-        return ElasticsearchBackend.from_config(config)
-    from app.search.embedded import EmbeddedBackend
+        return ElasticsearchReader.from_config(config)
+    from app.search.embedded import EmbeddedReader
 
-    return EmbeddedBackend.from_config(config)
+    return EmbeddedReader.from_config(config)
+
+
+def create_indexer(config):
+    """Build the indexer of the backend the configuration asks for."""
+    if config.get("ELASTICSEARCH_URL"):
+        from app.search.elastic import ElasticsearchIndexer
+
+        return ElasticsearchIndexer.from_config(config)
+    from app.search.embedded import EmbeddedIndexer
+
+    return EmbeddedIndexer.from_config(config)
 
 
 def get_search():
-    """Return the app's search backend, created once per process."""
-    backend = current_app.extensions.get("search")
-    if backend is None:
-        backend = current_app.extensions["search"] = create_backend(current_app.config)
-    return backend
+    """Return the app's search reader, created once per process."""
+    reader = current_app.extensions.get("search")
+    if reader is None:
+        reader = current_app.extensions["search"] = create_reader(current_app.config)
+    return reader
+
+
+def get_indexer():
+    """Return the app's search indexer, created once per process."""
+    indexer = current_app.extensions.get("search-indexer")
+    if indexer is None:
+        indexer = create_indexer(current_app.config)
+        current_app.extensions["search-indexer"] = indexer
+    return indexer
 
 
 def close_search(exc=None):
-    """Release what the backend holds for this request."""
-    backend = current_app.extensions.get("search")
-    if backend is not None:
-        backend.release()
+    """Release what the reader holds for this request."""
+    reader = current_app.extensions.get("search")
+    if reader is not None:
+        reader.release()
 
 
 def init_app(app):

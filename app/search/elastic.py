@@ -1,14 +1,15 @@
 """The Elasticsearch backend: index definitions, queries, and aliased generations.
 
-Each logical index (``{prefix}movies``, ``{prefix}genres``, ``{prefix}persons``) is
-an alias over one physical index ``{prefix}{name}_{generation}``. A full load fills
-a fresh generation and :meth:`ElasticsearchBackend.publish` moves all three aliases
-to it in one ``_aliases`` call, so readers never see a half-filled index.
+Each logical index (``{prefix}movies``, ``{prefix}genres``, ``{prefix}persons``,
+and ``{prefix}meta`` with the data version) is an alias over one physical index
+``{prefix}{name}_{generation}``. A full load fills a fresh generation and
+:meth:`ElasticsearchIndexer.publish` moves all the aliases to it in one
+``_aliases`` call, so readers never see a half-filled index.
 
-Reads fail fast (no retries, ``ELASTICSEARCH_TIMEOUT``): a dead cluster costs a
-request one timeout, then answers ``SearchUnavailable``. Writes are the ETL's: bulk
-requests retry rejected (429) documents with backoff, and the whole write is retried
-on connection errors, timeouts and 5xx before giving up with ``SearchUnavailable``.
+Reads (:class:`ElasticsearchReader`) fail fast (no retries,
+``ELASTICSEARCH_TIMEOUT``): a dead cluster costs a request one timeout, then
+answers ``SearchUnavailable``. Writes (:class:`ElasticsearchIndexer`) retry, see
+its docstring.
 """
 
 import re
@@ -27,19 +28,27 @@ from app.search import (
     INDICES,
     MOVIES,
     PERSONS,
-    ROLES,
     Page,
     ResultWindowExceeded,
-    SearchBackend,
     SearchError,
+    SearchIndexer,
+    SearchReader,
     SearchUnavailable,
+    check_window,
 )
 from app.search.analysis import (
     CHAR_MAPPINGS,
     ENGLISH_STOP_WORDS,
     RUSSIAN_STOP_WORDS,
 )
+from app.search.documents import PERSON_KEYS
 
+# Beside the searched indices, each generation has one that holds its data
+# version, so that the version goes live with the data, in the same alias swap.
+META = "meta"
+GENERATION_INDICES = (*INDICES, META)
+DATA_VERSION_ID = "data"
+NO_DATA_VERSION = "0"
 ANALYZER = "catalogue"
 SORT_NORMALIZER = "sort_key"
 # The generation that live indices get when they are created before any full load.
@@ -146,11 +155,12 @@ MAPPINGS = {
             "films": {"properties": {"id": _KEYWORD, "roles": _KEYWORD}},
         },
     },
+    META: {"dynamic": "strict", "properties": {"data_version": _KEYWORD}},
 }
 
 _FILM_SORT_KEYS = {"id": "id", "title": "title.sort", "imdb_rating": "imdb_rating"}
 _GENRE_SORT_KEYS = {"name": "name.sort", "film_count": "film_count"}
-_ROLE_FIELDS = {role: f"persons.{role}s.id" for role in ROLES}
+_ROLE_FIELDS = {role: f"persons.{key}.id" for role, key in PERSON_KEYS.items()}
 # How much more a match in the title counts than one elsewhere.
 TITLE_BOOST = 2.0
 
@@ -165,49 +175,16 @@ def index_settings(max_result_window):
     }
 
 
-class ElasticsearchBackend(SearchBackend):
-    """Search in an Elasticsearch 8 cluster through aliased index generations."""
+class _Cluster:
+    """The cluster, its clients and the names of our indices: what both sides share."""
 
-    def __init__(
-        self,
-        url,
-        prefix="",
-        *,
-        timeout=5.0,
-        maxsize=100,
-        max_result_window=10_000,
-        batch_size=2_000,
-        write_attempts=WRITE_ATTEMPTS,
-        write_backoff=WRITE_BACKOFF,
-        bulk_retries=BULK_RETRIES,
-        bulk_backoff=BULK_INITIAL_BACKOFF,
-    ):
+    def __init__(self, url, prefix="", *, timeout=5.0, maxsize=100):
         self.url = url
         self.prefix = prefix
         self.timeout = timeout
         self.maxsize = maxsize
-        self.max_result_window = max_result_window
-        self.batch_size = batch_size
-        self.write_attempts = write_attempts
-        self.write_backoff = write_backoff
-        self.bulk_retries = bulk_retries
-        self.bulk_backoff = bulk_backoff
         self._clients = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(cls, config):
-        """Build the backend from the app's settings; nothing is contacted yet."""
-        return cls(
-            config["ELASTICSEARCH_URL"],
-            config.get("ELASTICSEARCH_INDEX_PREFIX") or "",
-            timeout=config["ELASTICSEARCH_TIMEOUT"],
-            maxsize=config["ELASTICSEARCH_MAXSIZE"],
-            max_result_window=config["MAX_RESULT_WINDOW"],
-            batch_size=config["ETL_BATCH_SIZE"],
-            write_attempts=config["ELASTICSEARCH_WRITE_ATTEMPTS"],
-            write_backoff=config["ELASTICSEARCH_WRITE_BACKOFF"],
-        )
 
     # Clients ---------------------------------------------------------------
 
@@ -271,11 +248,28 @@ class ElasticsearchBackend(SearchBackend):
             return self.alias(index)
         return self.physical(index, generation)
 
-    # Reads -------------------------------------------------------------------
+
+class ElasticsearchReader(_Cluster, SearchReader):
+    """Searches the live indices: fail fast, one short try per request."""
+
+    def __init__(self, url, prefix="", *, max_result_window=10_000, **options):
+        super().__init__(url, prefix, **options)
+        self.max_result_window = max_result_window
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the reader from the app's settings; nothing is contacted yet."""
+        return cls(
+            config["ELASTICSEARCH_URL"],
+            config.get("ELASTICSEARCH_INDEX_PREFIX") or "",
+            timeout=config["ELASTICSEARCH_TIMEOUT"],
+            maxsize=config["ELASTICSEARCH_MAXSIZE"],
+            max_result_window=config["MAX_RESULT_WINDOW"],
+        )
 
     def search_films(self, query, fields=None):
         """Return a Page of films matching ``query`` (see the search contract)."""
-        self._check_window(query.offset, query.limit)
+        check_window(query.offset, query.limit, self.max_result_window)
         must, should = [], []
         if query.text is not None:
             must.append(_full_text("search_text", query.text))
@@ -307,7 +301,7 @@ class ElasticsearchBackend(SearchBackend):
         """Return a Page of genres in ``sort`` order, ties on id."""
         if sort.field not in GENRE_SORT_FIELDS:
             raise ValueError(f"cannot sort genres by {sort.field!r}")
-        self._check_window(offset, limit)
+        check_window(offset, limit, self.max_result_window)
         order = [_order(_GENRE_SORT_KEYS[sort.field], sort.descending), _ID_ASC]
         return self._search(GENRES, {"match_all": {}}, order, offset, limit)
 
@@ -317,7 +311,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def search_persons(self, text, offset=0, limit=50):
         """Return a Page of persons whose name matches ``text``, best first."""
-        self._check_window(offset, limit)
+        check_window(offset, limit, self.max_result_window)
         order = [{"_score": {"order": "desc"}}, _ID_ASC]
         return self._search(
             PERSONS, _full_text("full_name", text), order, offset, limit
@@ -327,16 +321,15 @@ class ElasticsearchBackend(SearchBackend):
         """Return the person document, or None."""
         return self._get(PERSONS, person_id)
 
+    def data_version(self):
+        """Return the live data version ("0" if none was ever set)."""
+        document = self._get(META, DATA_VERSION_ID)
+        return NO_DATA_VERSION if document is None else document["data_version"]
+
     def ping(self):
         """Raise SearchUnavailable unless the cluster answers."""
         with _translated():
             self.reader.info()
-
-    def _check_window(self, offset, limit):
-        if offset + limit > self.max_result_window:
-            raise ResultWindowExceeded(
-                f"offset + limit must not exceed {self.max_result_window}"
-            )
 
     def _search(self, index, query, sort, offset, limit, fields=None):
         options = {"source_includes": list(fields)} if fields else {}
@@ -366,7 +359,48 @@ class ElasticsearchBackend(SearchBackend):
                 return None
         return response["_source"]
 
-    # Writes ------------------------------------------------------------------
+
+class ElasticsearchIndexer(_Cluster, SearchIndexer):
+    """Writes generations of indices and moves the aliases to one of them.
+
+    Bulk requests retry rejected (429) documents with backoff, and a whole
+    write is retried on connection errors, timeouts and 5xx before giving up
+    with SearchUnavailable.
+    """
+
+    def __init__(
+        self,
+        url,
+        prefix="",
+        *,
+        max_result_window=10_000,
+        batch_size=2_000,
+        write_attempts=WRITE_ATTEMPTS,
+        write_backoff=WRITE_BACKOFF,
+        bulk_retries=BULK_RETRIES,
+        bulk_backoff=BULK_INITIAL_BACKOFF,
+        **options,
+    ):
+        super().__init__(url, prefix, **options)
+        self.max_result_window = max_result_window
+        self.batch_size = batch_size
+        self.write_attempts = write_attempts
+        self.write_backoff = write_backoff
+        self.bulk_retries = bulk_retries
+        self.bulk_backoff = bulk_backoff
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the indexer from the app's settings; nothing is contacted yet."""
+        return cls(
+            config["ELASTICSEARCH_URL"],
+            config.get("ELASTICSEARCH_INDEX_PREFIX") or "",
+            timeout=config["ELASTICSEARCH_TIMEOUT"],
+            max_result_window=config["MAX_RESULT_WINDOW"],
+            batch_size=config["ETL_BATCH_SIZE"],
+            write_attempts=config["ELASTICSEARCH_WRITE_ATTEMPTS"],
+            write_backoff=config["ELASTICSEARCH_WRITE_BACKOFF"],
+        )
 
     def prepare(self, generation=None):
         """Create ``generation``'s indices, or make sure live indices exist."""
@@ -400,8 +434,18 @@ class ElasticsearchBackend(SearchBackend):
 
     def refresh(self, generation=None):
         """Make recent writes to live or ``generation``'s indices searchable."""
-        targets = [self._target(index, generation) for index in INDICES]
+        targets = [self._target(index, generation) for index in GENERATION_INDICES]
         self._retrying(self._refresh, targets)
+
+    def set_data_version(self, version, generation=None):
+        """Record the data version in ``generation``'s indices (or the live ones)."""
+        self._retrying(
+            self.writer.index,
+            index=self._target(META, generation),
+            id=DATA_VERSION_ID,
+            document={"data_version": version},
+            refresh=True,
+        )
 
     def publish(self, generation):
         """Point every alias at ``generation`` in one step, then drop older ones."""
@@ -411,7 +455,7 @@ class ElasticsearchBackend(SearchBackend):
         """Drop the indices of an unpublished ``generation``."""
         if generation == self.live_generation():
             raise SearchError(f"generation {generation} is live; publish another first")
-        names = [self.physical(index, generation) for index in INDICES]
+        names = [self.physical(index, generation) for index in GENERATION_INDICES]
         self._retrying(self._delete_indices, names)
 
     def live_generation(self):
@@ -479,7 +523,7 @@ class ElasticsearchBackend(SearchBackend):
             raise SearchError(message) from None
 
     def _create_indices(self, generation):
-        for index in INDICES:
+        for index in GENERATION_INDICES:
             self._create_index(self.physical(index, generation), index)
 
     def _create_index(self, name, index):
@@ -496,7 +540,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def _ensure_live(self):
         actions = []
-        for index in INDICES:
+        for index in GENERATION_INDICES:
             alias = self.alias(index)
             if not self.writer.indices.exists_alias(name=alias):
                 name = self.physical(index, INITIAL_GENERATION)
@@ -509,13 +553,13 @@ class ElasticsearchBackend(SearchBackend):
         self.writer.indices.refresh(index=targets)
 
     def _publish(self, generation):
-        fresh = [self.physical(index, generation) for index in INDICES]
+        fresh = [self.physical(index, generation) for index in GENERATION_INDICES]
         existing = self._generations()
         if any(name not in existing for name in fresh):
             raise _never_prepared(generation)
         self.writer.indices.refresh(index=fresh)
         actions = []
-        for index, name in zip(INDICES, fresh, strict=True):
+        for index, name in zip(GENERATION_INDICES, fresh, strict=True):
             alias = self.alias(index)
             holders = [n for n, a in existing.items() if alias in a and n != name]
             actions += [{"remove": {"index": n, "alias": alias}} for n in holders]
@@ -529,7 +573,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def _generations(self):
         """Return ``{physical index: its aliases}`` for every generation we own."""
-        patterns = [f"{self.alias(index)}_*" for index in INDICES]
+        patterns = [f"{self.alias(index)}_*" for index in GENERATION_INDICES]
         response = self.writer.indices.get_alias(
             index=patterns, allow_no_indices=True, ignore_unavailable=True
         )
@@ -543,7 +587,7 @@ _ID_ASC = {"id": {"order": "asc"}}
 
 
 def _check_index(index):
-    if index not in INDICES:
+    if index not in GENERATION_INDICES:
         raise ValueError(f"unknown index {index!r}")
 
 
@@ -562,11 +606,13 @@ def _filters(query):
     filters = [{"term": {"genres.id": genre_id}} for genre_id in query.genre_ids]
     if query.any_genre_ids:
         filters.append({"terms": {"genres.id": list(query.any_genre_ids)}})
+    if query.ids is not None:
+        filters.append({"ids": {"values": list(query.ids)}})
     if query.exclude_ids:
         filters.append({"bool": {"must_not": {"ids": {"values": query.exclude_ids}}}})
     if query.person_id is not None:
         if query.role is not None:
-            if query.role not in ROLES:
+            if query.role not in _ROLE_FIELDS:
                 raise ValueError(f"unknown role {query.role!r}")
             filters.append({"term": {_ROLE_FIELDS[query.role]: query.person_id}})
         else:

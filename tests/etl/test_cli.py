@@ -44,7 +44,7 @@ def test_run_prints_a_summary_and_status_shows_matching_counts(catalogue, runner
 
 
 def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
-    catalogue, runner_env, backend
+    catalogue, runner_env, indexer
 ):
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "etl", "run", "--batch-size", "25"],
@@ -71,8 +71,8 @@ def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
     assert "resumed full run" in result.stdout
     films = conn.execute("SELECT count(*) FROM film").fetchone()[0]
     persons = conn.execute("SELECT count(*) FROM person").fetchone()[0]
-    assert backend.count("movies") == films
-    assert backend.count("persons") == persons
+    assert indexer.count("movies") == films
+    assert indexer.count("persons") == persons
     assert conn.execute("SELECT count(*), max(state) FROM etl_run").fetchone() == (
         1,
         "completed",

@@ -1,7 +1,6 @@
 import sqlite3
 import threading
 
-import click
 import pytest
 
 from app.db import connect, stable_id
@@ -47,33 +46,33 @@ def conn(search_app, db_path):
     connection.close()
 
 
-def run(conn, backend, **kwargs):
-    return pipeline.run(conn, backend, batch_size=2, **kwargs)
+def run(conn, indexer, **kwargs):
+    return pipeline.run(conn, indexer, batch_size=2, **kwargs)
 
 
 def sqlite_count(conn, table):
     return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def assert_counts_match(conn, backend):
-    assert backend.count("movies") == sqlite_count(conn, "film")
-    assert backend.count("genres") == sqlite_count(conn, "genre")
-    assert backend.count("persons") == sqlite_count(conn, "person")
+def assert_counts_match(conn, indexer):
+    assert indexer.count("movies") == sqlite_count(conn, "film")
+    assert indexer.count("genres") == sqlite_count(conn, "genre")
+    assert indexer.count("persons") == sqlite_count(conn, "person")
 
 
-def test_first_run_is_a_full_load_of_every_index(conn, backend):
-    summary = run(conn, backend)
+def test_first_run_is_a_full_load_of_every_index(conn, indexer):
+    summary = run(conn, indexer)
     assert summary.mode == "full"
     assert summary.documents == {"movies": 3, "persons": 5, "genres": 3}
-    assert_counts_match(conn, backend)
+    assert_counts_match(conn, indexer)
     assert (
-        backend.live_generation() == state.latest(conn, backend.describe()).generation
+        indexer.live_generation() == state.latest(conn, indexer.describe()).generation
     )
 
 
-def test_movie_document_carries_legacy_and_new_fields(conn, backend):
-    run(conn, backend)
-    doc = backend.get_film("tt0000002")
+def test_movie_document_carries_legacy_and_new_fields(conn, reader, indexer):
+    run(conn, indexer)
+    doc = reader.get_film("tt0000002")
     assert doc["title"] == "Return of the Jedi"
     assert doc["description"] is None
     assert doc["imdb_rating"] == 8.3
@@ -102,22 +101,22 @@ def test_movie_document_carries_legacy_and_new_fields(conn, backend):
     ]
 
 
-def test_na_actor_leaves_no_trace(conn, backend):
-    run(conn, backend)
-    doc = backend.get_film("tt0000003")
+def test_na_actor_leaves_no_trace(conn, reader, indexer):
+    run(conn, indexer)
+    doc = reader.get_film("tt0000003")
     assert doc["actors"] == [] and doc["actors_names"] == [] and doc["director"] == []
-    assert backend.search_films(FilmQuery(text="N/A")).total == 0
+    assert reader.search_films(FilmQuery(text="N/A")).total == 0
 
 
-def test_person_and_genre_documents(conn, backend):
-    run(conn, backend)
-    lucas = backend.get_person(stable_id("person", "George Lucas"))
+def test_person_and_genre_documents(conn, reader, indexer):
+    run(conn, indexer)
+    lucas = reader.get_person(stable_id("person", "George Lucas"))
     assert lucas["full_name"] == "George Lucas"
     assert lucas["films"] == [
         {"id": "tt0000001", "roles": ["writer", "director"]},
         {"id": "tt0000002", "roles": ["writer"]},
     ]
-    scifi = backend.get_genre(stable_id("genre", "Sci-Fi"))
+    scifi = reader.get_genre(stable_id("genre", "Sci-Fi"))
     assert scifi == {
         "id": stable_id("genre", "Sci-Fi"),
         "name": "Sci-Fi",
@@ -125,18 +124,18 @@ def test_person_and_genre_documents(conn, backend):
     }
 
 
-def test_loaded_films_are_searchable_with_morphology(conn, backend):
-    run(conn, backend)
-    assert [f["id"] for f in backend.search_films(FilmQuery(text="войны")).items] == [
+def test_loaded_films_are_searchable_with_morphology(conn, reader, indexer):
+    run(conn, indexer)
+    assert [f["id"] for f in reader.search_films(FilmQuery(text="войны")).items] == [
         "tt0000003"
     ]
-    assert [
-        f["id"] for f in backend.search_films(FilmQuery(text="skywalkr")).items
-    ] == ["tt0000001"]
+    assert [f["id"] for f in reader.search_films(FilmQuery(text="skywalkr")).items] == [
+        "tt0000001"
+    ]
 
 
-def test_incremental_run_picks_up_inserts_updates_and_deletes(conn, backend):
-    run(conn, backend)
+def test_incremental_run_picks_up_inserts_updates_and_deletes(conn, reader, indexer):
+    run(conn, indexer)
     with conn:
         conn.execute(
             "INSERT INTO film (id, title, imdb_rating) VALUES ('tt0000004', 'Willow', 7.3)"
@@ -150,114 +149,111 @@ def test_incremental_run_picks_up_inserts_updates_and_deletes(conn, backend):
             "UPDATE person SET full_name = 'Harrison J. Ford' WHERE full_name = 'Harrison Ford'"
         )
         conn.execute("DELETE FROM film WHERE id = 'tt0000003'")
-    summary = run(conn, backend)
+    summary = run(conn, indexer)
     assert summary.mode == "incremental"
     assert summary.removed == 1
     # changed: tt0000001 (title, Ford), tt0000002 (Ford), tt0000004 (new)
     assert summary.documents["movies"] == 3
-    assert backend.get_film("tt0000003") is None
-    assert backend.get_film("tt0000004")["genre"] == ["Action"]
-    assert backend.get_film("tt0000001")["title"] == "A New Hope"
-    assert "Harrison J. Ford" in backend.get_film("tt0000002")["actors_names"]
-    action = backend.get_genre(stable_id("genre", "Action"))
+    assert reader.get_film("tt0000003") is None
+    assert reader.get_film("tt0000004")["genre"] == ["Action"]
+    assert reader.get_film("tt0000001")["title"] == "A New Hope"
+    assert "Harrison J. Ford" in reader.get_film("tt0000002")["actors_names"]
+    action = reader.get_genre(stable_id("genre", "Action"))
     assert action["film_count"] == 3
-    assert_counts_match(conn, backend)
+    assert_counts_match(conn, indexer)
 
 
-def test_incremental_run_removes_deleted_people_and_genres(conn, backend):
-    run(conn, backend)
+def test_incremental_run_removes_deleted_people_and_genres(conn, reader, indexer):
+    run(conn, indexer)
     lucas = stable_id("person", "George Lucas")
     with conn:
         conn.execute("DELETE FROM person WHERE id = ?", (lucas,))
         conn.execute("DELETE FROM genre WHERE name = 'Adventure'")
-    run(conn, backend)
-    assert backend.get_person(lucas) is None
-    assert backend.get_genre(stable_id("genre", "Adventure")) is None
-    assert backend.get_film("tt0000001")["director"] == []
-    assert backend.get_film("tt0000002")["genre"] == ["Action"]
-    assert_counts_match(conn, backend)
+    run(conn, indexer)
+    assert reader.get_person(lucas) is None
+    assert reader.get_genre(stable_id("genre", "Adventure")) is None
+    assert reader.get_film("tt0000001")["director"] == []
+    assert reader.get_film("tt0000002")["genre"] == ["Action"]
+    assert_counts_match(conn, indexer)
 
 
-def test_rerun_is_idempotent(conn, backend):
-    run(conn, backend)
-    first = [backend.get_film(f"tt000000{i}") for i in (1, 2, 3)]
-    nothing = run(conn, backend)
+def test_rerun_is_idempotent(conn, reader, indexer):
+    run(conn, indexer)
+    first = [reader.get_film(f"tt000000{i}") for i in (1, 2, 3)]
+    nothing = run(conn, indexer)
     assert nothing.mode == "incremental"
     assert nothing.documents["movies"] == 0
-    again = run(conn, backend, full=True)
+    again = run(conn, indexer, full=True)
     assert again.mode == "full"
-    assert [backend.get_film(f"tt000000{i}") for i in (1, 2, 3)] == first
-    assert_counts_match(conn, backend)
+    assert [reader.get_film(f"tt000000{i}") for i in (1, 2, 3)] == first
+    assert_counts_match(conn, indexer)
 
 
-def test_full_run_swaps_generations(conn, backend):
-    first = run(conn, backend)
-    second = run(conn, backend, full=True)
+def test_full_run_swaps_generations(conn, reader, indexer):
+    first = run(conn, indexer)
+    second = run(conn, indexer, full=True)
     assert second.run_id != first.run_id
-    assert backend.live_generation() == state.get(conn, second.run_id).generation
-    page = backend.search_films(FilmQuery(sort=(Sort("id"),)))
+    assert indexer.live_generation() == state.get(conn, second.run_id).generation
+    page = reader.search_films(FilmQuery(sort=(Sort("id"),)))
     assert [f["id"] for f in page.items] == ["tt0000001", "tt0000002", "tt0000003"]
 
 
 class FailingAfter:
-    """Wraps a backend so that writes fail after ``n`` successful ones."""
+    """Wraps an indexer so that writes fail after ``n`` successful ones."""
 
-    def __init__(self, backend, n):
-        self.backend, self.left = backend, n
+    def __init__(self, indexer, n):
+        self.indexer, self.left = indexer, n
 
     def write(self, *args, **kwargs):
         if self.left == 0:
             raise SearchUnavailable("search engine went away")
         self.left -= 1
-        return self.backend.write(*args, **kwargs)
+        return self.indexer.write(*args, **kwargs)
 
     def __getattr__(self, name):
-        return getattr(self.backend, name)
+        return getattr(self.indexer, name)
 
 
-def test_failure_mid_load_leaves_live_indices_untouched_and_resumes(conn, backend):
-    first = run(conn, backend)
-    live = backend.live_generation()
+def test_failure_mid_load_leaves_live_indices_untouched_and_resumes(
+    conn, reader, indexer
+):
+    first = run(conn, indexer)
+    live, version = indexer.live_generation(), reader.data_version()
     with pytest.raises(SearchUnavailable):
-        run(conn, FailingAfter(backend, 1), full=True)
-    failed = state.latest(conn, backend.describe())
+        run(conn, FailingAfter(indexer, 1), full=True)
+    failed = state.latest(conn, indexer.describe())
     assert failed.state == "failed" and "went away" in failed.error
-    assert backend.live_generation() == live
-    assert_counts_match(conn, backend)
-    resumed = run(conn, backend)
+    assert (indexer.live_generation(), reader.data_version()) == (live, version)
+    assert_counts_match(conn, indexer)
+    resumed = run(conn, indexer)
     assert resumed.resumed and resumed.run_id == failed.id != first.run_id
     assert resumed.documents["movies"] == 1  # the batch after the checkpoint
-    assert backend.live_generation() == failed.generation
-    assert_counts_match(conn, backend)
+    assert indexer.live_generation() == failed.generation
+    assert reader.data_version() != version
+    assert_counts_match(conn, indexer)
 
 
-def test_second_run_while_one_holds_the_lock_is_refused(db_path):
+def test_second_run_while_one_holds_the_lock_is_refused(db_path, tmp_path):
+    db_path.touch()
+    linked = tmp_path / "linked.sqlite"
+    linked.symlink_to(db_path)
     with state.exclusive(db_path):
-        second = state.exclusive(db_path)
-        with pytest.raises(click.ClickException, match="in progress"):
-            second.__enter__()
+        for path in (db_path, linked):
+            second = state.exclusive(path)
+            with pytest.raises(state.RunInProgress, match="in progress"):
+                second.__enter__()
 
 
-def test_data_version_changes_with_each_run_and_differs_between_databases(
-    conn, backend, tmp_path
-):
-    assert state.data_version(conn) == "0"
-    run(conn, backend)
-    first = state.data_version(conn)
-    run(conn, backend)
-    second = state.data_version(conn)
-    assert first != second and second.startswith("2@")
-
-    other = connect(tmp_path / "other.sqlite")
-    # a second catalogue, whose first run is run 1 too
-    other.execute(
-        "CREATE TABLE etl_run (id INTEGER PRIMARY KEY, state TEXT, finished_at TEXT)"
-    )
-    other.execute(
-        "INSERT INTO etl_run VALUES (1, 'completed', '2026-01-01T00:00:00.000Z')"
-    )
-    assert state.data_version(other).startswith("1@")
-    assert state.data_version(other) != first
+def test_each_run_goes_live_with_a_new_data_version(conn, reader, indexer):
+    with pytest.raises(SearchUnavailable):
+        reader.data_version()
+    run(conn, indexer)
+    first = reader.data_version()
+    run(conn, indexer)
+    second = reader.data_version()
+    run(conn, indexer, full=True)
+    third = reader.data_version()
+    assert len({"0", first, second, third}) == 4
 
 
 def test_prefetched_hands_over_every_batch_in_order(conn):

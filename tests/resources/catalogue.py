@@ -108,12 +108,12 @@ HOME_MOVIE = film("tt0000006", "Home Movie", None, directors=(LUCAS,))
 FILMS = (STAR_WARS, EMPIRE, ALIEN, BLADE_RUNNER, WIZARD_OF_OZ, HOME_MOVIE)
 
 
-def load_catalogue(backend, films=FILMS):
+def load_catalogue(indexer, films=FILMS):
     """Publish ``films``, their genres and people as a fresh generation."""
     generation = f"g{uuid.uuid4().hex[:8]}"
-    write_catalogue(backend, generation, films)
-    backend.refresh(generation)
-    backend.publish(generation)
+    write_catalogue(indexer, generation, films)
+    indexer.refresh(generation)
+    indexer.publish(generation)
 
 
 def ids(response):
@@ -287,8 +287,8 @@ def rebuilt(how, app, search_config, directory):
             yield client
 
 
-class CountingBackend:
-    """A search backend that counts the reads it answers."""
+class CountingReader:
+    """A search reader that counts the reads it answers."""
 
     READS = (
         "search_films",
@@ -299,12 +299,12 @@ class CountingBackend:
         "get_person",
     )
 
-    def __init__(self, backend):
-        self.backend = backend
+    def __init__(self, reader):
+        self.reader = reader
         self.calls = 0
 
     def __getattr__(self, name):
-        attribute = getattr(self.backend, name)
+        attribute = getattr(self.reader, name)
         if name not in self.READS:
             return attribute
 

@@ -11,9 +11,9 @@ from tests.resources.catalogue import REBUILDS, load_catalogue, rebuilt
 
 
 @pytest.fixture
-def api(search_app, backend):
+def api(search_app, indexer):
     """A client of the app under test, its backend holding the small catalogue."""
-    load_catalogue(backend)
+    load_catalogue(indexer)
     return search_app.test_client()
 
 

@@ -5,7 +5,7 @@ import pytest
 from app.db import connect, stable_id
 from app.search import get_search
 from tests.resources.catalogue import (
-    CountingBackend,
+    CountingReader,
     assert_beyond_the_result_window,
     assert_refused_argument,
     build_from_legacy,
@@ -179,7 +179,7 @@ def test_search_engine_down_is_a_quick_503_with_retry_after(unreachable_client, 
 
 def test_answers_are_cached_until_the_etl_changes_the_data(search_app):
     build_from_legacy(search_app)
-    counting = search_app.extensions["search"] = CountingBackend(get_search())
+    counting = search_app.extensions["search"] = CountingReader(get_search())
     client = search_app.test_client()
     ford = stable_id("person", "Harrison Ford")
     paths = [f"{SEARCH}?query=ford", f"{PERSONS}/{ford}", f"{PERSONS}/{ford}/films"]

@@ -59,9 +59,9 @@ FILMS = [
 
 
 @pytest.fixture
-def api(search_app, backend):
+def api(search_app, indexer):
     """A client of the app under test, its backend holding FILMS."""
-    load_catalogue(backend, FILMS)
+    load_catalogue(indexer, FILMS)
     return search_app.test_client()
 
 

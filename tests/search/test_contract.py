@@ -5,6 +5,7 @@ goes through the write side (prepare, write, publish) and every expectation
 below is worked out by hand from it.
 """
 
+import os
 from contextlib import closing
 
 import pytest
@@ -20,9 +21,10 @@ from app.search import (
     SearchError,
     SearchUnavailable,
     Sort,
+    get_indexer,
     get_search,
 )
-from app.search.embedded import EmbeddedBackend
+from app.search.embedded import EmbeddedIndexer, EmbeddedReader
 from tests.documents import film, genre, person, write_catalogue
 
 # The catalogue ------------------------------------------------------------
@@ -157,22 +159,22 @@ FILMS = (
 ALL_IDS = [f["id"] for f in FILMS]
 
 
-def load(backend, generation, films=FILMS, *, genres=None, persons=None):
+def load(indexer, generation, films=FILMS, *, genres=None, persons=None):
     """Write a whole catalogue into ``generation`` and make it live."""
-    write_catalogue(backend, generation, films, genres=genres, persons=persons)
-    backend.publish(generation)
+    write_catalogue(indexer, generation, films, genres=genres, persons=persons)
+    indexer.publish(generation)
 
 
 @pytest.fixture
-def catalogue(backend):
-    """The backend with the whole catalogue live as generation ``gen1``."""
-    load(backend, "gen1")
-    return backend
+def catalogue(reader, indexer):
+    """The reader, with the whole catalogue live as generation ``gen1``."""
+    load(indexer, "gen1")
+    return reader
 
 
-def search(backend, **query):
+def search(reader, **query):
     """Return the page of films that ``FilmQuery(**query)`` finds."""
-    return backend.search_films(FilmQuery(**query))
+    return reader.search_films(FilmQuery(**query))
 
 
 def ids(page):
@@ -244,7 +246,7 @@ def test_text_searches_every_field(catalogue, text, expected):
     assert ids(search(catalogue, text=text, sort=(Sort("id"),))) == expected
 
 
-def test_hits_of_equal_relevance_come_in_id_order_on_every_page(backend):
+def test_hits_of_equal_relevance_come_in_id_order_on_every_page(reader, indexer):
     # Written in reverse id order, so no store keeps them in id order by chance.
     twins = [
         film(f"tt000000{n}", "Twin Peaks", 7.0, "The same words.")
@@ -253,20 +255,20 @@ def test_hits_of_equal_relevance_come_in_id_order_on_every_page(backend):
     namesakes = [
         {"id": f"p-{n}", "full_name": "Laura Palmer", "films": []} for n in (3, 2, 1)
     ]
-    write_catalogue(backend, "gen1", twins, persons=namesakes)
-    backend.publish("gen1")
+    write_catalogue(indexer, "gen1", twins, persons=namesakes)
+    indexer.publish("gen1")
     in_order = [f"tt000000{n}" for n in (1, 2, 3, 4, 5)]
 
     pages = [
-        ids(search(backend, text="twin peaks", offset=o, limit=2)) for o in (0, 2, 4)
+        ids(search(reader, text="twin peaks", offset=o, limit=2)) for o in (0, 2, 4)
     ]
     assert pages == [in_order[:2], in_order[2:4], in_order[4:]]
-    assert ids(search(backend, text="twin peaks", limit=5)) == in_order
+    assert ids(search(reader, text="twin peaks", limit=5)) == in_order
     persons = [
-        backend.search_persons("laura palmer", offset=o, limit=1) for o in (0, 1, 2)
+        reader.search_persons("laura palmer", offset=o, limit=1) for o in (0, 1, 2)
     ]
     assert [p.items[0]["id"] for p in persons] == ["p-1", "p-2", "p-3"]
-    found = backend.search_persons("laura palmer", limit=3)
+    found = reader.search_persons("laura palmer", limit=3)
     assert [person["id"] for person in found.items] == ["p-1", "p-2", "p-3"]
 
 
@@ -598,18 +600,18 @@ def test_search_persons_pages(catalogue):
 # Writing ------------------------------------------------------------------
 
 
-def test_writing_the_same_batch_twice_changes_nothing(backend):
-    backend.prepare("gen1")
-    assert backend.write(MOVIES, FILMS, "gen1") == 9
-    assert backend.write(MOVIES, FILMS, "gen1") == 9
-    backend.publish("gen1")
-    assert backend.count(MOVIES) == 9
-    assert search(backend, text="star wars").total == 2
-    assert ids(search(backend, genre_ids=("g-horror",))) == ["tt0078748", "tt0120907"]
-    assert ids(search(backend, person_id="p-cronenberg")) == ["tt0120907"]
+def test_writing_the_same_batch_twice_changes_nothing(reader, indexer):
+    indexer.prepare("gen1")
+    assert indexer.write(MOVIES, FILMS, "gen1") == 9
+    assert indexer.write(MOVIES, FILMS, "gen1") == 9
+    indexer.publish("gen1")
+    assert indexer.count(MOVIES) == 9
+    assert search(reader, text="star wars").total == 2
+    assert ids(search(reader, genre_ids=("g-horror",))) == ["tt0078748", "tt0120907"]
+    assert ids(search(reader, person_id="p-cronenberg")) == ["tt0120907"]
 
 
-def test_writing_a_known_id_replaces_the_document(backend):
+def test_writing_a_known_id_replaces_the_document(reader, indexer):
     remade = film(
         "tt0078748",
         "Alien: Director's Cut",
@@ -618,36 +620,36 @@ def test_writing_a_known_id_replaces_the_document(backend):
         genres=(DRAMA,),
         directors=(RIDLEY_SCOTT,),
     )
-    backend.prepare("gen1")
-    backend.write(MOVIES, FILMS, "gen1")
-    backend.write(MOVIES, [remade], "gen1")
-    backend.publish("gen1")
-    assert backend.count(MOVIES) == 9
-    assert backend.get_film("tt0078748") == remade
-    assert ids(search(backend, text="nostromo")) == ["tt0078748"]
-    assert search(backend, text="spacecraft").total == 0
-    assert search(backend, text="weaver").total == 0
-    assert ids(search(backend, genre_ids=("g-horror",))) == ["tt0120907"]
-    assert ids(search(backend, genre_ids=("g-drama",))) == [
+    indexer.prepare("gen1")
+    indexer.write(MOVIES, FILMS, "gen1")
+    indexer.write(MOVIES, [remade], "gen1")
+    indexer.publish("gen1")
+    assert indexer.count(MOVIES) == 9
+    assert reader.get_film("tt0078748") == remade
+    assert ids(search(reader, text="nostromo")) == ["tt0078748"]
+    assert search(reader, text="spacecraft").total == 0
+    assert search(reader, text="weaver").total == 0
+    assert ids(search(reader, genre_ids=("g-horror",))) == ["tt0120907"]
+    assert ids(search(reader, genre_ids=("g-drama",))) == [
         "tt0078748",
         "tt0116477",
         "tt0171359",
     ]
-    assert ids(search(backend, sort=(Sort("imdb_rating", True),), limit=1)) == [
+    assert ids(search(reader, sort=(Sort("imdb_rating", True),), limit=1)) == [
         "tt0078748"
     ]
 
 
-def test_writing_persons_replaces_them_by_id_the_last_one_winning(catalogue):
+def test_writing_persons_replaces_them_by_id_the_last_one_winning(catalogue, indexer):
     renamed = {"id": "p-weaver", "full_name": "Sigourney Weaver-Smith", "films": []}
     newcomer = {"id": "p-newcomer", "full_name": "Ripley Newcomer", "films": []}
-    before = catalogue.count(PERSONS)
-    written = catalogue.write(
+    before = indexer.count(PERSONS)
+    written = indexer.write(
         PERSONS, [{**renamed, "full_name": "Old Name"}, renamed, newcomer]
     )
-    catalogue.refresh()
+    indexer.refresh()
     assert written == 3
-    assert catalogue.count(PERSONS) == before + 1
+    assert indexer.count(PERSONS) == before + 1
     assert catalogue.get_person("p-weaver") == renamed
     assert [p["id"] for p in catalogue.search_persons("weaver smith").items] == [
         "p-weaver"
@@ -658,29 +660,29 @@ def test_writing_persons_replaces_them_by_id_the_last_one_winning(catalogue):
     ]
 
 
-def test_writes_to_the_live_index_are_seen(catalogue):
+def test_writes_to_the_live_index_are_seen(catalogue, indexer):
     cut = {**ALIEN, "title": "Alien: Director's Cut"}
-    assert catalogue.write(MOVIES, [cut]) == 1
-    assert catalogue.remove(PERSONS, ["p-weaver"]) == 1
-    catalogue.refresh()  # as the ETL does after writing to the live index
+    assert indexer.write(MOVIES, [cut]) == 1
+    assert indexer.remove(PERSONS, ["p-weaver"]) == 1
+    indexer.refresh()  # as the ETL does after writing to the live index
     assert catalogue.get_film("tt0078748") == cut
     assert ids(search(catalogue, text="director's cut")) == ["tt0078748"]
-    assert catalogue.count(MOVIES) == 9
+    assert indexer.count(MOVIES) == 9
     assert catalogue.get_person("p-weaver") is None
     assert catalogue.search_persons("weaver").total == 0
 
 
-def test_the_total_of_all_films_follows_writes_to_the_live_index(catalogue):
+def test_the_total_of_all_films_follows_writes_to_the_live_index(catalogue, indexer):
     assert search(catalogue).total == 9
-    catalogue.write(MOVIES, [film("tt9999999", "Newcomer", 6.0)])
-    catalogue.refresh()
+    indexer.write(MOVIES, [film("tt9999999", "Newcomer", 6.0)])
+    indexer.refresh()
     assert search(catalogue).total == 10
-    catalogue.remove(MOVIES, ["tt9999999", "tt0078748"])
-    catalogue.refresh()
+    indexer.remove(MOVIES, ["tt9999999", "tt0078748"])
+    indexer.refresh()
     assert search(catalogue, limit=1).total == 8
 
 
-def test_genre_totals_follow_writes_to_the_live_index(catalogue):
+def test_genre_totals_follow_writes_to_the_live_index(catalogue, indexer):
     horror = {"genre_ids": ("g-horror",)}
     like_alien = {
         "any_genre_ids": ("g-horror", "g-drama"),
@@ -694,42 +696,42 @@ def test_genre_totals_follow_writes_to_the_live_index(catalogue):
         3,
     )
     drama = film("tt0078748", "Alien", 8.5, "In space.", genres=(DRAMA,))
-    catalogue.write(MOVIES, [drama])
-    catalogue.remove(MOVIES, ["tt0171359"])
-    catalogue.refresh()
+    indexer.write(MOVIES, [drama])
+    indexer.remove(MOVIES, ["tt0171359"])
+    indexer.refresh()
 
     assert ids(search(catalogue, **horror)) == ["tt0120907"]
     assert search(catalogue, **horror).total == 1
     assert search(catalogue, **like_alien).total == 2
 
 
-def test_remove_deletes_by_id(backend):
-    backend.prepare("gen1")
-    backend.write(MOVIES, FILMS, "gen1")
-    assert backend.remove(MOVIES, ["tt0078748", "tt0000000"], "gen1") == 1
-    backend.publish("gen1")
-    assert backend.count(MOVIES) == 8
-    assert backend.get_film("tt0078748") is None
-    assert search(backend, text="weaver").total == 0
-    assert ids(search(backend, any_genre_ids=("g-horror",))) == ["tt0120907"]
-    assert ids(search(backend, person_id="p-ridley-scott")) == []
+def test_remove_deletes_by_id(reader, indexer):
+    indexer.prepare("gen1")
+    indexer.write(MOVIES, FILMS, "gen1")
+    assert indexer.remove(MOVIES, ["tt0078748", "tt0000000"], "gen1") == 1
+    indexer.publish("gen1")
+    assert indexer.count(MOVIES) == 8
+    assert reader.get_film("tt0078748") is None
+    assert search(reader, text="weaver").total == 0
+    assert ids(search(reader, any_genre_ids=("g-horror",))) == ["tt0120907"]
+    assert ids(search(reader, person_id="p-ridley-scott")) == []
 
 
-def test_prepare_keeps_what_a_resumed_load_wrote(backend):
-    backend.prepare("gen1")
-    backend.write(MOVIES, FILMS[:4], "gen1")
-    backend.prepare("gen1")
-    backend.write(MOVIES, FILMS[4:], "gen1")
-    backend.publish("gen1")
-    assert backend.count(MOVIES) == 9
-    assert ids(search(backend)) == ALL_IDS
+def test_prepare_keeps_what_a_resumed_load_wrote(reader, indexer):
+    indexer.prepare("gen1")
+    indexer.write(MOVIES, FILMS[:4], "gen1")
+    indexer.prepare("gen1")
+    indexer.write(MOVIES, FILMS[4:], "gen1")
+    indexer.publish("gen1")
+    assert indexer.count(MOVIES) == 9
+    assert ids(search(reader)) == ALL_IDS
 
 
-def test_publish_replaces_the_previous_generation(catalogue):
+def test_publish_replaces_the_previous_generation(catalogue, indexer):
     matrix = film("tt0133093", "The Matrix", 8.7, genres=(ACTION, SCIFI))
-    load(catalogue, "gen2", [STAR_WARS, matrix], genres=[], persons=[])
-    assert catalogue.live_generation() == "gen2"
-    assert [catalogue.count(index) for index in (MOVIES, GENRES, PERSONS)] == [2, 0, 0]
+    load(indexer, "gen2", [STAR_WARS, matrix], genres=[], persons=[])
+    assert indexer.live_generation() == "gen2"
+    assert [indexer.count(index) for index in (MOVIES, GENRES, PERSONS)] == [2, 0, 0]
     assert ids(search(catalogue)) == ["tt0076759", "tt0133093"]
     assert ids(search(catalogue, text="matrix")) == ["tt0133093"]
     assert catalogue.get_film("tt0078748") is None
@@ -738,38 +740,38 @@ def test_publish_replaces_the_previous_generation(catalogue):
     assert catalogue.search_persons("lucas").total == 0
 
 
-def test_discard_drops_an_unpublished_generation(catalogue):
-    catalogue.prepare("gen2")
-    catalogue.write(MOVIES, FILMS[:2], "gen2")
-    catalogue.discard("gen2")
-    assert catalogue.live_generation() == "gen1"
-    assert catalogue.count(MOVIES) == 9
-    catalogue.prepare("gen2")
-    catalogue.write(MOVIES, [ALIEN], "gen2")
-    catalogue.publish("gen2")
+def test_discard_drops_an_unpublished_generation(catalogue, indexer):
+    indexer.prepare("gen2")
+    indexer.write(MOVIES, FILMS[:2], "gen2")
+    indexer.discard("gen2")
+    assert indexer.live_generation() == "gen1"
+    assert indexer.count(MOVIES) == 9
+    indexer.prepare("gen2")
+    indexer.write(MOVIES, [ALIEN], "gen2")
+    indexer.publish("gen2")
     assert ids(search(catalogue)) == ["tt0078748"]
 
 
-def test_the_live_generation_cannot_be_discarded(catalogue):
+def test_the_live_generation_cannot_be_discarded(catalogue, indexer):
     with pytest.raises(SearchError, match="live"):
-        catalogue.discard("gen1")
-    assert catalogue.count(MOVIES) == 9
+        indexer.discard("gen1")
+    assert indexer.count(MOVIES) == 9
 
 
-def test_unknown_index_is_refused(catalogue):
+def test_unknown_index_is_refused(catalogue, indexer):
     for call in (
-        lambda: catalogue.count("films"),
-        lambda: catalogue.write("films", [STAR_WARS]),
-        lambda: catalogue.remove("films", ["tt0076759"]),
+        lambda: indexer.count("films"),
+        lambda: indexer.write("films", [STAR_WARS]),
+        lambda: indexer.remove("films", ["tt0076759"]),
     ):
         with pytest.raises(ValueError, match="films"):
             call()
 
 
-def test_live_generation(backend):
-    assert backend.live_generation() is None
-    load(backend, "gen1")
-    assert backend.live_generation() == "gen1"
+def test_live_generation(indexer):
+    assert indexer.live_generation() is None
+    load(indexer, "gen1")
+    assert indexer.live_generation() == "gen1"
 
 
 # The embedded backend alone -------------------------------------------------
@@ -777,16 +779,17 @@ def test_live_generation(backend):
 
 def test_embedded_index_missing_is_unavailable(app):
     with app.app_context():
-        backend = get_search()
-        assert isinstance(backend, EmbeddedBackend)
-        assert backend.live_generation() is None
+        reader, indexer = get_search(), get_indexer()
+        assert isinstance(reader, EmbeddedReader)
+        assert indexer.live_generation() is None
         for call in (
-            backend.ping,
-            lambda: backend.search_films(FilmQuery(text="star")),
-            lambda: backend.get_film("tt0076759"),
-            lambda: backend.list_genres(Sort("name")),
-            lambda: backend.search_persons("lucas"),
-            lambda: backend.count(MOVIES),
+            reader.ping,
+            reader.data_version,
+            lambda: reader.search_films(FilmQuery(text="star")),
+            lambda: reader.get_film("tt0076759"),
+            lambda: reader.list_genres(Sort("name")),
+            lambda: reader.search_persons("lucas"),
+            lambda: indexer.count(MOVIES),
         ):
             with pytest.raises(SearchUnavailable, match="flask etl run"):
                 call()
@@ -794,12 +797,14 @@ def test_embedded_index_missing_is_unavailable(app):
 
 def test_embedded_publish_leaves_open_readers_on_the_old_file(tmp_path):
     path = tmp_path / "search.sqlite"
-    backend = EmbeddedBackend(path, 10_000)
-    load(backend, "gen1")
+    reader, indexer = EmbeddedReader(path, 10_000), EmbeddedIndexer(path)
+    load(indexer, "gen1")
     with closing(connect(path, readonly=True)) as before:
-        load(backend, "gen2", [ALIEN], genres=[], persons=[])
         assert before.execute("SELECT count(*) FROM movie").fetchone()[0] == 9
-    assert backend.count(MOVIES) == 1
-    assert ids(search(backend, text="alien")) == ["tt0078748"]
-    # Nothing is left beside the live file: no generation, no journal.
-    assert [p.name for p in tmp_path.iterdir()] == ["search.sqlite"]
+        load(indexer, "gen2", [ALIEN], genres=[], persons=[])
+        assert before.execute("SELECT count(*) FROM movie").fetchone()[0] == 9
+    assert indexer.count(MOVIES) == 1
+    assert ids(search(reader, text="alien")) == ["tt0078748"]
+    # The live link names gen2's file; nothing of gen1 is left.
+    assert os.readlink(path) == "search.sqlite.gen2"
+    assert not [p.name for p in tmp_path.iterdir() if "gen1" in p.name]

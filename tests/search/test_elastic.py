@@ -16,7 +16,6 @@ import pytest
 from app.config import from_environment
 from app.search import (
     GENRES,
-    INDICES,
     MOVIES,
     PERSONS,
     FilmQuery,
@@ -26,7 +25,13 @@ from app.search import (
     Sort,
 )
 from app.search.analysis import analyse
-from app.search.elastic import ANALYSIS, ANALYZER, ElasticsearchBackend
+from app.search.elastic import (
+    ANALYSIS,
+    ANALYZER,
+    GENERATION_INDICES,
+    ElasticsearchIndexer,
+    ElasticsearchReader,
+)
 from tests.documents import film
 from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
 
@@ -82,22 +87,38 @@ def prefix(elasticsearch_url):
 
 
 @pytest.fixture
-def make_backend(elasticsearch_url, prefix):
-    """Build backends on this test's prefix, with short backoffs for the tests."""
+def make_reader(elasticsearch_url, prefix):
+    """Build readers on this test's prefix."""
 
     def make(url=elasticsearch_url, **options):
-        options = {"write_backoff": 0.01, "bulk_backoff": 0.01, **options}
-        return ElasticsearchBackend(url, prefix, **options)
+        return ElasticsearchReader(url, prefix, **options)
 
     return make
 
 
 @pytest.fixture
-def backend(make_backend):
-    """A backend with live indices, empty."""
-    backend = make_backend()
-    backend.prepare()
-    return backend
+def make_indexer(elasticsearch_url, prefix):
+    """Build indexers on this test's prefix, with short backoffs for the tests."""
+
+    def make(url=elasticsearch_url, **options):
+        options = {"write_backoff": 0.01, "bulk_backoff": 0.01, **options}
+        return ElasticsearchIndexer(url, prefix, **options)
+
+    return make
+
+
+@pytest.fixture
+def indexer(make_indexer):
+    """An indexer whose live indices exist, empty (Elasticsearch only, here)."""
+    indexer = make_indexer()
+    indexer.prepare()
+    return indexer
+
+
+@pytest.fixture
+def reader(make_reader, indexer):
+    """A reader of the live indices ``indexer`` made."""
+    return make_reader()
 
 
 @pytest.fixture
@@ -118,10 +139,10 @@ def proxy_to(elasticsearch_url):
         proxy.close()
 
 
-def _aliases(backend):
-    """Return ``{alias: [physical indices]}`` for the three logical indices."""
-    names = [backend.alias(index) for index in INDICES]
-    body = backend.reader.indices.get_alias(name=names).body
+def _aliases(cluster):
+    """Return ``{alias: [physical indices]}`` for the aliases of a generation."""
+    names = [cluster.alias(index) for index in GENERATION_INDICES]
+    body = cluster.reader.indices.get_alias(name=names).body
     found = {name: [] for name in names}
     for physical, entry in body.items():
         for alias in entry["aliases"]:
@@ -129,8 +150,9 @@ def _aliases(backend):
     return found
 
 
-def _physical_indices(backend):
-    body = backend.reader.indices.get(index=f"{backend.prefix}*").body
+def _physical_indices(cluster):
+    """Return the names of every index on the cluster's prefix, sorted."""
+    body = cluster.reader.indices.get(index=f"{cluster.prefix}*").body
     return sorted(body)
 
 
@@ -144,20 +166,30 @@ def test_from_config_takes_the_settings_and_opens_nothing():
         "ELASTICSEARCH_INDEX_PREFIX": "cat_",
         "ELASTICSEARCH_TIMEOUT": 1.5,
         "ELASTICSEARCH_MAXSIZE": 250,
+        "ELASTICSEARCH_WRITE_ATTEMPTS": 7,
+        "ELASTICSEARCH_WRITE_BACKOFF": 0.25,
+        "ETL_BATCH_SIZE": 500,
     }
 
-    backend = ElasticsearchBackend.from_config(config)
+    reader = ElasticsearchReader.from_config(config)
+    indexer = ElasticsearchIndexer.from_config(config)
 
-    assert backend.describe() == "elasticsearch:http://127.0.0.1:9/cat_"
-    assert (backend.timeout, backend.max_result_window) == (1.5, 10_000)
-    (node,) = backend.reader.transport.node_pool.all()
+    for cluster in (reader, indexer):
+        assert cluster.describe() == "elasticsearch:http://127.0.0.1:9/cat_"
+        assert (cluster.timeout, cluster.max_result_window) == (1.5, 10_000)
+    (node,) = reader.reader.transport.node_pool.all()
     assert (node.config.port, node.config.connections_per_node) == (9, 250)
+    settings = (indexer.write_attempts, indexer.write_backoff, indexer.batch_size)
+    assert settings == (7, 0.25, 500)
+    (node,) = indexer.writer.transport.node_pool.all()
+    assert node.config.port == 9
 
 
-def test_describe_leaves_credentials_out():
-    backend = ElasticsearchBackend("https://elastic:s3cret@search.internal:9243", "p_")
+@pytest.mark.parametrize("cluster_class", [ElasticsearchReader, ElasticsearchIndexer])
+def test_describe_leaves_credentials_out(cluster_class):
+    cluster = cluster_class("https://elastic:s3cret@search.internal:9243", "p_")
 
-    assert backend.describe() == "elasticsearch:https://search.internal:9243/p_"
+    assert cluster.describe() == "elasticsearch:https://search.internal:9243/p_"
 
 
 # Index definitions ---------------------------------------------------------
@@ -193,22 +225,22 @@ TEXTS = [*ENGLISH_WORDS, *RUSSIAN_WORDS, "Star Wars: новая надежда"]
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_analyzer_gives_the_terms_of_analyse(backend, text):
-    tokens = backend.reader.indices.analyze(
-        index=backend.alias(MOVIES), analyzer=ANALYZER, text=text
+def test_analyzer_gives_the_terms_of_analyse(reader, text):
+    tokens = reader.reader.indices.analyze(
+        index=reader.alias(MOVIES), analyzer=ANALYZER, text=text
     )["tokens"]
 
     assert [token["token"] for token in tokens] == analyse(text)
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_indexed_terms_are_the_terms_of_analyse(backend, text):
-    backend.write(MOVIES, [film("tt1", text)])
-    backend.refresh()
+def test_indexed_terms_are_the_terms_of_analyse(reader, indexer, text):
+    indexer.write(MOVIES, [film("tt1", text)])
+    indexer.refresh()
 
     def found(term):
         query = {"term": {"title": term}}
-        return backend.reader.count(index=backend.alias(MOVIES), query=query)["count"]
+        return reader.reader.count(index=reader.alias(MOVIES), query=query)["count"]
 
     terms = analyse(text)
     assert [found(term) for term in terms] == [1] * len(terms)
@@ -222,100 +254,104 @@ def test_analyzer_avoids_possessive_english():
     assert all(f.get("language") != "possessive_english" for f in filters)
 
 
-@pytest.mark.parametrize("index", INDICES)
-def test_mapping_is_strict(backend, index):
-    mapping = backend.reader.indices.get_mapping(index=backend.alias(index)).body
+@pytest.mark.parametrize("index", GENERATION_INDICES)
+def test_mapping_is_strict(reader, index):
+    mapping = reader.reader.indices.get_mapping(index=reader.alias(index)).body
 
     (definition,) = mapping.values()
     assert definition["mappings"]["dynamic"] == "strict"
 
 
-def test_unknown_field_is_rejected_not_indexed(backend):
+def test_unknown_field_is_rejected_not_indexed(indexer):
     with pytest.raises(SearchError) as caught:
-        backend.write(MOVIES, [{**film("tt1", "A film"), "rating": 9.9}])
+        indexer.write(MOVIES, [{**film("tt1", "A film"), "rating": 9.9}])
 
     assert not isinstance(caught.value, SearchUnavailable)
     assert "strict_dynamic_mapping_exception" in str(caught.value)
-    backend.refresh()
-    assert backend.count(MOVIES) == 0
+    indexer.refresh()
+    assert indexer.count(MOVIES) == 0
 
 
-def test_indices_allow_the_configured_result_window(make_backend):
-    backend = make_backend(max_result_window=1234)
-    backend.prepare("g1")
+def test_indices_allow_the_configured_result_window(make_indexer):
+    indexer = make_indexer(max_result_window=1234)
+    indexer.prepare("g1")
+    names = [indexer.physical(index, "g1") for index in GENERATION_INDICES]
 
-    settings = backend.reader.indices.get_settings(
-        index=backend.physical(MOVIES, "g1")
-    ).body
+    settings = indexer.writer.indices.get_settings(index=names).body
 
-    (definition,) = settings.values()
-    assert int(definition["settings"]["index"]["max_result_window"]) == 1234
+    windows = {
+        name: int(definition["settings"]["index"]["max_result_window"])
+        for name, definition in settings.items()
+    }
+    assert windows == dict.fromkeys(names, 1234)
 
 
 # Generations and aliases ---------------------------------------------------
 
 
-def test_prepare_live_creates_an_initial_generation_once(make_backend):
-    backend = make_backend()
-    assert backend.live_generation() is None
+def test_prepare_live_creates_an_initial_generation_once(make_indexer):
+    indexer = make_indexer()
+    assert indexer.live_generation() is None
 
-    backend.prepare()
-    backend.write(MOVIES, movies(3))
-    backend.prepare()
-    backend.refresh()
+    indexer.prepare()
+    indexer.write(MOVIES, movies(3))
+    indexer.prepare()
+    indexer.refresh()
 
-    assert backend.live_generation() == "initial"
-    assert backend.count(MOVIES) == 3
-    assert _aliases(backend) == {
-        backend.alias(index): [backend.physical(index, "initial")] for index in INDICES
+    assert indexer.live_generation() == "initial"
+    assert indexer.count(MOVIES) == 3
+    assert _aliases(indexer) == {
+        indexer.alias(index): [indexer.physical(index, "initial")]
+        for index in GENERATION_INDICES
     }
 
 
-def test_a_generation_is_invisible_until_published(backend):
-    backend.write(MOVIES, movies(2))
-    backend.refresh()
-    backend.prepare("g1")
-    backend.write(MOVIES, movies(5), "g1")
-    backend.refresh("g1")
+def test_a_generation_is_invisible_until_published(reader, indexer):
+    indexer.write(MOVIES, movies(2))
+    indexer.refresh()
+    indexer.prepare("g1")
+    indexer.write(MOVIES, movies(5), "g1")
+    indexer.refresh("g1")
 
-    assert backend.count(MOVIES) == 2
-    assert backend.search_films(FilmQuery()).total == 2
-    assert backend.count(MOVIES, "g1") == 5
-
-
-def test_prepare_again_resumes_into_the_same_indices(make_backend):
-    backend = make_backend()
-    backend.prepare("g1")
-    backend.write(MOVIES, movies(3), "g1")
-
-    backend.prepare("g1")
-    backend.write(MOVIES, movies(2, start=3), "g1")
-    backend.publish("g1")
-
-    assert backend.count(MOVIES) == 5
+    assert indexer.count(MOVIES) == 2
+    assert reader.search_films(FilmQuery()).total == 2
+    assert indexer.count(MOVIES, "g1") == 5
 
 
-def test_publish_swaps_all_aliases_atomically(make_backend, proxy_to):
+def test_prepare_again_resumes_into_the_same_indices(make_indexer):
+    indexer = make_indexer()
+    indexer.prepare("g1")
+    indexer.write(MOVIES, movies(3), "g1")
+
+    indexer.prepare("g1")
+    indexer.write(MOVIES, movies(2, start=3), "g1")
+    indexer.publish("g1")
+
+    assert indexer.count(MOVIES) == 5
+
+
+def test_publish_swaps_all_aliases_atomically(make_reader, make_indexer, proxy_to):
     alias_updates = Faults("/_aliases")
-    backend = make_backend(proxy_to(alias_updates))
-    backend.prepare("g1")
-    backend.write(MOVIES, movies(40), "g1")
-    backend.publish("g1")
-    backend.prepare("g2")
-    backend.write(MOVIES, movies(70), "g2")
+    indexer = make_indexer(proxy_to(alias_updates))
+    reader = make_reader()
+    indexer.prepare("g1")
+    indexer.write(MOVIES, movies(40), "g1")
+    indexer.publish("g1")
+    indexer.prepare("g2")
+    indexer.write(MOVIES, movies(70), "g2")
     updates_before = alias_updates.seen
     seen, broken = [], []
     done = threading.Event()
 
     def watch():
         while not done.is_set():
-            aliases = _aliases(backend)
+            aliases = _aliases(reader)
             generations = {
                 physical.rsplit("_", 1)[1]
                 for physicals in aliases.values()
                 for physical in physicals
             }
-            total = backend.search_films(FilmQuery(limit=0)).total
+            total = reader.search_films(FilmQuery(limit=0)).total
             seen.append(generations)
             if any(len(p) != 1 for p in aliases.values()) or len(generations) != 1:
                 broken.append(aliases)
@@ -325,7 +361,7 @@ def test_publish_swaps_all_aliases_atomically(make_backend, proxy_to):
     watcher = threading.Thread(target=watch)
     watcher.start()
     time.sleep(0.05)
-    backend.publish("g2")
+    indexer.publish("g2")
     time.sleep(0.05)
     done.set()
     watcher.join()
@@ -333,237 +369,271 @@ def test_publish_swaps_all_aliases_atomically(make_backend, proxy_to):
     assert broken == []
     assert {"g1"} in seen and {"g2"} in seen
     assert alias_updates.seen - updates_before == 1
-    assert backend.live_generation() == "g2"
-    assert backend.count(MOVIES) == 70
-    assert _physical_indices(backend) == sorted(
-        backend.physical(index, "g2") for index in INDICES
+    assert indexer.live_generation() == "g2"
+    assert indexer.count(MOVIES) == 70
+    assert _physical_indices(indexer) == sorted(
+        indexer.physical(index, "g2") for index in GENERATION_INDICES
     )
 
 
-def test_publish_drops_the_initial_and_stale_generations(backend):
-    backend.prepare("abandoned")
-    backend.prepare("g2")
+def test_publish_drops_the_initial_and_stale_generations(indexer):
+    indexer.prepare("abandoned")
+    indexer.prepare("g2")
 
-    backend.publish("g2")
+    indexer.publish("g2")
 
-    assert _physical_indices(backend) == sorted(
-        backend.physical(index, "g2") for index in INDICES
+    assert _physical_indices(indexer) == sorted(
+        indexer.physical(index, "g2") for index in GENERATION_INDICES
     )
 
 
-def test_publish_twice_is_harmless(make_backend):
-    backend = make_backend()
-    backend.prepare("g1")
-    backend.write(GENRES, [{"id": "g", "name": "Drama", "film_count": 1}], "g1")
+def test_publish_twice_is_harmless(make_reader, make_indexer):
+    indexer = make_indexer()
+    indexer.prepare("g1")
+    indexer.write(GENRES, [{"id": "g", "name": "Drama", "film_count": 1}], "g1")
 
-    backend.publish("g1")
-    backend.publish("g1")
+    indexer.publish("g1")
+    indexer.publish("g1")
 
-    assert backend.live_generation() == "g1"
-    assert backend.get_genre("g")["name"] == "Drama"
+    assert indexer.live_generation() == "g1"
+    assert make_reader().get_genre("g")["name"] == "Drama"
+    assert _aliases(indexer) == {
+        indexer.alias(index): [indexer.physical(index, "g1")]
+        for index in GENERATION_INDICES
+    }
 
 
-def test_publish_an_unprepared_generation_is_an_error(backend):
+def test_publish_an_unprepared_generation_is_an_error(indexer):
     with pytest.raises(SearchError, match="never prepared") as caught:
-        backend.publish("nope")
+        indexer.publish("nope")
 
     assert not isinstance(caught.value, SearchUnavailable)
-    assert backend.live_generation() == "initial"
+    assert indexer.live_generation() == "initial"
 
 
-def test_discard_drops_an_unpublished_generation(backend):
-    backend.prepare("g1")
+def test_discard_drops_an_unpublished_generation(indexer):
+    indexer.prepare("g1")
 
-    backend.discard("g1")
+    indexer.discard("g1")
 
-    assert _physical_indices(backend) == sorted(
-        backend.physical(index, "initial") for index in INDICES
+    assert _physical_indices(indexer) == sorted(
+        indexer.physical(index, "initial") for index in GENERATION_INDICES
     )
     with pytest.raises(SearchError, match="never prepared"):
-        backend.count(MOVIES, "g1")
+        indexer.count(MOVIES, "g1")
 
 
-def test_discard_refuses_the_live_generation(backend):
+def test_discard_refuses_the_live_generation(indexer):
     with pytest.raises(SearchError, match="live"):
-        backend.discard("initial")
+        indexer.discard("initial")
 
 
-def test_generation_names_must_suit_index_names(backend):
+def test_generation_names_must_suit_index_names(indexer):
     with pytest.raises(ValueError, match="generation"):
-        backend.prepare("Upper/Case")
+        indexer.prepare("Upper/Case")
 
 
-def test_remove_counts_the_documents_that_existed(backend):
-    backend.write(PERSONS, [{"id": "p1", "full_name": "Mark Hamill", "films": []}])
+def test_remove_counts_the_documents_that_existed(reader, indexer):
+    indexer.write(PERSONS, [{"id": "p1", "full_name": "Mark Hamill", "films": []}])
 
-    removed = backend.remove(PERSONS, ["p1", "missing"])
-    backend.refresh()
+    removed = indexer.remove(PERSONS, ["p1", "missing"])
+    indexer.refresh()
 
     assert removed == 1
-    assert backend.get_person("p1") is None
+    assert reader.get_person("p1") is None
+
+
+# Data version --------------------------------------------------------------
+
+
+def test_live_indices_made_by_prepare_have_no_data_version(make_reader, make_indexer):
+    make_indexer().prepare()
+
+    assert make_reader().data_version() == "0"
+
+
+def test_a_data_version_goes_live_with_its_generation(reader, indexer):
+    indexer.write(MOVIES, movies(2))
+    indexer.set_data_version("v1")
+    indexer.refresh()
+    indexer.prepare("g1")
+    indexer.write(MOVIES, movies(5), "g1")
+    indexer.set_data_version("v2", "g1")
+    indexer.refresh("g1")
+
+    assert reader.data_version() == "v1"
+    assert reader.search_films(FilmQuery(limit=0)).total == 2
+
+    indexer.publish("g1")
+
+    assert reader.data_version() == "v2"
+    assert reader.search_films(FilmQuery(limit=0)).total == 5
 
 
 # Failures ------------------------------------------------------------------
 
 
-def test_reads_before_the_first_load_say_what_to_do(make_backend):
-    backend = make_backend()
+def test_reads_before_the_first_load_say_what_to_do(make_reader):
+    reader = make_reader()
 
     with pytest.raises(SearchUnavailable, match="flask etl run"):
-        backend.get_film("tt1")
+        reader.get_film("tt1")
     with pytest.raises(SearchUnavailable, match="flask etl run"):
-        backend.search_films(FilmQuery(text="star"))
+        reader.search_films(FilmQuery(text="star"))
+    with pytest.raises(SearchUnavailable, match="flask etl run"):
+        reader.data_version()
 
 
 @pytest.mark.parametrize(
-    "read",
+    ("side", "read"),
     [
-        lambda b: b.search_films(FilmQuery(text="star")),
-        lambda b: b.get_film("tt1"),
-        lambda b: b.list_genres(Sort("name")),
-        lambda b: b.search_persons("hamill"),
-        lambda b: b.ping(),
-        lambda b: b.count(MOVIES),
-        lambda b: b.live_generation(),
+        ("reader", lambda r: r.search_films(FilmQuery(text="star"))),
+        ("reader", lambda r: r.get_film("tt1")),
+        ("reader", lambda r: r.list_genres(Sort("name"))),
+        ("reader", lambda r: r.search_persons("hamill")),
+        ("reader", lambda r: r.data_version()),
+        ("reader", lambda r: r.ping()),
+        ("indexer", lambda i: i.count(MOVIES)),
+        ("indexer", lambda i: i.live_generation()),
     ],
     ids=[
         "search_films",
         "get_film",
         "list_genres",
         "search_persons",
+        "data_version",
         "ping",
         "count",
         "live_generation",
     ],
 )
-def test_unreachable_cluster_fails_reads_fast(make_backend, read):
-    backend = make_backend(CLOSED_PORT_URL)
+def test_unreachable_cluster_fails_reads_fast(make_reader, make_indexer, side, read):
+    make = {"reader": make_reader, "indexer": make_indexer}[side]
+    cluster = make(CLOSED_PORT_URL)
 
     started = time.perf_counter()
     with pytest.raises(SearchUnavailable, match="unreachable"):
-        read(backend)
+        read(cluster)
 
     assert time.perf_counter() - started < 0.5
 
 
-def test_unreachable_cluster_fails_writes_after_bounded_retries(make_backend):
-    backend = make_backend(CLOSED_PORT_URL, write_attempts=3, write_backoff=0.05)
+def test_unreachable_cluster_fails_writes_after_bounded_retries(make_indexer):
+    indexer = make_indexer(CLOSED_PORT_URL, write_attempts=3, write_backoff=0.05)
 
     started = time.perf_counter()
     with pytest.raises(SearchUnavailable, match="after 3 attempts"):
-        backend.write(MOVIES, movies(2), "g1")
+        indexer.write(MOVIES, movies(2), "g1")
 
     # Two waits of 0.05 and 0.1 s between the three attempts.
     assert 0.15 <= time.perf_counter() - started < 2
 
 
-def test_slow_cluster_times_out_without_retrying(make_backend, proxy_to):
+def test_slow_cluster_times_out_without_retrying(make_reader, make_indexer, proxy_to):
     def stall(method, path):
         if "_search" in path:
             time.sleep(1.5)
 
     searches = Faults("_search")
-    backend = make_backend(
+    make_indexer().prepare()
+    reader = make_reader(
         proxy_to(lambda m, p: searches(m, p) or stall(m, p)), timeout=0.2
     )
-    backend.prepare()
 
     started = time.perf_counter()
     with pytest.raises(SearchUnavailable, match="ConnectionTimeout"):
-        backend.search_films(FilmQuery())
+        reader.search_films(FilmQuery())
 
     assert time.perf_counter() - started < 1
     assert searches.seen == 1
 
 
 @pytest.mark.parametrize("answer", [UNAVAILABLE, REJECTED], ids=["503", "429"])
-def test_overloaded_cluster_fails_reads_without_retrying(
-    make_backend, proxy_to, answer
-):
+def test_overloaded_cluster_fails_reads_without_retrying(make_reader, proxy_to, answer):
     searches = Faults("_search", itertools.repeat(answer))
-    backend = make_backend(proxy_to(searches))
+    reader = make_reader(proxy_to(searches))
 
     with pytest.raises(SearchUnavailable, match=str(answer[0])):
-        backend.search_films(FilmQuery(text="star"))
+        reader.search_films(FilmQuery(text="star"))
 
     assert searches.seen == 1
 
 
-def test_result_window_is_checked_before_asking(make_backend):
-    backend = make_backend(CLOSED_PORT_URL, max_result_window=100)
+def test_result_window_is_checked_before_asking(make_reader):
+    reader = make_reader(CLOSED_PORT_URL, max_result_window=100)
 
     with pytest.raises(ResultWindowExceeded):
-        backend.search_films(FilmQuery(offset=95, limit=10))
+        reader.search_films(FilmQuery(offset=95, limit=10))
     with pytest.raises(ResultWindowExceeded):
-        backend.list_genres(Sort("name"), offset=100, limit=1)
+        reader.list_genres(Sort("name"), offset=100, limit=1)
     with pytest.raises(ResultWindowExceeded):
-        backend.search_persons("hamill", offset=0, limit=101)
+        reader.search_persons("hamill", offset=0, limit=101)
 
 
-def test_result_window_refused_by_the_cluster(make_backend):
-    small = make_backend(max_result_window=100)
+def test_result_window_refused_by_the_cluster(make_reader, make_indexer):
+    small = make_indexer(max_result_window=100)
     small.prepare()
     small.write(MOVIES, movies(3))
     small.refresh()
-    large = make_backend(max_result_window=10_000)
+    large = make_reader(max_result_window=10_000)
 
     assert large.search_films(FilmQuery(offset=0, limit=100)).total == 3
     with pytest.raises(ResultWindowExceeded):
         large.search_films(FilmQuery(offset=95, limit=10))
 
 
-def test_bulk_rejections_are_retried(make_backend, proxy_to):
+def test_bulk_rejections_are_retried(make_indexer, proxy_to):
     bulks = Faults("_bulk", [REJECTED, REJECTED])
-    backend = make_backend(proxy_to(bulks))
-    backend.prepare("g1")
+    indexer = make_indexer(proxy_to(bulks))
+    indexer.prepare("g1")
 
-    written = backend.write(MOVIES, movies(10), "g1")
+    written = indexer.write(MOVIES, movies(10), "g1")
 
     assert written == 10
     assert bulks.seen == 3
-    backend.refresh("g1")
-    assert backend.count(MOVIES, "g1") == 10
+    indexer.refresh("g1")
+    assert indexer.count(MOVIES, "g1") == 10
 
 
-def test_bulk_rejections_give_up_after_the_bulk_retries(make_backend, proxy_to):
+def test_bulk_rejections_give_up_after_the_bulk_retries(make_indexer, proxy_to):
     bulks = Faults("_bulk", itertools.repeat(REJECTED))
-    backend = make_backend(proxy_to(bulks), bulk_retries=2)
-    backend.prepare("g1")
+    indexer = make_indexer(proxy_to(bulks), bulk_retries=2)
+    indexer.prepare("g1")
 
     with pytest.raises(SearchUnavailable, match="429"):
-        backend.write(MOVIES, movies(10), "g1")
+        indexer.write(MOVIES, movies(10), "g1")
 
     assert bulks.seen == 3
 
 
-def test_write_survives_a_briefly_failing_cluster(make_backend, proxy_to):
+def test_write_survives_a_briefly_failing_cluster(make_indexer, proxy_to):
     bulks = Faults("_bulk", [UNAVAILABLE, CLOSE])
-    backend = make_backend(proxy_to(bulks))
-    backend.prepare("g1")
+    indexer = make_indexer(proxy_to(bulks))
+    indexer.prepare("g1")
 
-    assert backend.write(MOVIES, movies(10), "g1") == 10
+    assert indexer.write(MOVIES, movies(10), "g1") == 10
     assert bulks.seen == 3
-    backend.refresh("g1")
-    assert backend.count(MOVIES, "g1") == 10
+    indexer.refresh("g1")
+    assert indexer.count(MOVIES, "g1") == 10
 
 
-def test_write_gives_up_on_a_failing_cluster(make_backend, proxy_to):
+def test_write_gives_up_on_a_failing_cluster(make_indexer, proxy_to):
     bulks = Faults("_bulk", itertools.repeat(UNAVAILABLE))
-    backend = make_backend(proxy_to(bulks), write_attempts=4)
-    backend.prepare("g1")
+    indexer = make_indexer(proxy_to(bulks), write_attempts=4)
+    indexer.prepare("g1")
 
     with pytest.raises(SearchUnavailable, match="after 4 attempts"):
-        backend.write(MOVIES, movies(10), "g1")
+        indexer.write(MOVIES, movies(10), "g1")
 
     assert bulks.seen == 4
 
 
-def test_bulk_splits_writes_into_batches(make_backend, proxy_to):
+def test_bulk_splits_writes_into_batches(make_indexer, proxy_to):
     bulks = Faults("_bulk")
-    backend = make_backend(proxy_to(bulks), batch_size=4)
-    backend.prepare("g1")
+    indexer = make_indexer(proxy_to(bulks), batch_size=4)
+    indexer.prepare("g1")
 
-    backend.write(MOVIES, movies(10), "g1")
+    indexer.write(MOVIES, movies(10), "g1")
 
     assert bulks.seen == 3
 
@@ -571,12 +641,12 @@ def test_bulk_splits_writes_into_batches(make_backend, proxy_to):
 # Concurrency ---------------------------------------------------------------
 
 
-def test_concurrent_reads_share_the_pool(backend):
-    backend.write(MOVIES, movies(30))
-    backend.refresh()
+def test_concurrent_reads_share_the_pool(reader, indexer):
+    indexer.write(MOVIES, movies(30))
+    indexer.refresh()
 
     def read(n):
-        return backend.search_films(FilmQuery(offset=n % 30, limit=1)).items[0]["id"]
+        return reader.search_films(FilmQuery(offset=n % 30, limit=1)).items[0]["id"]
 
     with ThreadPoolExecutor(max_workers=32) as pool:
         ids = list(pool.map(read, range(320)))

@@ -10,8 +10,8 @@ from flask import current_app
 
 from app import caching
 from app.db import connect
+from app.migrations import discover
 from app.search import SearchError, get_search
-from etl.state import data_version
 
 
 class NotReady(Exception):
@@ -26,12 +26,17 @@ def check_database():
     except sqlite3.Error as exc:
         raise NotReady(f"cannot open the database: {exc}") from None
     try:
-        version = data_version(conn)
+        applied = {
+            row[0] for row in conn.execute("SELECT version FROM schema_migrations")
+        }
     except sqlite3.Error as exc:
         raise NotReady(f"not migrated (run flask db upgrade): {exc}") from None
     finally:
         conn.close()
-    return f"data version {version}"
+    behind = [version for version, _ in discover() if version not in applied]
+    if behind:
+        raise NotReady(f"{len(behind)} migrations pending: run flask db upgrade")
+    return f"{len(applied)} migrations applied"
 
 
 def check_search():

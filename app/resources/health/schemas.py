@@ -13,7 +13,7 @@ class CheckSchema(ma.Schema):
     """The outcome of one readiness check."""
 
     ok = ma.fields.Boolean()
-    detail = ma.fields.String(metadata={"example": "data version 3"})
+    detail = ma.fields.String(metadata={"example": "5 migrations applied"})
 
 
 class ReadinessSchema(ma.Schema):
