@@ -6,8 +6,18 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import caching, db, docs, errors, migrations, request_id, search
+from app import (
+    authentication,
+    caching,
+    db,
+    docs,
+    errors,
+    migrations,
+    request_id,
+    search,
+)
 from app import config as settings
+from app.extensions import smorest
 from app.resources import BLUEPRINTS
 from datagen.cli import data_cli
 from etl.cli import etl_cli
@@ -58,7 +68,7 @@ def register_logging(app):
 
 
 def register_extensions(app):
-    """Trust the configured proxies, then initialise request ids, storage and cache."""
+    """Trust the configured proxies, then initialise the extensions in order."""
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(
@@ -72,11 +82,13 @@ def register_extensions(app):
     db.init_app(app)
     search.init_app(app)
     caching.init_app(app)
+    authentication.init_app(app)
 
 
 def register_api(app):
     """Create the API, register its blueprints, error handlers and documentation."""
     api = Api(app, spec_kwargs={"extra_plugins": [request_id.RequestIdHeaderPlugin()]})
+    smorest.init_spec(api)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     errors.init_app(app)

@@ -7,6 +7,10 @@ completed ETL run) makes every older entry unreachable (within
 version lives with the indices, so a node that serves reads needs nothing but
 the search engine and the cache. A cache that fails is skipped for a few seconds, and the failure is
 logged once for that pause: answers go on, uncached.
+
+Caching is opt-in per blueprint (``Blueprint(..., cached=True)``). An answer
+that depends on who asks (a ``login_required`` view) is never served from or
+stored in the shared cache, and is sent ``Cache-Control: private, no-store``.
 """
 
 import hashlib
@@ -34,6 +38,7 @@ CACHE_CONTROL_HEADER = {
 }
 _KEY = "movie_catalogue.cache_key"
 _HIT = "movie_catalogue.cache_hit"
+_PERSONAL = "movie_catalogue.personal"
 _CACHEABLE_METHODS = ("GET", "HEAD")
 
 
@@ -146,9 +151,36 @@ def response_key():
     return "response:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+def mark_personal():
+    """Say that this request's answer depends on who asks."""
+    request.environ[_PERSONAL] = True
+
+
+def is_personal():
+    """Whether this request's answer depends on who asks: its view needs a user."""
+    if request.environ.get(_PERSONAL):
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        method = "get" if request.method == "HEAD" else request.method.lower()
+        view = getattr(view_class, method, None)
+    return getattr(view, "_personal", False)
+
+
+def keep_personal_answers_private(response):
+    """Send an answer that depends on who asks ``private, no-store``."""
+    if is_personal():
+        response.cache_control.public = False
+        response.cache_control.max_age = None
+        response.cache_control.private = True
+        response.cache_control.no_store = True
+    return response
+
+
 def serve_from_cache():
     """Answer a GET from the cache when this exact query was answered before."""
-    if request.method not in _CACHEABLE_METHODS:
+    if request.method not in _CACHEABLE_METHODS or is_personal():
         return None
     key = response_key()
     if key is None:
@@ -163,7 +195,11 @@ def serve_from_cache():
 
 def finish_cacheable_response(response):
     """Store a fresh 200 answer; give every 200 answer Cache-Control and an ETag."""
-    if request.method not in _CACHEABLE_METHODS or response.status_code != 200:
+    if (
+        request.method not in _CACHEABLE_METHODS
+        or response.status_code != 200
+        or is_personal()
+    ):
         return response
     key = request.environ.get(_KEY)
     responses = current_app.extensions["response-cache"]
@@ -181,28 +217,19 @@ def finish_cacheable_response(response):
     return response.make_conditional(request)
 
 
-class CachedResponsesMixin:
-    """Extend a flask-smorest Blueprint: its GET answers are cached and conditional."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.before_request(serve_from_cache)
-        self.after_request(finish_cacheable_response)
-        self._prepare_doc_cbks.append(self._prepare_caching_doc)
-
-    @staticmethod
-    def _prepare_caching_doc(doc, doc_info, *, method, **kwargs):
-        """Document If-None-Match, 304, ETag and Cache-Control on GET operations."""
-        if method.upper() != "GET":
-            return doc
-        doc.setdefault("parameters", []).append("IF_NONE_MATCH")
-        responses = doc.setdefault("responses", {})
-        for status_code in doc_info.get("success_status_codes", []):
-            responses[status_code].setdefault("headers", {}).update(
-                {"ETag": "ETAG", "Cache-Control": CACHE_CONTROL_HEADER}
-            )
-        responses[304] = "NOT_MODIFIED"
+def document_caching(doc, doc_info, *, method, **kwargs):
+    """Document If-None-Match, 304, ETag and Cache-Control on cached GET operations."""
+    personal = doc_info.get("manual_doc", {}).get("security")
+    if method.upper() != "GET" or personal:
         return doc
+    doc.setdefault("parameters", []).append("IF_NONE_MATCH")
+    responses = doc.setdefault("responses", {})
+    for status_code in doc_info.get("success_status_codes", []):
+        responses[status_code].setdefault("headers", {}).update(
+            {"ETag": "ETAG", "Cache-Control": CACHE_CONTROL_HEADER}
+        )
+    responses[304] = "NOT_MODIFIED"
+    return doc
 
 
 def init_app(app):
@@ -220,6 +247,7 @@ def init_app(app):
     else:
         settings.update(CACHE_TYPE="SimpleCache")
     cache.init_app(app, config=settings)
+    app.after_request(keep_personal_answers_private)
     app.extensions["response-cache"] = ResponseCache(
         app.config["CACHE_TTL"],
         app.logger,

@@ -98,4 +98,10 @@ def from_environment():
         "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),
         "ETL_BATCH_SIZE": _env_int("ETL_BATCH_SIZE", 2_000, minimum=1),
         "LOG_LEVEL": _env_str("LOG_LEVEL", "INFO").upper(),
+        # Signs the access and refresh tokens. Required with Redis or Elasticsearch;
+        # on the embedded default, a secret is made once and kept in JWT_SECRET_PATH.
+        "JWT_SECRET_KEY": _env_str("JWT_SECRET_KEY"),
+        "JWT_SECRET_PATH": _env_str(
+            "JWT_SECRET_PATH", str(database_path.with_name("jwt-secret"))
+        ),
     }

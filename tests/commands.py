@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.settings import TEST_JWT_SECRET
+
 ROOT = Path(__file__).resolve().parent.parent
 # Every setting the service reads from the environment that the tests set; a
 # value inherited from the shell must not leak into a run.
@@ -17,6 +19,8 @@ SETTINGS = (
     "ELASTICSEARCH_URL",
     "ELASTICSEARCH_INDEX_PREFIX",
     "REDIS_URL",
+    "JWT_SECRET_KEY",
+    "JWT_SECRET_PATH",
 )
 
 
@@ -27,6 +31,7 @@ def command_env(settings, **variables):
     back on its defaults for them.
     """
     env = {name: value for name, value in os.environ.items() if name not in SETTINGS}
+    env["JWT_SECRET_KEY"] = TEST_JWT_SECRET
     env.update({name: str(value) for name, value in settings.items() if value})
     return env | variables
 

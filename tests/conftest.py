@@ -2,7 +2,7 @@
 
 import pytest
 
-from app import create_app
+from tests.settings import make_test_app
 
 pytest_plugins = [
     "tests.fixtures.elasticsearch",
@@ -24,16 +24,7 @@ def make_app(db_path):
     """
 
     def make(**settings):
-        return create_app(
-            {
-                "TESTING": True,
-                "DATABASE_PATH": str(db_path),
-                "EMBEDDED_SEARCH_PATH": str(db_path.with_name("movies.search.sqlite")),
-                "ELASTICSEARCH_URL": None,
-                "REDIS_URL": None,
-                **settings,
-            }
-        )
+        return make_test_app(db_path, **settings)
 
     return make
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from app import create_app
+from tests.settings import make_test_app
 
 OPERATIONS = {
     "/api/v1/video/collection": "get",
@@ -85,14 +85,11 @@ def test_swagger_ui_loads_its_files_from_this_server(client):
 
 @pytest.fixture
 def docs_only_client(tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "DOCS_ONLY": True,
-            "DATABASE_PATH": str(tmp_path / "absent" / "movies.sqlite"),
-            "ELASTICSEARCH_URL": "http://127.0.0.1:9",
-            "REDIS_URL": "redis://127.0.0.1:9/0",
-        }
+    app = make_test_app(
+        tmp_path / "absent" / "movies.sqlite",
+        DOCS_ONLY=True,
+        ELASTICSEARCH_URL="http://127.0.0.1:9",
+        REDIS_URL="redis://127.0.0.1:9/0",
     )
     return app.test_client()
 

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from app import create_app
 from app.search import ResultWindowExceeded
+from tests.settings import make_test_app
 
 SHAPE = {"code", "status", "message", "errors"}
 
@@ -14,9 +14,7 @@ SHAPE = {"code", "status", "message", "errors"}
 @pytest.fixture
 def failing_app(db_path):
     """An app with routes that fail in ways no real route should."""
-    app = create_app(
-        {"TESTING": True, "DATABASE_PATH": str(db_path), "REDIS_URL": None}
-    )
+    app = make_test_app(db_path)
 
     @app.get("/boom")
     def boom():

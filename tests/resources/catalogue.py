@@ -31,10 +31,10 @@ import json
 import time
 import uuid
 
-from app import create_app
 from tests.documents import film, genre, person, write_catalogue
 from tests.factories import make_legacy_db, movie, star_wars, writer_id
 from tests.fixtures.elasticsearch import drop_indices
+from tests.settings import make_test_app
 
 ACTION = genre("action", "Action")
 ADVENTURE = genre("adventure", "Adventure")
@@ -250,14 +250,7 @@ def rebuilt_catalogue(search_config, directory):
     """
     directory.mkdir()
     config = elsewhere(search_config, directory)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(directory / "movies.sqlite"),
-            "REDIS_URL": None,
-            **config,
-        }
-    )
+    app = make_test_app(directory / "movies.sqlite", **config)
     try:
         build_from_legacy(app)
         yield app.test_client()

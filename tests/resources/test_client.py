@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import create_app
+from tests.settings import make_test_app
 
 CHROME_ON_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"
@@ -19,14 +19,7 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 
 def proxied_app(db_path, proxies):
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(db_path),
-            "REDIS_URL": None,
-            "TRUSTED_PROXIES": proxies,
-        }
-    )
+    return make_test_app(db_path, TRUSTED_PROXIES=proxies)
 
 
 def test_info_describes_the_client(client):

@@ -2,10 +2,10 @@
 
 import pytest
 
-from app import create_app
 from tests.factories import make_legacy_db, movie
 from tests.fixtures.redis import free_port
 from tests.resources.catalogue import run_cli
+from tests.settings import make_test_app
 
 
 def build_catalogue(app):
@@ -16,13 +16,10 @@ def build_catalogue(app):
 
 def test_healthz_answers_without_touching_anything(tmp_path):
     database = tmp_path / "nowhere" / "movies.sqlite"
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_PATH": str(database),
-            "ELASTICSEARCH_URL": "http://127.0.0.1:9",
-            "REDIS_URL": "redis://127.0.0.1:9/0",
-        }
+    app = make_test_app(
+        database,
+        ELASTICSEARCH_URL="http://127.0.0.1:9",
+        REDIS_URL="redis://127.0.0.1:9/0",
     )
 
     response = app.test_client().get("/healthz")

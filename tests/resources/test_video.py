@@ -6,7 +6,6 @@ import uuid
 import pytest
 from flask_smorest.pagination import PaginationParameters
 
-from app import create_app
 from app.resources.video.pagination import last_page
 from tests.documents import film
 from tests.factories import REAL_LEGACY_DB
@@ -25,6 +24,7 @@ from tests.resources.catalogue import (
     load_catalogue,
     run_cli,
 )
+from tests.settings import make_test_app
 
 COLLECTION = "/api/v1/video/collection"
 SUMMARY_KEYS = {"id", "title", "imdb_rating"}
@@ -307,9 +307,7 @@ def legacy_client(request, tmp_path_factory):
             "ELASTICSEARCH_URL": request.getfixturevalue("elasticsearch_url"),
             "ELASTICSEARCH_INDEX_PREFIX": f"t{uuid.uuid4().hex[:12]}_",
         }
-    app = create_app(
-        {"TESTING": True, "DATABASE_PATH": str(database), "REDIS_URL": None, **backend}
-    )
+    app = make_test_app(database, **backend)
     run_cli(app, "db", "upgrade")
     run_cli(app, "etl", "run")
     yield app.test_client()

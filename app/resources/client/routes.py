@@ -1,8 +1,8 @@
 """Routes about the calling client, under ``/client``."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.extensions.smorest import Blueprint
 from app.resources.client.info import describe_client
 from app.resources.client.schemas import ClientInfoSchema
 

@@ -1,10 +1,14 @@
 """Routes of the films resource, under ``/api/v1/films``."""
 
 from flask.views import MethodView
-from flask_smorest import abort
 
-from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import CatalogueBlueprint, page_items
+from app.errors import SEARCH_UNAVAILABLE_DOC
+from app.resources.catalogue import (
+    CatalogueBlueprint,
+    document_or_404,
+    not_found_doc,
+    page_items,
+)
 from app.resources.films.queries import find_films, find_similar_films, get_film
 from app.resources.films.schemas import (
     FilmDetailSchema,
@@ -18,7 +22,7 @@ FILM_ID_PARAMETER = {
     "name": "film_id",
     "description": "Film id, e.g. tt0076759.",
 }
-NOT_FOUND_DOC = {"schema": ErrorSchema, "description": "No film has this id."}
+NOT_FOUND_DOC = not_found_doc("film")
 
 blp = CatalogueBlueprint(
     "films",
@@ -30,10 +34,7 @@ blp = CatalogueBlueprint(
 
 def film_or_404(film_id):
     """Return the film document with this id, or answer 404."""
-    film = get_film(film_id)
-    if film is None:
-        abort(404, message=f"No film has the id {film_id!r}.")
-    return film
+    return document_or_404(get_film, film_id, "film")
 
 
 @blp.route("")

@@ -1,10 +1,14 @@
 """Routes of the genres resource, under ``/api/v1/genres``."""
 
 from flask.views import MethodView
-from flask_smorest import abort
 
-from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import CatalogueBlueprint, page_items
+from app.errors import SEARCH_UNAVAILABLE_DOC
+from app.resources.catalogue import (
+    CatalogueBlueprint,
+    document_or_404,
+    not_found_doc,
+    page_items,
+)
 from app.resources.genres.queries import get_genre, list_genres
 from app.resources.genres.schemas import GenreQueryArgsSchema, GenreSchema
 
@@ -38,11 +42,8 @@ class GenreByIdViews(MethodView):
     """One genre."""
 
     @blp.response(200, GenreSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="No genre has this id.")
+    @blp.alt_response(404, **not_found_doc("genre"))
     @blp.alt_response(503, **SEARCH_UNAVAILABLE_DOC)
     def get(self, genre_id):
         """Get a genre with its film count."""
-        genre = get_genre(genre_id)
-        if genre is None:
-            abort(404, message=f"No genre has the id {genre_id!r}.")
-        return genre
+        return document_or_404(get_genre, genre_id, "genre")

@@ -1,9 +1,10 @@
 """Health probes: ``/healthz`` (alive) and ``/readyz`` (dependencies reachable)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from app.errors import ErrorSchema
+from app.extensions.smorest import Blueprint
 from app.resources.health.checks import run_checks
 from app.resources.health.schemas import LivenessSchema, ReadinessSchema
 

@@ -1,10 +1,14 @@
 """Routes of the persons resource, under ``/api/v1/persons``."""
 
 from flask.views import MethodView
-from flask_smorest import abort
 
-from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import CatalogueBlueprint, page_items
+from app.errors import SEARCH_UNAVAILABLE_DOC
+from app.resources.catalogue import (
+    CatalogueBlueprint,
+    document_or_404,
+    not_found_doc,
+    page_items,
+)
 from app.resources.films.schemas import FilmSchema
 from app.resources.persons.queries import (
     find_person_films,
@@ -14,7 +18,7 @@ from app.resources.persons.queries import (
 from app.resources.persons.schemas import PersonSchema, PersonSearchQueryArgsSchema
 
 PERSON_ID_PARAMETER = {"in": "path", "name": "person_id", "description": "Person id."}
-NOT_FOUND_DOC = {"schema": ErrorSchema, "description": "No person has this id."}
+NOT_FOUND_DOC = not_found_doc("person")
 
 blp = CatalogueBlueprint(
     "persons",
@@ -26,10 +30,7 @@ blp = CatalogueBlueprint(
 
 def person_or_404(person_id):
     """Return the person document with this id, or answer 404."""
-    person = get_person(person_id)
-    if person is None:
-        abort(404, message=f"No person has the id {person_id!r}.")
-    return person
+    return document_or_404(get_person, person_id, "person")
 
 
 @blp.route("/search")

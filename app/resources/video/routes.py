@@ -1,11 +1,10 @@
 """Routes of the legacy video API, under ``/api/v1/video``."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
 
-from app.caching import CachedResponsesMixin
-from app.errors import SEARCH_UNAVAILABLE_DOC, ErrorSchema
-from app.resources.catalogue import page_items
+from app.errors import SEARCH_UNAVAILABLE_DOC
+from app.extensions.smorest import Blueprint
+from app.resources.catalogue import document_or_404, not_found_doc, page_items
 from app.resources.video.pagination import LinkHeaderPaginationMixin
 from app.resources.video.queries import find_videos, get_video
 from app.resources.video.schemas import (
@@ -15,13 +14,14 @@ from app.resources.video.schemas import (
 )
 
 
-class VideoBlueprint(CachedResponsesMixin, LinkHeaderPaginationMixin, Blueprint):
+class VideoBlueprint(LinkHeaderPaginationMixin, Blueprint):
     """A blueprint whose answers are cached and paged with Link headers."""
 
 
 blp = VideoBlueprint(
     "video",
     __name__,
+    cached=True,
     url_prefix="/api/v1/video",
     description="The legacy video API, kept for the current frontend.",
 )
@@ -51,11 +51,8 @@ class VideoByIdViews(MethodView):
     """One film."""
 
     @blp.response(200, VideoDetailSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="No film has this id.")
+    @blp.alt_response(404, **not_found_doc("film"))
     @blp.alt_response(503, **SEARCH_UNAVAILABLE_DOC)
     def get(self, video_id):
         """Get a film with its description, people and genres."""
-        video = get_video(video_id)
-        if video is None:
-            abort(404, message=f"No film has the id {video_id!r}.")
-        return video
+        return document_or_404(get_video, video_id, "film")

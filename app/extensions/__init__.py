@@ -1,9 +1,12 @@
 """Extension objects, created unbound and initialised by the factory.
 
 The flask-smorest ``Api`` is not here: it binds to one app, so the factory
-creates one per app (tests create many apps in one process).
+creates one per app (tests create many apps in one process). The Blueprint
+every resource uses is in ``app.extensions.smorest``.
 """
 
 from flask_caching import Cache
+from flask_jwt_extended import JWTManager
 
 cache = Cache()
+jwt = JWTManager()

@@ -1,0 +1,54 @@
+"""The ETL's callable core: what a job or an admin write calls, without click."""
+
+from contextlib import closing
+
+import click
+import pytest
+
+from app.db import connect
+from app.migrations import upgrade
+from etl import EtlError, runner, state
+from tests.factories import make_legacy_db, movie
+
+
+@pytest.fixture
+def migrated(search_app, db_path):
+    """A migrated catalogue of two films."""
+    make_legacy_db(
+        db_path, movies=[movie("tt0000001", "Alien"), movie("tt0000002", "Aliens")]
+    )
+    with closing(connect(db_path)) as conn:
+        upgrade(conn)
+    return db_path
+
+
+def test_run_loads_the_catalogue_and_sets_a_new_data_version(migrated, reader):
+    first = runner.run()
+    version = reader.data_version()
+    second = runner.run()
+
+    assert (first.mode, first.documents["movies"]) == ("full", 2)
+    assert (second.mode, second.documents["movies"]) == ("incremental", 0)
+    assert reader.get_film("tt0000002")["title"] == "Aliens"
+    assert reader.data_version() not in {"0", version}
+
+
+def test_a_second_run_meanwhile_is_refused_with_a_plain_exception(migrated):
+    with state.exclusive(migrated), pytest.raises(state.RunInProgress) as refused:
+        runner.run()
+
+    assert isinstance(refused.value, EtlError)
+    assert not isinstance(refused.value, click.ClickException)
+
+
+@pytest.mark.parametrize("prepare", ["missing", "unmigrated"])
+def test_a_catalogue_it_cannot_load_is_a_plain_error(search_app, db_path, prepare):
+    if prepare == "unmigrated":
+        make_legacy_db(db_path)
+
+    with pytest.raises(EtlError) as refused:
+        runner.run()
+
+    assert not isinstance(refused.value, click.ClickException)
+    expected = "not found" if prepare == "missing" else "run flask db upgrade"
+    assert expected in str(refused.value)

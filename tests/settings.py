@@ -1,0 +1,29 @@
+"""The settings of every app the tests make, built in this one place."""
+
+from pathlib import Path
+
+from app import create_app
+
+# Signs the tests' tokens; long enough for HS256.
+TEST_JWT_SECRET = "test-signing-key-of-the-movie-catalogue-suite-0123456789abcdef"
+
+
+def app_settings(db_path, **overrides):
+    """Settings of a test app on ``db_path``: the embedded index beside it, an
+    in-process cache and a fixed signing key; ``overrides`` win.
+    """
+    db_path = Path(db_path)
+    return {
+        "TESTING": True,
+        "DATABASE_PATH": str(db_path),
+        "EMBEDDED_SEARCH_PATH": str(db_path.with_name(f"{db_path.stem}.search.sqlite")),
+        "ELASTICSEARCH_URL": None,
+        "REDIS_URL": None,
+        "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        **overrides,
+    }
+
+
+def make_test_app(db_path, **overrides):
+    """Create an app with ``app_settings(db_path, **overrides)``."""
+    return create_app(app_settings(db_path, **overrides))

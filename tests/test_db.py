@@ -1,0 +1,202 @@
+"""The SQLite layer: one transaction helper for every write, and waits that yield."""
+
+import os
+import sqlite3
+import threading
+import urllib.error
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from flask import Blueprint
+
+from app.db import DatabaseBusy, connect, get_db, transaction, use_wal
+from tests.commands import command_env, gunicorn
+from tests.fixtures.redis import free_port
+
+
+@pytest.fixture
+def probe_db(db_path):
+    """A WAL database with an empty ``probe`` table."""
+    with closing(connect(db_path)) as conn:
+        use_wal(conn)
+        conn.execute("CREATE TABLE probe (n INTEGER PRIMARY KEY)")
+    return db_path
+
+
+def rows(path):
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT count(*) FROM probe").fetchone()[0]
+
+
+def test_a_transaction_commits_all_of_its_writes(probe_db):
+    with closing(connect(probe_db)) as conn:
+        with transaction(conn):
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+        assert not conn.in_transaction
+    assert rows(probe_db) == 2
+
+
+def test_a_failing_transaction_leaves_nothing_behind(probe_db):
+    with closing(connect(probe_db)) as conn:
+        with pytest.raises(ZeroDivisionError), transaction(conn):
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+            1 / 0  # noqa: B018
+        assert not conn.in_transaction
+    assert rows(probe_db) == 0
+
+
+def test_a_transaction_cannot_nest(probe_db):
+    with (
+        closing(connect(probe_db)) as conn,
+        transaction(conn),
+        pytest.raises(RuntimeError, match="already open"),
+        transaction(conn),
+    ):
+        pass
+
+
+def test_a_write_gives_up_when_the_lock_stays_taken(probe_db):
+    with (
+        closing(sqlite3.connect(probe_db, isolation_level=None)) as other,
+        closing(connect(probe_db, write_timeout=0.2)) as conn,
+    ):
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseBusy), transaction(conn):
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+        other.execute("ROLLBACK")
+        # The connection is usable again, with SQLite's own short wait back.
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 50
+        with transaction(conn):
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+    assert rows(probe_db) == 1
+
+
+@pytest.fixture
+def probe_app(make_app, probe_db):
+    """An app with a write route and a route that leaves a transaction open."""
+    app = make_app(DATABASE_WRITE_TIMEOUT=0.2)
+    routes = Blueprint("probe", __name__)
+
+    @routes.post("/write")
+    def write():
+        with transaction() as conn:
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+        return {}, 201
+
+    @routes.post("/forgets-to-commit")
+    def forgets_to_commit():
+        db = get_db()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO probe DEFAULT VALUES")
+        return {}, 201
+
+    app.register_blueprint(routes)
+    return app
+
+
+def test_a_transaction_left_open_is_rolled_back_when_the_request_ends(
+    probe_app, probe_db, caplog
+):
+    response = probe_app.test_client().post("/forgets-to-commit")
+
+    assert response.status_code == 201
+    assert rows(probe_db) == 0
+    assert "rolled back a transaction left open" in caplog.text
+    # Nothing is left holding the lock.
+    assert probe_app.test_client().post("/write").status_code == 201
+
+
+def test_a_request_that_cannot_get_the_lock_answers_503(probe_app, probe_db):
+    with closing(sqlite3.connect(probe_db, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        response = probe_app.test_client().post("/write")
+        other.execute("ROLLBACK")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["message"].startswith("The database is busy")
+    assert rows(probe_db) == 0
+
+
+@pytest.mark.slow
+def test_a_write_waiting_for_the_lock_does_not_freeze_reads_on_its_worker(
+    probe_db, tmp_path
+):
+    port = free_port()
+    env = command_env(
+        {"DATABASE_PATH": probe_db},
+        BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        DATABASE_WRITE_TIMEOUT="30",
+    )
+    base = f"http://127.0.0.1:{port}/probe"
+    with (
+        gunicorn("tests.apps.write_probe:app", env, tmp_path / "gunicorn.log"),
+        closing(sqlite3.connect(probe_db, isolation_level=None)) as holder,
+    ):
+        wait_until_serving(f"{base}/read")
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, held by another process
+        answers = {}
+
+        def write():
+            request = urllib.request.Request(f"{base}/write", method="POST")
+            with urllib.request.urlopen(request, timeout=60) as response:
+                answers["write"] = response.status
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        # The write has reached the worker and waits for the lock...
+        wait_until(lambda: holder_sees_a_waiter(probe_db))
+        # ...while a read on the same (only) worker is answered.
+        with urllib.request.urlopen(f"{base}/read", timeout=10) as response:
+            assert response.status == 200
+        assert writer.is_alive() and "write" not in answers
+
+        holder.execute("COMMIT")
+        writer.join(timeout=60)
+
+    assert answers == {"write": 201}
+    assert rows(probe_db) == 1
+
+
+def holder_sees_a_waiter(path):
+    """Whether the probe worker has opened its connection to the database.
+
+    Its request connection is opened by the write, before it waits for the
+    lock; /proc tells which processes hold the file open.
+    """
+    count = 0
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) == str(path):
+                count += 1
+        except OSError:
+            continue
+    # This test process holds one; the worker's is the second.
+    return count >= 2
+
+
+def wait_until(condition, attempts=400):
+    """Poll ``condition`` until it holds; fail after ``attempts`` tries."""
+    event = threading.Event()
+    for _ in range(attempts):
+        if condition():
+            return
+        event.wait(0.05)
+    raise AssertionError("the condition never held")
+
+
+def wait_until_serving(url):
+    """Wait until ``url`` answers."""
+
+    def answers():
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except (OSError, urllib.error.URLError):
+            return False
+
+    wait_until(answers)
