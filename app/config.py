@@ -97,6 +97,12 @@ def from_environment():
         "DOCS_ONLY": _env_bool("DOCS_ONLY"),
         "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),
         "ETL_BATCH_SIZE": _env_int("ETL_BATCH_SIZE", 2_000, minimum=1),
+        # The ETL's runs and checkpoints, in a file of their own: the ETL never
+        # writes to the catalogue, so it never waits on a request that does.
+        "ETL_STATE_PATH": _env_str(
+            "ETL_STATE_PATH",
+            str(database_path.with_name(database_path.stem + ".etl.sqlite")),
+        ),
         "LOG_LEVEL": _env_str("LOG_LEVEL", "INFO").upper(),
         # Signs the access and refresh tokens. Required with Redis or Elasticsearch;
         # on the embedded default, a secret is made once and kept in JWT_SECRET_PATH.

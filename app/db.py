@@ -137,6 +137,16 @@ def _is_busy(exc):
     )
 
 
+def statements(script):
+    """Split an SQL script into its statements, to run one by one in a transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
 def get_db():
     """Return this request's connection to the catalogue database.
 

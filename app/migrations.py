@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.db import connect, use_wal
+from app.db import DatabaseBusy, connect, statements, transaction, use_wal
 from app.legacy import legacy_columns
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations_sql"
@@ -47,7 +47,11 @@ def _ensure_ledger(conn):
 
 def applied_versions(conn):
     """Return ``{version: checksum}`` of the migrations already applied."""
-    _ensure_ledger(conn)
+    ledger = conn.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if ledger is None:
+        return {}
     rows = conn.execute("SELECT version, checksum FROM schema_migrations")
     return {row["version"]: row["checksum"] for row in rows}
 
@@ -102,19 +106,20 @@ def upgrade(conn, directory=MIGRATIONS_DIR, echo=None):
         check_legacy_layout(conn)
     if todo:
         use_wal(conn)
+        with transaction(conn):
+            _ensure_ledger(conn)
     applied = []
     for version, path in todo:
         started = time.perf_counter()
         try:
-            conn.executescript("BEGIN IMMEDIATE;\n" + path.read_text(encoding="utf-8"))
-            conn.execute(
-                "INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)",
-                (version, checksum(path)),
-            )
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with transaction(conn):
+                for statement in statements(path.read_text(encoding="utf-8")):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)",
+                    (version, checksum(path)),
+                )
+        except (sqlite3.Error, DatabaseBusy) as exc:
             raise MigrationError(
                 f"migration {version} failed and was rolled back: {exc}"
             ) from None

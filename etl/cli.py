@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 
 from app.search import INDICES, SearchError, get_indexer
-from etl import EtlError, runner, state
+from etl import EtlError, runner
 
 etl_cli = AppGroup("etl", help="Load the catalogue into the search backend.")
 
@@ -74,7 +74,7 @@ def status_command():
         raise click.ClickException(str(exc)) from None
     indexer = get_indexer()
     try:
-        run = state.latest(conn, indexer.describe())
+        run = runner.last_run(indexer)
         if run is None:
             click.echo(f"no ETL run yet into {indexer.describe()}")
             return

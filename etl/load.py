@@ -8,7 +8,7 @@ batch that was in flight is simply written again.
 from etl import state
 
 
-def load_batches(conn, indexer, run, phase, batches, progress):
+def load_batches(state_db, indexer, run, phase, batches, progress):
     """Write ``(documents, last_id)`` batches of ``phase`` and checkpoint each one.
 
     Returns the number of documents written.
@@ -16,7 +16,7 @@ def load_batches(conn, indexer, run, phase, batches, progress):
     written = 0
     for documents, last_id in batches:
         count = indexer.write(phase, documents, run.generation)
-        state.checkpoint(conn, run, phase, last_id, count)
+        state.checkpoint(state_db, run, phase, last_id, count)
         progress.update(count)
         written += count
     return written

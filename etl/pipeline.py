@@ -52,33 +52,32 @@ class NullProgress:
         """End the current phase."""
 
 
-def plan(conn, indexer, full):
+def plan(conn, indexer, state_db, full):
     """Return ``(run, resumed)``: the unfinished run to resume, or a new one."""
     target = indexer.describe()
-    last = state.latest(conn, target)
+    last = state.latest(state_db, target)
     if last is not None and last.state != "completed":
         if last.mode == "full" or not full:
-            return state.resume(conn, last), True
-        state.finish(conn, last, "failed", "superseded by a full run")
-    completed = state.latest(conn, target, "completed")
+            return state.resume(state_db, last), True
+        state.finish(state_db, last, "failed", "superseded by a full run")
+    completed = state.latest(state_db, target, "completed")
+    started_at = state.catalogue_clock(conn)
     if full or completed is None or indexer.live_generation() is None:
-        return state.start(conn, target, "full", None), False
-    # A run's started_at is stamped by the write that records it, and SQLite lets
-    # one writer commit at a time: every change stamped before it was committed
-    # before it, so that run saw it. Later changes are >= started_at.
+        return state.start(state_db, target, "full", None, started_at), False
     since = completed.started_at
-    return state.start(conn, target, "incremental", since), False
+    return state.start(state_db, target, "incremental", since, started_at), False
 
 
-def run(conn, indexer, *, full=False, batch_size=2000, progress=None):
-    """Run the ETL into ``indexer``; return a Summary. Raises on failure.
+def run(conn, indexer, *, state_db, full=False, batch_size=2000, progress=None):
+    """Run the ETL from the catalogue ``conn`` into ``indexer``; return a Summary.
 
-    The data goes live with a new data version, which makes every answer
-    cached before unreachable.
+    Runs and checkpoints are kept in ``state_db``; nothing is written to the
+    catalogue. The data goes live with a new data version, which makes every
+    answer cached before unreachable. Raises on failure.
     """
     progress = progress or NullProgress()
     started = time.perf_counter()
-    current, resumed = plan(conn, indexer, full)
+    current, resumed = plan(conn, indexer, state_db, full)
     summary = Summary(current.id, current.mode, resumed)
     try:
         indexer.prepare(current.generation)
@@ -95,7 +94,7 @@ def run(conn, indexer, *, full=False, batch_size=2000, progress=None):
             )
             with prefetched(conn, produce) as batches:
                 summary.documents[phase] = load.load_batches(
-                    conn, indexer, current, phase, batches, progress
+                    state_db, indexer, current, phase, batches, progress
                 )
             progress.close()
         if current.generation is None:
@@ -105,9 +104,9 @@ def run(conn, indexer, *, full=False, batch_size=2000, progress=None):
             indexer.set_data_version(new_data_version(), current.generation)
             indexer.publish(current.generation)
     except BaseException as exc:
-        state.finish(conn, current, "failed", _describe(exc))
+        state.finish(state_db, current, "failed", _describe(exc))
         raise
-    state.finish(conn, current, "completed")
+    state.finish(state_db, current, "completed")
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -5,16 +5,21 @@ can start the same work. It raises plain exceptions (``EtlError`` and the
 search backend's ``SearchError``), never a command-line one.
 """
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 from flask import current_app
 
 from app import caching
-from app.db import connect
+from app.db import DatabaseBusy, connect
 from app.migrations import MigrationError, pending
 from app.search import get_indexer
 from etl import EtlError, pipeline, state
+
+# Seconds the ETL waits to read the catalogue's clock under its write lock; the
+# requests that hold it hold it for milliseconds.
+ETL_LOCK_WAIT = 60.0
 
 
 def run(*, full=False, batch_size=None, progress=None):
@@ -28,14 +33,20 @@ def run(*, full=False, batch_size=None, progress=None):
     indexer = get_indexer()
     conn = open_catalogue(config["DATABASE_PATH"])
     try:
-        with state.exclusive(config["DATABASE_PATH"]):
+        with (
+            state.exclusive(config["DATABASE_PATH"]),
+            contextlib.closing(state.open_state(config["ETL_STATE_PATH"])) as db,
+        ):
             summary = pipeline.run(
                 conn,
                 indexer,
+                state_db=db,
                 full=full,
                 batch_size=batch_size or config["ETL_BATCH_SIZE"],
                 progress=progress,
             )
+    except DatabaseBusy as exc:
+        raise EtlError(f"the catalogue stayed busy ({exc}); try again") from None
     finally:
         conn.close()
     caching.invalidate()
@@ -43,12 +54,16 @@ def run(*, full=False, batch_size=None, progress=None):
 
 
 def open_catalogue(path):
-    """Open the migrated catalogue database; EtlError if it is missing or behind."""
+    """Open the migrated catalogue; EtlError if it is missing or behind.
+
+    The ETL writes nothing there; it only takes the write lock for the moment
+    it reads the clock, and waits for it as long as ``ETL_LOCK_WAIT``.
+    """
     if not Path(path).is_file():
         raise EtlError(f"database file not found: {path}")
     conn = None
     try:
-        conn = connect(path, create=False)
+        conn = connect(path, create=False, write_timeout=ETL_LOCK_WAIT)
         behind = pending(conn)
     except (sqlite3.DatabaseError, MigrationError) as exc:
         if conn is not None:
@@ -58,3 +73,12 @@ def open_catalogue(path):
         conn.close()
         raise EtlError("the database is not migrated: run flask db upgrade")
     return conn
+
+
+def last_run(indexer):
+    """Return the newest run into ``indexer``'s target, or None before the first."""
+    path = Path(current_app.config["ETL_STATE_PATH"])
+    if not path.exists():
+        return None
+    with contextlib.closing(state.open_state(path)) as db:
+        return state.latest(db, indexer.describe())

@@ -1,7 +1,9 @@
-"""ETL state kept in SQLite: runs, checkpoints and the lock against parallel runs.
+"""ETL state: runs and checkpoints in a SQLite file of their own, and the lock.
 
-Every write here is one short transaction (``app.db.transaction``), so a
-request that writes to the catalogue meanwhile waits milliseconds at most.
+The file (``ETL_STATE_PATH``) belongs to the ETL alone, which holds the lock
+while it writes it: the ETL reads the catalogue and never writes to it, so it
+never waits on a request that writes there, nor makes one wait for more than
+the moment it takes the catalogue's clock (see :func:`catalogue_clock`).
 """
 
 import contextlib
@@ -10,8 +12,26 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.db import transaction
+from app.db import connect, statements, transaction, use_wal
 from etl import EtlError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS etl_run (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    target      TEXT NOT NULL,
+    mode        TEXT NOT NULL CHECK (mode IN ('full', 'incremental')),
+    state       TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+    generation  TEXT,
+    watermark   TEXT,
+    checkpoint  TEXT,
+    documents   INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    finished_at TEXT,
+    modified    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS etl_run_target_idx ON etl_run (target, state, id);
+"""
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -72,6 +92,20 @@ def exclusive(database_path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def open_state(path):
+    """Open the ETL's state file, creating it and its table if missing."""
+    conn = connect(path)
+    try:
+        use_wal(conn)
+        with transaction(conn):
+            for statement in statements(SCHEMA):
+                conn.execute(statement)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def latest(conn, target, state=None):
     """Return the newest run for ``target`` (in ``state`` if given), or None."""
     row = conn.execute(
@@ -82,13 +116,19 @@ def latest(conn, target, state=None):
     return Run.from_row(row) if row else None
 
 
-def start(conn, target, mode, watermark):
-    """Record a new running run and return it."""
+def start(conn, target, mode, watermark, started_at):
+    """Record a new running run and return it.
+
+    ``started_at`` is the catalogue's clock when the run began
+    (:func:`catalogue_clock`), from which the next run reads changes;
+    ``watermark`` is where this one reads them from (None: everything).
+    """
     with transaction(conn):
         cursor = conn.execute(
-            "INSERT INTO etl_run (target, mode, state, watermark, checkpoint)"
-            " VALUES (?, ?, 'running', ?, '{}')",
-            (target, mode, watermark),
+            "INSERT INTO etl_run"
+            " (target, mode, state, watermark, checkpoint, started_at)"
+            " VALUES (?, ?, 'running', ?, '{}', ?)",
+            (target, mode, watermark, started_at),
         )
         run_id = cursor.lastrowid
         if mode == "full":
@@ -142,6 +182,13 @@ def finish(conn, run, state, error=None):
     return get(conn, run.id)
 
 
-def now(conn):
-    """Return SQLite's clock, the one the ``modified`` columns use."""
-    return conn.execute(f"SELECT {NOW}").fetchone()[0]
+def catalogue_clock(catalogue):
+    """Read the catalogue's clock under its write lock, held for that moment only.
+
+    It is the clock the ``modified`` stamps use. Every change stamped before this reading was committed before it, since a
+    writer stamps and commits while it holds the lock; every later change is
+    stamped later. A run that reads the catalogue after this misses nothing
+    stamped before it, and the next run reads changes from it on.
+    """
+    with transaction(catalogue):
+        return catalogue.execute(f"SELECT {NOW}").fetchone()[0]

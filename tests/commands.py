@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (
     "DATABASE_PATH",
     "EMBEDDED_SEARCH_PATH",
+    "ETL_STATE_PATH",
     "ELASTICSEARCH_URL",
     "ELASTICSEARCH_INDEX_PREFIX",
     "REDIS_URL",

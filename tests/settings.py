@@ -8,6 +8,12 @@ from app import create_app
 TEST_JWT_SECRET = "test-signing-key-of-the-movie-catalogue-suite-0123456789abcdef"
 
 
+def etl_state_path(db_path):
+    """Where the ETL of a test app on ``db_path`` keeps its runs."""
+    db_path = Path(db_path)
+    return db_path.with_name(f"{db_path.stem}.etl.sqlite")
+
+
 def app_settings(db_path, **overrides):
     """Settings of a test app on ``db_path``: the embedded index beside it, an
     in-process cache and a fixed signing key; ``overrides`` win.
@@ -17,6 +23,7 @@ def app_settings(db_path, **overrides):
         "TESTING": True,
         "DATABASE_PATH": str(db_path),
         "EMBEDDED_SEARCH_PATH": str(db_path.with_name(f"{db_path.stem}.search.sqlite")),
+        "ETL_STATE_PATH": str(etl_state_path(db_path)),
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,

@@ -14,6 +14,7 @@ from flask import Blueprint
 from app.db import DatabaseBusy, connect, get_db, transaction, use_wal
 from tests.commands import command_env, gunicorn
 from tests.fixtures.redis import free_port
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -177,16 +178,6 @@ def holder_sees_a_waiter(path):
             continue
     # This test process holds one; the worker's is the second.
     return count >= 2
-
-
-def wait_until(condition, attempts=400):
-    """Poll ``condition`` until it holds; fail after ``attempts`` tries."""
-    event = threading.Event()
-    for _ in range(attempts):
-        if condition():
-            return
-        event.wait(0.05)
-    raise AssertionError("the condition never held")
 
 
 def wait_until_serving(url):

@@ -2,7 +2,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -10,6 +9,8 @@ from app.db import connect
 from app.migrations import upgrade
 from tests.commands import ROOT, SETTINGS, command_env, flask
 from tests.factories import make_legacy_db, movie
+from tests.settings import etl_state_path
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -53,27 +54,31 @@ def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    conn = sqlite3.connect(catalogue)
-    deadline = time.monotonic() + 60
-    documents = 0
-    while time.monotonic() < deadline and documents < 500:
-        time.sleep(0.05)
-        row = conn.execute("SELECT max(documents) FROM etl_run").fetchone()
-        documents = row[0] or 0
+    runs = sqlite3.connect(runner_env["ETL_STATE_PATH"])
+
+    def documents_loaded():
+        try:
+            return runs.execute("SELECT max(documents) FROM etl_run").fetchone()[0]
+        except sqlite3.OperationalError:  # the run has not made its file yet
+            return None
+
+    wait_until(lambda: (documents_loaded() or 0) >= 500)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    documents = documents_loaded()
     assert 500 <= documents < 3000, "the run must be killed in the middle of the movies"
-    state_row = conn.execute("SELECT state FROM etl_run ORDER BY id DESC").fetchone()
+    state_row = runs.execute("SELECT state FROM etl_run ORDER BY id DESC").fetchone()
     assert state_row == ("running",)
 
     result = flask(runner_env, "etl", "run")
     assert result.returncode == 0, result.stderr
     assert "resumed full run" in result.stdout
+    conn = sqlite3.connect(catalogue)
     films = conn.execute("SELECT count(*) FROM film").fetchone()[0]
     persons = conn.execute("SELECT count(*) FROM person").fetchone()[0]
     assert indexer.count("movies") == films
     assert indexer.count("persons") == persons
-    assert conn.execute("SELECT count(*), max(state) FROM etl_run").fetchone() == (
+    assert runs.execute("SELECT count(*), max(state) FROM etl_run").fetchone() == (
         1,
         "completed",
     )
@@ -93,8 +98,8 @@ def test_unreachable_elasticsearch_fails_clearly(db_path, tmp_path):
     assert result.returncode != 0
     assert "search backend failed" in result.stderr
     assert "Traceback" not in result.stderr
-    conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT state FROM etl_run").fetchall() == [("failed",)]
+    runs = sqlite3.connect(etl_state_path(db_path))
+    assert runs.execute("SELECT state FROM etl_run").fetchall() == [("failed",)]
 
 
 def test_run_before_migration_is_a_clear_error(search_app, db_path, runner_env):

@@ -1,5 +1,6 @@
 import sqlite3
 import threading
+from contextlib import closing
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.factories import (
     make_star_wars_db,
     movie,
 )
+from tests.settings import etl_state_path
 
 
 @pytest.fixture
@@ -46,8 +48,18 @@ def conn(search_app, db_path):
     connection.close()
 
 
+@pytest.fixture
+def state_db(db_path):
+    """The ETL's state file of the test's catalogue."""
+    with closing(state.open_state(etl_state_path(db_path))) as conn:
+        yield conn
+
+
 def run(conn, indexer, **kwargs):
-    return pipeline.run(conn, indexer, batch_size=2, **kwargs)
+    """Run the ETL from ``conn`` in batches of two, its state beside the catalogue."""
+    path = conn.execute("PRAGMA database_list").fetchone()["file"]
+    with closing(state.open_state(etl_state_path(path))) as state_db:
+        return pipeline.run(conn, indexer, state_db=state_db, batch_size=2, **kwargs)
 
 
 def sqlite_count(conn, table):
@@ -60,13 +72,14 @@ def assert_counts_match(conn, indexer):
     assert indexer.count("persons") == sqlite_count(conn, "person")
 
 
-def test_first_run_is_a_full_load_of_every_index(conn, indexer):
+def test_first_run_is_a_full_load_of_every_index(conn, indexer, state_db):
     summary = run(conn, indexer)
     assert summary.mode == "full"
     assert summary.documents == {"movies": 3, "persons": 5, "genres": 3}
     assert_counts_match(conn, indexer)
     assert (
-        indexer.live_generation() == state.latest(conn, indexer.describe()).generation
+        indexer.live_generation()
+        == state.latest(state_db, indexer.describe()).generation
     )
 
 
@@ -189,11 +202,11 @@ def test_rerun_is_idempotent(conn, reader, indexer):
     assert_counts_match(conn, indexer)
 
 
-def test_full_run_swaps_generations(conn, reader, indexer):
+def test_full_run_swaps_generations(conn, reader, indexer, state_db):
     first = run(conn, indexer)
     second = run(conn, indexer, full=True)
     assert second.run_id != first.run_id
-    assert indexer.live_generation() == state.get(conn, second.run_id).generation
+    assert indexer.live_generation() == state.get(state_db, second.run_id).generation
     page = reader.search_films(FilmQuery(sort=(Sort("id"),)))
     assert [f["id"] for f in page.items] == ["tt0000001", "tt0000002", "tt0000003"]
 
@@ -215,13 +228,16 @@ class FailingAfter:
 
 
 def test_failure_mid_load_leaves_live_indices_untouched_and_resumes(
-    conn, reader, indexer
+    conn,
+    reader,
+    indexer,
+    state_db,
 ):
     first = run(conn, indexer)
     live, version = indexer.live_generation(), reader.data_version()
     with pytest.raises(SearchUnavailable):
         run(conn, FailingAfter(indexer, 1), full=True)
-    failed = state.latest(conn, indexer.describe())
+    failed = state.latest(state_db, indexer.describe())
     assert failed.state == "failed" and "went away" in failed.error
     assert (indexer.live_generation(), reader.data_version()) == (live, version)
     assert_counts_match(conn, indexer)

@@ -52,3 +52,16 @@ def test_a_catalogue_it_cannot_load_is_a_plain_error(search_app, db_path, prepar
     assert not isinstance(refused.value, click.ClickException)
     expected = "not found" if prepare == "missing" else "run flask db upgrade"
     assert expected in str(refused.value)
+
+
+def test_a_run_writes_nothing_to_the_catalogue(migrated):
+    with closing(connect(migrated)) as watcher:
+        before = watcher.execute("PRAGMA data_version").fetchone()[0]
+        runner.run()
+        runner.run()
+        after = watcher.execute("PRAGMA data_version").fetchone()[0]
+        tables = {row[0] for row in watcher.execute("SELECT name FROM sqlite_schema")}
+
+    # data_version moves whenever another connection commits a change.
+    assert after == before
+    assert "etl_run" not in tables

@@ -20,9 +20,10 @@ from app.search import (
 )
 from app.search.embedded import LAYOUT, EmbeddedIndexer, EmbeddedReader, ranking
 from app.search.embedded.connections import IDLE_CONNECTIONS
-from etl import pipeline
+from etl import pipeline, state
 from tests.documents import film, write_catalogue
 from tests.factories import make_star_wars_db, movie
+from tests.settings import etl_state_path
 
 
 @pytest.fixture
@@ -109,9 +110,12 @@ def test_reads_refuse_an_index_of_the_first_layout_until_the_etl_upgrades_it(
     reader, indexer, index_path, db_path
 ):
     make_star_wars_db(db_path, movie("tt0000002", "The Empire Strikes Back"))
-    with closing(connect(db_path)) as conn:
+    with (
+        closing(connect(db_path)) as conn,
+        closing(state.open_state(etl_state_path(db_path))) as state_db,
+    ):
         upgrade(conn)
-        pipeline.run(conn, indexer)
+        pipeline.run(conn, indexer, state_db=state_db)
         # What releases before layouts wrote: no titles beside the documents.
         set_layout(index_path, 0, "ALTER TABLE movie DROP COLUMN title")
 
@@ -119,7 +123,7 @@ def test_reads_refuse_an_index_of_the_first_layout_until_the_etl_upgrades_it(
             reader.search_films(FilmQuery(text="star wars"))
         # Nothing changed in the catalogue: the run only upgrades the index,
         # titles of the films already in it included.
-        assert pipeline.run(conn, indexer).mode == "incremental"
+        assert pipeline.run(conn, indexer, state_db=state_db).mode == "incremental"
 
     films = reader.search_films(FilmQuery(sort=(Sort("id"),)), FILM_SUMMARY).items
     assert [item["title"] for item in films] == ["Star Wars", "The Empire Strikes Back"]

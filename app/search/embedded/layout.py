@@ -5,10 +5,9 @@ numbered in the file's ``user_version``: a write upgrades an older file with
 the steps from its layout on, and reads refuse such a file until then.
 """
 
-import sqlite3
 import uuid
 
-from app.db import connect, transaction, use_wal
+from app.db import connect, statements, transaction, use_wal
 from app.search import GENRES, MOVIES, PERSONS, SearchError, SearchUnavailable
 
 NOT_BUILT = "search index not built yet: run flask etl run"
@@ -156,7 +155,7 @@ def _set_up(conn, path):
         else:
             raise SearchError(f"{path} has a layout newer than this service")
         for script in scripts:
-            for statement in _statements(script):
+            for statement in statements(script):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {LAYOUT}")
 
@@ -180,13 +179,3 @@ def set_meta(conn, key, value):
 def new_revision(conn):
     """Give the file a new revision: readers rebuild what they keep of it."""
     set_meta(conn, "revision", uuid.uuid4().hex)
-
-
-def _statements(script):
-    """Split an SQL script into its statements."""
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            yield statement
-            statement = ""
