@@ -97,6 +97,9 @@ def from_environment():
         "DOCS_ONLY": _env_bool("DOCS_ONLY"),
         "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),
         "ETL_BATCH_SIZE": _env_int("ETL_BATCH_SIZE", 2_000, minimum=1),
+        # `flask etl run` lowers its CPU priority by this much (nice): on a machine
+        # it shares with the API, the batch work gives way to the requests.
+        "ETL_NICENESS": _env_int("ETL_NICENESS", 10),
         # The ETL's runs and checkpoints, in a file of their own: the ETL never
         # writes to the catalogue, so it never waits on a request that does.
         "ETL_STATE_PATH": _env_str(

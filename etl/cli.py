@@ -1,5 +1,7 @@
 """``flask etl run`` and ``flask etl status``: the ETL's command-line face."""
 
+import os
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -44,6 +46,7 @@ class TerminalProgress:
 )
 def run_command(full, batch_size):
     """Load what changed since the last run (everything with --full)."""
+    os.nice(current_app.config["ETL_NICENESS"])
     try:
         summary = runner.run(
             full=full, batch_size=batch_size, progress=TerminalProgress()

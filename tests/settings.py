@@ -27,6 +27,8 @@ def app_settings(db_path, **overrides):
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        # The CLI runner runs `flask etl run` in the test process itself.
+        "ETL_NICENESS": 0,
         **overrides,
     }
 

@@ -1,5 +1,6 @@
 """The ETL's callable core: what a job or an admin write calls, without click."""
 
+import os
 from contextlib import closing
 
 import click
@@ -65,3 +66,17 @@ def test_a_run_writes_nothing_to_the_catalogue(migrated):
     # data_version moves whenever another connection commits a change.
     assert after == before
     assert "etl_run" not in tables
+
+
+def test_the_command_gives_way_to_requests_on_the_cpu(make_app, db_path, monkeypatch):
+    make_legacy_db(db_path, movies=[movie("tt0000001", "Alien")])
+    with closing(connect(db_path)) as conn:
+        upgrade(conn)
+    lowered = []
+    monkeypatch.setattr(os, "nice", lowered.append)
+    app = make_app(ETL_NICENESS=7)
+
+    result = app.test_cli_runner().invoke(args=["etl", "run"])
+
+    assert result.exit_code == 0, result.output
+    assert lowered == [7]

@@ -235,7 +235,8 @@ class EmbeddedIndexer(SearchIndexer):
 
     def refresh(self, generation=None):
         """Fold the WAL into the file: a write is searchable once it commits."""
-        with closing(open_for_writing(self.files.writable(generation))) as conn:
+        path = self.files.writable(generation)
+        with closing(open_for_writing(path, read=generation is None)) as conn:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def set_data_version(self, version, generation=None):
@@ -254,7 +255,9 @@ class EmbeddedIndexer(SearchIndexer):
             conn.execute("INSERT INTO movie_fts (movie_fts) VALUES ('optimize')")
             conn.execute("INSERT INTO person_fts (person_fts) VALUES ('optimize')")
             conn.execute("ANALYZE")
-        self.refresh(generation)
+        path = self.files.generation_path(generation)
+        with closing(open_for_writing(path)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.files.publish(generation)
 
     def discard(self, generation):
@@ -296,7 +299,8 @@ class EmbeddedIndexer(SearchIndexer):
         A transaction that ``changes_data`` gives the file a new revision.
         """
         path = self.files.writable(generation)
-        with closing(open_for_writing(path)) as conn, transaction(conn):
+        read = generation is None
+        with closing(open_for_writing(path, read=read)) as conn, transaction(conn):
             yield conn
             if changes_data:
                 new_revision(conn)

@@ -1,6 +1,9 @@
 """The tables of an index file, its numbered layout, and how a file is opened.
 
-Every file is in WAL mode, so readers never wait on a writer. The layout is
+Every file that readers read is in WAL mode, so they never wait on a writer;
+a generation that nobody reads yet is written with a rollback journal, which
+writes each page once instead of twice, and goes over to WAL when it is
+published. The layout is
 numbered in the file's ``user_version``: a write upgrades an older file with
 the steps from its layout on, and reads refuse such a file until then.
 """
@@ -124,15 +127,17 @@ def open_for_reading(path, any_layout=False):
     return conn
 
 
-def open_for_writing(path):
-    """Open the file ``path`` to write, in WAL mode, with the current layout.
+def open_for_writing(path, read=True):
+    """Open the file ``path`` to write, with the current layout.
 
-    A new file gets the tables, a file of an older layout its upgrades, in one
-    transaction.
+    A file that is ``read`` is in WAL mode; one that nobody reads yet keeps
+    the mode it has (a new file: a rollback journal). A new file gets the
+    tables, a file of an older layout its upgrades, in one transaction.
     """
     conn = connect(path)
     try:
-        use_wal(conn)
+        if read:
+            use_wal(conn)
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         if conn.execute("PRAGMA user_version").fetchone()[0] != LAYOUT:
             _set_up(conn, path)
