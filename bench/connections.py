@@ -30,7 +30,6 @@ are those of ``bench/load.py``; the idle connections must outlive the run, so it
 must stay well within gunicorn's keep-alive of 75 s.
 """
 
-import argparse
 import asyncio
 import collections
 import contextlib
@@ -45,7 +44,6 @@ from urllib.parse import quote
 
 from load import (
     RESULT_COLUMNS,
-    add_service_arguments,
     add_wrk_arguments,
     backend_service,
     cpu_row,
@@ -59,6 +57,7 @@ from load import (
     run_line,
     run_wrk,
     sample_films,
+    service_parser,
     summary,
     title_words,
     write_paths,
@@ -74,12 +73,7 @@ MIX = {"lists": 30, "searches": 30, "cards": 25, "persons": 15}
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
-    add_service_arguments(parser)
+    parser = service_parser(__doc__)
     add_wrk_arguments(parser)
     parser.set_defaults(backends="embedded")
     parser.add_argument("--idle", type=int, default=10_000, help="idle connections")

@@ -73,12 +73,7 @@ TARGETS_MS = {"cached-page": 50, "uncached-search": 200}
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
-    add_service_arguments(parser)
+    parser = service_parser(__doc__)
     add_wrk_arguments(parser)
     parser.add_argument(
         "--scenarios",
@@ -137,6 +132,17 @@ def main():
 
 
 # --- the service under test ---------------------------------------------------
+
+
+def service_parser(doc):
+    """An argument parser described by ``doc``, with the service's arguments."""
+    parser = argparse.ArgumentParser(
+        description=doc.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(doc.splitlines()[2:]),
+    )
+    add_service_arguments(parser)
+    return parser
 
 
 def add_service_arguments(parser):

@@ -32,7 +32,6 @@ The script needs only HTTP and the ``flask`` commands, so the same file can
 measure an older checkout (copy it there) against the same data.
 """
 
-import argparse
 import contextlib
 import http.client
 import json
@@ -58,7 +57,6 @@ from load import (
     ROOT,
     Service,
     WrkResult,
-    add_service_arguments,
     base_env,
     errors_text,
     fill_caches,
@@ -67,6 +65,7 @@ from load import (
     print_table,
     raise_open_files_limit,
     sample_films,
+    service_parser,
     title_words,
 )
 
@@ -77,12 +76,7 @@ TARGET_MAX_MS = 1000
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
-    add_service_arguments(parser)
+    parser = service_parser(__doc__)
     parser.set_defaults(backends="embedded")
     parser.add_argument(
         "--phases", default=",".join(PHASES), help="from: " + ", ".join(PHASES)

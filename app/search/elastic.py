@@ -178,13 +178,27 @@ def index_settings(max_result_window):
 class _Cluster:
     """The cluster, its clients and the names of our indices: what both sides share."""
 
-    def __init__(self, url, prefix="", *, timeout=5.0, maxsize=100):
+    def __init__(
+        self, url, prefix="", *, timeout=5.0, maxsize=100, max_result_window=10_000
+    ):
         self.url = url
         self.prefix = prefix
         self.timeout = timeout
         self.maxsize = maxsize
+        self.max_result_window = max_result_window
         self._clients = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def settings(config):
+        """Return what both sides take from the app's settings."""
+        return {
+            "url": config["ELASTICSEARCH_URL"],
+            "prefix": config.get("ELASTICSEARCH_INDEX_PREFIX") or "",
+            "timeout": config["ELASTICSEARCH_TIMEOUT"],
+            "maxsize": config["ELASTICSEARCH_MAXSIZE"],
+            "max_result_window": config["MAX_RESULT_WINDOW"],
+        }
 
     # Clients ---------------------------------------------------------------
 
@@ -252,20 +266,10 @@ class _Cluster:
 class ElasticsearchReader(_Cluster, SearchReader):
     """Searches the live indices: fail fast, one short try per request."""
 
-    def __init__(self, url, prefix="", *, max_result_window=10_000, **options):
-        super().__init__(url, prefix, **options)
-        self.max_result_window = max_result_window
-
     @classmethod
     def from_config(cls, config):
         """Build the reader from the app's settings; nothing is contacted yet."""
-        return cls(
-            config["ELASTICSEARCH_URL"],
-            config.get("ELASTICSEARCH_INDEX_PREFIX") or "",
-            timeout=config["ELASTICSEARCH_TIMEOUT"],
-            maxsize=config["ELASTICSEARCH_MAXSIZE"],
-            max_result_window=config["MAX_RESULT_WINDOW"],
-        )
+        return cls(**cls.settings(config))
 
     def search_films(self, query, fields=None):
         """Return a Page of films matching ``query`` (see the search contract)."""
@@ -373,7 +377,6 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
         url,
         prefix="",
         *,
-        max_result_window=10_000,
         batch_size=2_000,
         write_attempts=WRITE_ATTEMPTS,
         write_backoff=WRITE_BACKOFF,
@@ -382,7 +385,6 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
         **options,
     ):
         super().__init__(url, prefix, **options)
-        self.max_result_window = max_result_window
         self.batch_size = batch_size
         self.write_attempts = write_attempts
         self.write_backoff = write_backoff
@@ -393,10 +395,7 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
     def from_config(cls, config):
         """Build the indexer from the app's settings; nothing is contacted yet."""
         return cls(
-            config["ELASTICSEARCH_URL"],
-            config.get("ELASTICSEARCH_INDEX_PREFIX") or "",
-            timeout=config["ELASTICSEARCH_TIMEOUT"],
-            max_result_window=config["MAX_RESULT_WINDOW"],
+            **cls.settings(config),
             batch_size=config["ETL_BATCH_SIZE"],
             write_attempts=config["ELASTICSEARCH_WRITE_ATTEMPTS"],
             write_backoff=config["ELASTICSEARCH_WRITE_BACKOFF"],
