@@ -120,8 +120,11 @@ def handle_database_busy(error):
 def handle_result_window_exceeded(error):
     """422: the page lies deeper than the search engine can page."""
     window = current_app.config["MAX_RESULT_WINDOW"]
+    deepest = ""
+    if error.limit:
+        deepest = f" (page {window // error.limit} with {error.limit} a page)"
     message = (
-        f"Only the first {window} results can be paged through; "
+        f"Only the first {window} results can be paged through{deepest}; "
         "ask for an earlier page or narrow the search."
     )
     return error_response(422, message, {"query": {"page": [message]}})

@@ -3,9 +3,13 @@ writes them (see ``app.search``), and a catalogue of them written into a backend
 """
 
 from app.search import GENRES, MOVIES, PERSONS, ROLES
+from app.search.documents import (
+    PERSON_KEYS,
+    genre_document,
+    movie_document,
+    person_document,
+)
 from tests.factories import writer_id
-
-_ROLE_KEYS = {"actor": "actors", "writer": "writers", "director": "directors"}
 
 
 def genre(key, name):
@@ -32,26 +36,21 @@ def film(
     """A movie document; actors get legacy ids 1, 2, ... and writers
     ``writer_id(0)``, ``writer_id(1)``, ... in the order given.
     """
-    return {
+    credits = [
+        *({"role": "director", **p, "legacy_id": None} for p in directors),
+        *({"role": "actor", **p, "legacy_id": n} for n, p in enumerate(actors, 1)),
+        *(
+            {"role": "writer", **p, "legacy_id": writer_id(n)}
+            for n, p in enumerate(writers)
+        ),
+    ]
+    row = {
         "id": film_id,
         "title": title,
         "description": description,
         "imdb_rating": rating,
-        "genre": [g["name"] for g in genres],
-        "genres": list(genres),
-        "director": [p["full_name"] for p in directors],
-        "actors": [{"id": n, "name": p["full_name"]} for n, p in enumerate(actors, 1)],
-        "writers": [
-            {"id": writer_id(n), "name": p["full_name"]} for n, p in enumerate(writers)
-        ],
-        "actors_names": [p["full_name"] for p in actors],
-        "writers_names": [p["full_name"] for p in writers],
-        "persons": {
-            "actors": list(actors),
-            "writers": list(writers),
-            "directors": list(directors),
-        },
     }
+    return movie_document(row, genres, credits)
 
 
 def genre_documents(films):
@@ -60,28 +59,20 @@ def genre_documents(films):
     for doc in films:
         for g in doc["genres"]:
             counts.setdefault(g["id"], {**g, "film_count": 0})["film_count"] += 1
-    return list(counts.values())
+    return [genre_document(row) for row in counts.values()]
 
 
 def person_documents(films):
     """The person documents of ``films``: each film once, its roles in ROLES order."""
-    people = {}
+    people, credits = {}, {}
     for doc in films:
         for role in ROLES:
-            for p in doc["persons"][_ROLE_KEYS[role]]:
-                entry = people.setdefault(p["id"], {**p, "films": {}})
-                entry["films"].setdefault(doc["id"], set()).add(role)
-    return [
-        {
-            "id": entry["id"],
-            "full_name": entry["full_name"],
-            "films": [
-                {"id": film_id, "roles": [r for r in ROLES if r in roles]}
-                for film_id, roles in entry["films"].items()
-            ],
-        }
-        for entry in people.values()
-    ]
+            for p in doc["persons"][PERSON_KEYS[role]]:
+                people.setdefault(p["id"], p)
+                credits.setdefault(p["id"], []).append(
+                    {"film_id": doc["id"], "role": role}
+                )
+    return [person_document(p, credits[p["id"]]) for p in people.values()]
 
 
 def write_catalogue(indexer, generation, films, *, genres=None, persons=None):

@@ -78,14 +78,21 @@ class SearchUnavailable(SearchError):
 
 
 class ResultWindowExceeded(SearchError):
-    """The requested page lies beyond what the backend can page through."""
+    """The requested page lies beyond what the backend can page through.
+
+    ``limit`` is the size of the page asked for, when it is known.
+    """
+
+    def __init__(self, message, limit=None):
+        super().__init__(message)
+        self.limit = limit
 
 
 def check_window(offset, limit, max_result_window):
     """Raise ResultWindowExceeded if a page ends beyond ``max_result_window``."""
     if offset + limit > max_result_window:
         raise ResultWindowExceeded(
-            f"offset + limit must not exceed {max_result_window}"
+            f"offset + limit must not exceed {max_result_window}", limit=limit
         )
 
 

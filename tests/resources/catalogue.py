@@ -28,7 +28,6 @@ tt0000006   Home Movie                -     -                         Lucas (d)
 
 import contextlib
 import json
-import time
 import uuid
 
 from tests.documents import film, genre, person, write_catalogue
@@ -160,13 +159,11 @@ def assert_beyond_the_result_window(response):
     assert "page" in response.json["errors"]["query"]
 
 
-def get_quick_503(client, path):
-    """``GET path``, insisting on a 503 within 5 s that says when to retry."""
-    started = time.monotonic()
+def get_503(client, path):
+    """``GET path``, insisting on a 503 that says when to retry."""
     response = client.get(path)
 
     assert response.status_code == 503
-    assert time.monotonic() - started < 5
     assert int(response.headers["Retry-After"]) > 0
     return response
 

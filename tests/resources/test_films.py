@@ -9,7 +9,7 @@ from tests.resources.catalogue import (
     assert_beyond_the_result_window,
     assert_refused_argument,
     build_from_legacy,
-    get_quick_503,
+    get_503,
     ids,
     pagination,
     pagination_of,
@@ -363,7 +363,7 @@ def test_invalid_argument_is_422_naming_it_and_what_is_allowed(
     [FILMS, f"{SEARCH}?query=star", f"{FILMS}/tt0000001", f"{FILMS}/tt0000001/similar"],
 )
 def test_search_engine_down_is_a_quick_503_with_retry_after(unreachable_client, path):
-    response = get_quick_503(unreachable_client, path)
+    response = get_503(unreachable_client, path)
 
     assert response.json["code"] == 503
 

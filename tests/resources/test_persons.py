@@ -9,7 +9,7 @@ from tests.resources.catalogue import (
     assert_beyond_the_result_window,
     assert_refused_argument,
     build_from_legacy,
-    get_quick_503,
+    get_503,
     ids,
     pagination,
     pagination_of,
@@ -171,7 +171,7 @@ def test_invalid_argument_is_422_naming_it_and_what_is_allowed(
     "path", [f"{SEARCH}?query=ford", f"{PERSONS}/p-ford", f"{PERSONS}/p-ford/films"]
 )
 def test_search_engine_down_is_a_quick_503_with_retry_after(unreachable_client, path):
-    get_quick_503(unreachable_client, path)
+    get_503(unreachable_client, path)
 
 
 # --- built from the legacy file: caching and stable ids -----------------------------

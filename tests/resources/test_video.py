@@ -19,7 +19,7 @@ from tests.resources.catalogue import (
     SCIFI,
     assert_beyond_the_result_window,
     assert_refused_argument,
-    get_quick_503,
+    get_503,
     ids,
     load_catalogue,
     run_cli,
@@ -279,7 +279,7 @@ def test_collection_refuses_post_with_405(client):
 
 @pytest.mark.parametrize("path", [COLLECTION, "/api/v1/video/get/tt0076759"])
 def test_search_engine_down_is_a_quick_503_with_retry_after(unreachable_client, path):
-    response = get_quick_503(unreachable_client, path)
+    response = get_503(unreachable_client, path)
 
     assert response.json["code"] == 503
     assert response.json["status"] == "Service Unavailable"

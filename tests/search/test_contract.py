@@ -291,6 +291,9 @@ def test_text_combines_with_filters_and_sort(catalogue):
     assert ids(
         search(catalogue, text="luke", genre_ids=("g-action",), sort=(Sort("id"),))
     ) == ["tt0076759", "tt0080684"]
+    assert ids(search(catalogue, text="star", ids=("tt0080684", "tt0078748"))) == [
+        "tt0080684"
+    ]
     # "Gale" is one edit from "game".
     assert ids(
         search(catalogue, text="game", exclude_ids=("tt0120907",), sort=(Sort("id"),))
@@ -317,6 +320,24 @@ def test_text_combines_with_filters_and_sort(catalogue):
             {"genre_ids": ("g-action",), "exclude_ids": ("tt0076759", "tt0000000")},
             ["tt0080684", "tt0093894"],
         ),
+        ({"ids": ("tt0120907", "tt0078748", "tt0000000")}, ["tt0078748", "tt0120907"]),
+        ({"ids": ()}, []),
+        (
+            {"ids": ("tt0076759", "tt0078748"), "genre_ids": ("g-horror",)},
+            ["tt0078748"],
+        ),
+        (
+            {
+                "ids": ("tt0076759", "tt0078748", "tt0116477"),
+                "any_genre_ids": ("g-scifi",),
+            },
+            ["tt0076759", "tt0078748"],
+        ),
+        (
+            {"ids": ("tt0076759", "tt0080684"), "exclude_ids": ("tt0076759",)},
+            ["tt0080684"],
+        ),
+        ({"ids": ("tt0076759", "tt0093894"), "rating_min": 8.0}, ["tt0076759"]),
         ({"person_id": "p-lucas"}, ["tt0076759", "tt0080684"]),
         ({"person_id": "p-lucas", "role": "director"}, ["tt0076759"]),
         ({"person_id": "p-lucas", "role": "writer"}, ["tt0076759", "tt0080684"]),

@@ -34,6 +34,7 @@ from app.search.elastic import (
 )
 from tests.documents import film
 from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
+from tests.waiting import wait_until
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 REJECTED = (
@@ -360,9 +361,9 @@ def test_publish_swaps_all_aliases_atomically(make_reader, make_indexer, proxy_t
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    time.sleep(0.05)
+    wait_until(lambda: {"g1"} in seen)
     indexer.publish("g2")
-    time.sleep(0.05)
+    wait_until(lambda: {"g2"} in seen)
     done.set()
     watcher.join()
 
@@ -507,26 +508,28 @@ def test_reads_before_the_first_load_say_what_to_do(make_reader):
         "live_generation",
     ],
 )
-def test_unreachable_cluster_fails_reads_fast(make_reader, make_indexer, side, read):
+def test_unreachable_cluster_fails_reads_at_the_first_try(
+    make_reader, make_indexer, proxy_to, side, read
+):
     make = {"reader": make_reader, "indexer": make_indexer}[side]
-    cluster = make(CLOSED_PORT_URL)
+    drops = Faults("", itertools.repeat(CLOSE))
+    cluster = make(proxy_to(drops))
 
-    started = time.perf_counter()
     with pytest.raises(SearchUnavailable, match="unreachable"):
         read(cluster)
 
-    assert time.perf_counter() - started < 0.5
+    assert drops.seen == 1
 
 
-def test_unreachable_cluster_fails_writes_after_bounded_retries(make_indexer):
-    indexer = make_indexer(CLOSED_PORT_URL, write_attempts=3, write_backoff=0.05)
+def test_unreachable_cluster_fails_writes_after_bounded_retries(make_indexer, proxy_to):
+    drops = Faults("_bulk", itertools.repeat(CLOSE))
+    indexer = make_indexer(proxy_to(drops), write_attempts=3, write_backoff=0.01)
+    indexer.prepare("g1")
 
-    started = time.perf_counter()
     with pytest.raises(SearchUnavailable, match="after 3 attempts"):
         indexer.write(MOVIES, movies(2), "g1")
 
-    # Two waits of 0.05 and 0.1 s between the three attempts.
-    assert 0.15 <= time.perf_counter() - started < 2
+    assert drops.seen == 3
 
 
 def test_slow_cluster_times_out_without_retrying(make_reader, make_indexer, proxy_to):
@@ -540,11 +543,9 @@ def test_slow_cluster_times_out_without_retrying(make_reader, make_indexer, prox
         proxy_to(lambda m, p: searches(m, p) or stall(m, p)), timeout=0.2
     )
 
-    started = time.perf_counter()
     with pytest.raises(SearchUnavailable, match="ConnectionTimeout"):
         reader.search_films(FilmQuery())
 
-    assert time.perf_counter() - started < 1
     assert searches.seen == 1
 
 

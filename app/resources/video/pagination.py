@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import current_app, request, url_for
-from flask_smorest import abort
 from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
+
+from app.search import check_window
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -69,7 +70,11 @@ class LinkHeaderPaginationMixin:
                 page_params = self.PAGINATION_ARGUMENTS_PARSER.parse(
                     PageQueryArgsSchema, request, location="query"
                 )
-                _check_result_window(page_params)
+                check_window(
+                    page_params.first_item,
+                    page_params.page_size,
+                    current_app.config["MAX_RESULT_WINDOW"],
+                )
                 kwargs["pagination_parameters"] = page_params
                 result, status, headers = unpack_tuple_response(func(*args, **kwargs))
                 result, headers = self._set_pagination_metadata(
@@ -97,19 +102,6 @@ class LinkHeaderPaginationMixin:
         resp_doc["headers"].update(
             {"X-Total-Count": TOTAL_COUNT_HEADER, "Link": LINK_HEADER}
         )
-
-
-def _check_result_window(page_params):
-    """Refuse a page deeper than the search engine can page through."""
-    window = current_app.config["MAX_RESULT_WINDOW"]
-    if page_params.page * page_params.page_size > window:
-        deepest = window // page_params.page_size
-        message = (
-            f"page {page_params.page} lies beyond the first {window} results; with "
-            f"limit={page_params.page_size} the last reachable page is {deepest}. "
-            "Narrow the search instead."
-        )
-        abort(422, message=message, errors={"query": {"page": [message]}})
 
 
 def last_page(page_params):
