@@ -5,8 +5,8 @@ that the search indices hold (``SearchReader.data_version``), so new data (a
 completed ETL run) makes every older entry unreachable (within
 ``CACHE_VERSION_CHECK_MS``, how long a worker reuses the version it read). The
 version lives with the indices, so a node that serves reads needs nothing but
-the search engine and the cache. A cache that fails is skipped for a few seconds, and the failure is
-logged once for that pause: answers go on, uncached.
+the search engine and the cache. A cache that fails is skipped for a few
+seconds, and the failure is logged once for that pause: answers go on, uncached.
 
 Caching is opt-in per blueprint (``Blueprint(..., cached=True)``). An answer
 that depends on who asks (a ``login_required`` view) is never served from or
