@@ -13,12 +13,16 @@ from app import (
     docs,
     errors,
     migrations,
+    rate_limits,
     request_id,
     search,
 )
 from app import config as settings
 from app.extensions import smorest
 from app.resources import BLUEPRINTS
+from app.resources.accounts import tokens
+from app.resources.accounts.cli import users_cli
+from app.resources.request_count import counter as request_count
 from datagen.cli import data_cli
 from etl.cli import etl_cli
 
@@ -83,6 +87,9 @@ def register_extensions(app):
     search.init_app(app)
     caching.init_app(app)
     authentication.init_app(app)
+    tokens.init_app(app)
+    rate_limits.init_app(app)
+    request_count.init_app(app)
 
 
 def register_api(app):
@@ -100,3 +107,4 @@ def register_cli(app):
     migrations.init_app(app)
     app.cli.add_command(data_cli)
     app.cli.add_command(etl_cli)
+    app.cli.add_command(users_cli)

@@ -2,6 +2,10 @@
 
 Tokens are signed with ``JWT_SECRET_KEY`` (HS256, pinned: a token that names
 another algorithm, ``none`` included, is refused) and must carry an expiry.
+An access token lives ``JWT_ACCESS_TOKEN_MINUTES``, a refresh token
+``JWT_REFRESH_TOKEN_DAYS``. Whom a token names, and whether it was revoked,
+the accounts resource tells (``app.resources.accounts.tokens``).
+
 Every failure answers 401 in the API's error shape with ``WWW-Authenticate:
 Bearer``, and says what to do; no token, and nothing of one, is ever written
 into an answer or a log line.
@@ -14,9 +18,10 @@ A deployment on the real parts must set it.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import abort
 
 from app.config import ConfigError
@@ -25,13 +30,18 @@ from app.extensions import jwt
 
 ALGORITHM = "HS256"
 SECRET_BYTES = 64
+# RFC 7518: an HS256 key as long as the hash, at least.
+MIN_SECRET_BYTES = 32
 BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-def require(role=None):
-    """Answer 401 unless the request carries a valid access token; 403 without ``role``."""
-    verify_jwt_in_request()
-    if role is not None and get_jwt().get("role") != role:
+def require(role=None, refresh=False):
+    """Answer 401 unless the request carries a valid token; 403 without ``role``.
+
+    An access token, or with ``refresh`` a refresh token; never the other.
+    """
+    verify_jwt_in_request(refresh=refresh)
+    if role is not None and current_user.role != role:
         abort(403, message=f"Only a user with the role {role} may do this.")
 
 
@@ -42,6 +52,12 @@ def _unauthorized(message):
 def _secret_key(config):
     """Return the signing key: the setting, or the embedded default's kept secret."""
     if config["JWT_SECRET_KEY"]:
+        if len(config["JWT_SECRET_KEY"].encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long for"
+                " HS256; make one with: python -c 'import secrets;"
+                " print(secrets.token_urlsafe(64))'"
+            )
         return config["JWT_SECRET_KEY"]
     if config["ELASTICSEARCH_URL"] or config["REDIS_URL"]:
         raise ConfigError(
@@ -74,8 +90,14 @@ def init_app(app):
         JWT_ALGORITHM=ALGORITHM,
         JWT_DECODE_ALGORITHMS=[ALGORITHM],
         JWT_TOKEN_LOCATION=["headers"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(
+            minutes=app.config["JWT_ACCESS_TOKEN_MINUTES"]
+        ),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=app.config["JWT_REFRESH_TOKEN_DAYS"]),
     )
     jwt.init_app(app)
+    # Every token this service signs expires; one without exp was not made here.
+    jwt.token_verification_loader(lambda header, payload: "exp" in payload)
     jwt.unauthorized_loader(
         lambda reason: _unauthorized(
             "This needs an access token: send Authorization: Bearer <token>."
@@ -83,11 +105,26 @@ def init_app(app):
     )
     jwt.invalid_token_loader(
         lambda reason: _unauthorized(
-            "The access token is not valid; log in again for a new one."
+            "The token is not valid here; log in again for a new one."
         )
     )
     jwt.expired_token_loader(
         lambda header, payload: _unauthorized(
-            "The access token has expired; refresh it or log in again."
+            "The token has expired; refresh it or log in again."
+        )
+    )
+    jwt.revoked_token_loader(
+        lambda header, payload: _unauthorized(
+            "The token was revoked by a log-out; log in again."
+        )
+    )
+    jwt.token_verification_failed_loader(
+        lambda header, payload: _unauthorized(
+            "The token has no expiry; log in again for a new one."
+        )
+    )
+    jwt.user_lookup_error_loader(
+        lambda header, payload: _unauthorized(
+            "The token's account no longer exists; register or log in again."
         )
     )

@@ -26,8 +26,9 @@ from werkzeug.wrappers import Response
 from app.extensions import cache
 from app.search import SearchError, get_search
 
-# Every key this service writes starts with this, so clear() leaves others alone.
-KEY_PREFIX = "movie-catalogue:"
+# Every cache key starts with this: the service's other keys (the request
+# count, revoked tokens, rate limits) have other prefixes, which clear() spares.
+KEY_PREFIX = "movie-catalogue:cache:"
 # After a cache failure, answer uncached for this many seconds before trying again.
 PAUSE_AFTER_FAILURE = 5.0
 # The headers that belong to an answer; the rest is set again on each request.
@@ -239,11 +240,11 @@ def init_app(app):
         "CACHE_KEY_PREFIX": KEY_PREFIX,
     }
     if app.config["REDIS_URL"]:
-        # A client object as the host: flask-caching would build its own pool,
-        # which can be neither blocking nor bounded.
-        settings.update(
-            CACHE_TYPE="RedisCache", CACHE_REDIS_HOST=redis_client(app.config)
-        )
+        # One client for the cache, the request counter and the token blocklist.
+        # Passed as the host: flask-caching would build its own pool, which can
+        # be neither blocking nor bounded.
+        client = app.extensions["redis"] = redis_client(app.config)
+        settings.update(CACHE_TYPE="RedisCache", CACHE_REDIS_HOST=client)
     else:
         settings.update(CACHE_TYPE="SimpleCache")
     cache.init_app(app, config=settings)

@@ -107,6 +107,35 @@ def from_environment():
             str(database_path.with_name(database_path.stem + ".etl.sqlite")),
         ),
         "LOG_LEVEL": _env_str("LOG_LEVEL", "INFO").upper(),
+        "JWT_ACCESS_TOKEN_MINUTES": _env_int("JWT_ACCESS_TOKEN_MINUTES", 15, minimum=1),
+        "JWT_REFRESH_TOKEN_DAYS": _env_int("JWT_REFRESH_TOKEN_DAYS", 30, minimum=1),
+        # Argon2id's cost (OWASP's baseline: 19 MiB, 2 passes, 1 lane), and the
+        # threads per worker that hash, off the event loop.
+        "PASSWORD_HASH_TIME_COST": _env_int("PASSWORD_HASH_TIME_COST", 2, minimum=1),
+        "PASSWORD_HASH_MEMORY_KIB": _env_int(
+            "PASSWORD_HASH_MEMORY_KIB", 19_456, minimum=8
+        ),
+        "PASSWORD_HASH_PARALLELISM": _env_int(
+            "PASSWORD_HASH_PARALLELISM", 1, minimum=1
+        ),
+        "PASSWORD_HASH_THREADS": _env_int("PASSWORD_HASH_THREADS", 2, minimum=1),
+        # Failed log-ins allowed per username and per client address, and
+        # registrations per address (flask-limiter's notation), before a 429.
+        "LOGIN_FAILURES_PER_USERNAME": _env_str(
+            "LOGIN_FAILURES_PER_USERNAME", "5 per minute"
+        ),
+        "LOGIN_FAILURES_PER_ADDRESS": _env_str(
+            "LOGIN_FAILURES_PER_ADDRESS", "20 per minute"
+        ),
+        "REGISTRATIONS_PER_ADDRESS": _env_str(
+            "REGISTRATIONS_PER_ADDRESS", "10 per minute"
+        ),
+        # Count every answered request (GET /request-count/): in Redis when
+        # REDIS_URL is set, in this file for the workers of one server otherwise.
+        "REQUEST_COUNTING": _env_bool("REQUEST_COUNTING", True),
+        "REQUEST_COUNT_PATH": _env_str(
+            "REQUEST_COUNT_PATH", str(database_path.with_name("request-count"))
+        ),
         # Signs the access and refresh tokens. Required with Redis or Elasticsearch;
         # on the embedded default, a secret is made once and kept in JWT_SECRET_PATH.
         "JWT_SECRET_KEY": _env_str("JWT_SECRET_KEY"),

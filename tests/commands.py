@@ -78,3 +78,11 @@ def gunicorn(app, env, log_path, stop_seconds=20):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def children(pid):
+    """Process ids of ``pid``'s children (a gunicorn master's: its workers)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found

@@ -5,6 +5,7 @@ import pytest
 from tests.settings import make_test_app
 
 pytest_plugins = [
+    "tests.fixtures.accounts",
     "tests.fixtures.elasticsearch",
     "tests.fixtures.search",
     "tests.fixtures.redis",

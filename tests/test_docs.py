@@ -21,7 +21,15 @@ OPERATIONS = {
     "/client/info": "get",
     "/healthz": "get",
     "/readyz": "get",
+    "/register/": "post",
+    "/login/": "post",
+    "/token/refresh/": "post",
+    "/logout/": "post",
+    "/request-count/": "get",
+    "/request-count/reset/": "post",
 }
+# The operations that need a bearer token; every other one is public.
+SIGNED_IN = {"/token/refresh/", "/logout/", "/request-count/", "/request-count/reset/"}
 
 
 @pytest.fixture
@@ -38,7 +46,24 @@ def test_spec_is_openapi_3_with_every_endpoint(spec):
     for path, method in OPERATIONS.items():
         operation = spec["paths"][path][method]
         assert operation["summary"], path
-        assert "200" in operation["responses"], path
+        assert {"200", "201"} & set(operation["responses"]), path
+
+
+def test_spec_says_which_operations_need_a_token(spec):
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == (
+        "http",
+        "bearer",
+        "JWT",
+    )
+    for path, method in OPERATIONS.items():
+        operation = spec["paths"][path][method]
+        if path in SIGNED_IN:
+            assert operation["security"] == [{"bearerAuth": []}], path
+            assert "401" in operation["responses"], path
+            assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+        else:
+            assert "security" not in operation, path
 
 
 def test_spec_documents_the_collection(spec):

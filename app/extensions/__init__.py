@@ -7,6 +7,9 @@ every resource uses is in ``app.extensions.smorest``.
 
 from flask_caching import Cache
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 cache = Cache()
 jwt = JWTManager()
+limiter = Limiter(key_func=get_remote_address)

@@ -3,10 +3,11 @@
 import marshmallow as ma
 import pytest
 from flask.views import MethodView
-from flask_jwt_extended import create_access_token, get_jwt_identity
+from flask_jwt_extended import current_user
 
 from app.extensions.smorest import Blueprint
 from app.search import get_indexer
+from tests.fixtures.accounts import bearer, make_account
 
 
 class GreetingSchema(ma.Schema):
@@ -16,13 +17,13 @@ class GreetingSchema(ma.Schema):
 
 
 @pytest.fixture
-def greeted(make_app):
+def greeted(accounts_app):
     """An app with a cached blueprint of public and signed-in greetings.
 
     Each view counts its calls, so a test can tell an answer from the cache.
     The index is built, so answers have a data version to be cached under.
     """
-    app = make_app()
+    app = accounts_app
     with app.app_context():
         get_indexer().prepare()
     calls = {"public": 0, "personal": 0}
@@ -43,7 +44,7 @@ def greeted(make_app):
         def get(self):
             """Greet the signed-in user."""
             calls["personal"] += 1
-            return {"name": get_jwt_identity()}
+            return {"name": current_user.username}
 
     @blp.route("/admins")
     class AdminViews(MethodView):
@@ -58,11 +59,9 @@ def greeted(make_app):
     return app
 
 
-def bearer(app, user, role="user"):
-    """The Authorization header of an access token for ``user``."""
-    with app.app_context():
-        token = create_access_token(user, additional_claims={"role": role})
-    return {"Authorization": f"Bearer {token}"}
+def bearer_of(app, username, role="user"):
+    """The Authorization header of a new account ``username``'s access token."""
+    return bearer(app, make_account(app, username, role))
 
 
 def test_a_cached_blueprint_caches_its_public_answers(greeted):
@@ -77,9 +76,12 @@ def test_a_cached_blueprint_caches_its_public_answers(greeted):
 
 def test_an_answer_for_a_user_is_never_served_to_another(greeted):
     client = greeted.test_client()
-    alice = client.get("/greetings/me", headers=bearer(greeted, "alice"))
-    bob = client.get("/greetings/me", headers=bearer(greeted, "bob"))
-    alice_again = client.get("/greetings/me", headers=bearer(greeted, "alice"))
+    alice = bearer_of(greeted, "alice")
+    responses = [
+        client.get("/greetings/me", headers=headers)
+        for headers in (alice, bearer_of(greeted, "bob"), alice)
+    ]
+    alice, bob, alice_again = responses
 
     assert [r.json["name"] for r in (alice, bob, alice_again)] == [
         "alice",
@@ -119,8 +121,8 @@ def test_a_bad_token_is_401_in_the_error_shape(greeted, authorization):
 
 def test_a_role_is_403_for_a_user_without_it(greeted):
     client = greeted.test_client()
-    user = client.get("/greetings/admins", headers=bearer(greeted, "carol"))
-    admin = client.get("/greetings/admins", headers=bearer(greeted, "dan", "admin"))
+    user = client.get("/greetings/admins", headers=bearer_of(greeted, "carol"))
+    admin = client.get("/greetings/admins", headers=bearer_of(greeted, "dan", "admin"))
 
     assert user.status_code == 403
     assert "admin" in user.json["message"]

@@ -1,0 +1,1 @@
+"""Accounts: registration, log-in with JWT access and refresh tokens, log-out."""

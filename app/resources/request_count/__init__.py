@@ -1,0 +1,1 @@
+"""The request counter: how many requests the server has answered."""
