@@ -23,6 +23,7 @@ SETTINGS = (
     "JWT_SECRET_KEY",
     "JWT_SECRET_PATH",
     "ETL_NICENESS",
+    "REQUEST_COUNT_PATH",
 )
 
 

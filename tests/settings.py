@@ -24,6 +24,8 @@ def app_settings(db_path, **overrides):
         "DATABASE_PATH": str(db_path),
         "EMBEDDED_SEARCH_PATH": str(db_path.with_name(f"{db_path.stem}.search.sqlite")),
         "ETL_STATE_PATH": str(etl_state_path(db_path)),
+        "REQUEST_COUNT_PATH": str(db_path.with_name("request-count")),
+        "JWT_SECRET_PATH": str(db_path.with_name("jwt-secret")),
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,

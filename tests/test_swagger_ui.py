@@ -9,7 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app
+from tests.settings import make_test_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The flags a sandboxed, offline machine needs: no background fetches to Google.
@@ -28,7 +28,7 @@ CHROMIUM_FLAGS = (
 @pytest.fixture
 def docs_url(tmp_path):
     """URL of /docs served by a real HTTP server (docs only, no data needed)."""
-    app = create_app({"DOCS_ONLY": True, "DATABASE_PATH": str(tmp_path / "none")})
+    app = make_test_app(tmp_path / "none", DOCS_ONLY=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -72,7 +72,17 @@ def rendered_dom(chromium, url, profile):
 def test_swagger_ui_renders_every_operation_of_the_spec(chromium, docs_url, tmp_path):
     dom = rendered_dom(chromium, docs_url, tmp_path / "profile")
 
-    spec = create_app({"DOCS_ONLY": True, "DATABASE_PATH": str(tmp_path / "none")})
-    expected = set(spec.test_client().get("/openapi.json").json["paths"])
-    assert set(re.findall(r'data-path="([^"]+)"', dom)) == expected
+    app = make_test_app(tmp_path / "none", DOCS_ONLY=True)
+    spec = app.test_client().get("/openapi.json").json
+    assert set(re.findall(r'data-path="([^"]+)"', dom)) == set(spec["paths"])
     assert re.search(r'<h2 class="title">Movie catalogue', dom)
+    # The Authorize button, and a lock on each operation that needs a token.
+    assert re.search(r'<button class="btn authorize[^"]*"', dom)
+    secured = [
+        operation
+        for path in spec["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict) and operation.get("security")
+    ]
+    assert secured
+    assert len(re.findall(r'class="authorization__btn[^"]*"', dom)) == len(secured)

@@ -360,8 +360,8 @@ WITHOUT_FAKER = """
 import json, sys
 sys.modules["faker"] = None
 import app
-flask_app = app.create_app({"DATABASE_PATH": sys.argv[1], "ELASTICSEARCH_URL": None,
-                            "REDIS_URL": None})
+from tests.settings import app_settings
+flask_app = app.create_app(app_settings(sys.argv[1]))
 result = flask_app.test_cli_runner().invoke(args=["data", "generate", "--films", "5"])
 print(json.dumps({
     "commands": sorted(flask_app.cli.list_commands(None)),
