@@ -15,6 +15,7 @@ import fcntl
 import mmap
 import os
 import struct
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +82,14 @@ class FileCounter:
 
 
 class RedisCounter:
-    """The count in one Redis key, shared by every worker that uses this Redis."""
+    """The count in one Redis key, shared by every worker that uses this Redis.
+
+    A request's ``INCRBY`` is sent on a connection of the worker's own and its
+    reply read later, when it has come: a request does not wait a round trip
+    to be counted. The command is in Redis's socket before the answer leaves,
+    so a read that the answer's client makes next finds it counted; a read in
+    this worker first waits for every reply of its own.
+    """
 
     def __init__(self, client, logger, clock=time.monotonic):
         self.client = client
@@ -89,29 +97,31 @@ class RedisCounter:
         self.clock = clock
         self.missed = 0
         self.paused_until = 0.0
+        self._owner = None
+        self._conn = None
+        self._pending = 0
+        # One request at a time on the connection (a gevent lock under gevent).
+        self._lock = threading.Lock()
 
     def increment(self):
         """Add one answered request, and those missed while Redis failed."""
-        if self.clock() < self.paused_until:
-            self.missed += 1
-            return
-        try:
-            self.client.incrby(REDIS_KEY, 1 + self.missed)
-        except redis.RedisError as exc:
-            self.missed += 1
-            self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
-            self.logger.warning(
-                "request counter failed, counting in this worker for %.0f s"
-                " (%d requests not yet in Redis): %s",
-                PAUSE_AFTER_FAILURE,
-                self.missed,
-                type(exc).__name__,
-            )
-        else:
-            self.missed = 0
+        with self._lock:
+            if self.clock() < self.paused_until:
+                self.missed += 1
+                return
+            try:
+                conn = self._connection()
+                conn.send_command("INCRBY", REDIS_KEY, 1 + self.missed)
+                self._pending += 1
+                self.missed = 0
+                while self._pending and conn.can_read(timeout=0):
+                    self._read_reply()
+            except (redis.RedisError, OSError) as exc:
+                self._failed(exc)
 
     def read(self):
         """Return the count; CounterUnavailable if Redis fails."""
+        self._settle()
         try:
             value = self.client.get(REDIS_KEY)
         except redis.RedisError as exc:
@@ -120,11 +130,48 @@ class RedisCounter:
 
     def reset(self):
         """Set the count to zero; CounterUnavailable if Redis fails."""
+        self._settle()
         try:
             self.client.set(REDIS_KEY, 0)
         except redis.RedisError as exc:
             raise CounterUnavailable(type(exc).__name__) from None
         self.missed = 0
+
+    def _connection(self):
+        """Return this process's own connection for the counts."""
+        if self._owner != os.getpid():
+            pool = self.client.connection_pool
+            self._conn = pool.connection_class(**pool.connection_kwargs)
+            self._owner, self._pending = os.getpid(), 0
+        return self._conn
+
+    def _read_reply(self):
+        self._pending -= 1
+        self._conn.read_response()
+
+    def _settle(self):
+        """Wait for the replies of this worker's counts still on their way."""
+        with self._lock:
+            try:
+                while self._pending:
+                    self._read_reply()
+            except (redis.RedisError, OSError) as exc:
+                self._failed(exc)
+
+    def _failed(self, exc):
+        """Count in the worker for a pause; the counts in flight may be lost."""
+        self.missed += 1
+        self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
+        if self._conn is not None:
+            self._conn.disconnect()
+        self._pending = 0
+        self.logger.warning(
+            "request counter failed, counting in this worker for %.0f s"
+            " (%d requests not yet in Redis): %s",
+            PAUSE_AFTER_FAILURE,
+            self.missed,
+            type(exc).__name__,
+        )
 
 
 class CountingMiddleware:
