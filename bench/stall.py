@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -372,15 +373,17 @@ def request_loop(base_url, spec, header_lines, stop, tally):
     if body is not None:
         headers.setdefault("Content-Type", "application/json")
     conn = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=30)
+    run = uuid.uuid4().hex[:8]
     counter = 0
     while not stop.is_set():
         counter += 1
-        # {n} in the path or the body makes each request distinct.
+        # {n} in the path or the body makes each request distinct, across runs too.
+        n = f"{run}{counter}"
         timed_request(
             conn,
             method,
-            path.replace("{n}", str(counter)),
-            body.replace(b"{n}", str(counter).encode()) if body else None,
+            path.replace("{n}", n),
+            body.replace(b"{n}", n.encode()) if body else None,
             headers,
             tally,
         )
