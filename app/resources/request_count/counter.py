@@ -20,7 +20,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import gevent
 import redis
+from gevent import monkey
 
 REDIS_KEY = "movie-catalogue:request-count"
 # After a Redis failure, count in the worker for this many seconds.
@@ -85,11 +87,11 @@ class RedisCounter:
     """The count in one Redis key, shared by every worker that uses this Redis.
 
     Each worker counts on a connection of its own on which Redis sends no
-    replies (``CLIENT REPLY OFF``): a request's ``INCRBY`` costs one write to a
-    socket, and no round trip. The command is in Redis's socket before the
-    answer leaves, so a read that the answer's client makes next finds it
-    counted. Reads and resets go over the same connection, replies on for
-    them: after every count this worker sent.
+    replies (``CLIENT REPLY OFF``), so a count costs no round trip. Under
+    gevent the requests answered in one turn of the event loop are sent as one
+    ``INCRBY`` as soon as the answers are written: a read that one of their
+    clients makes next finds them counted. Reads and resets go over the same
+    connection, replies on for them, after every count of this worker.
     """
 
     def __init__(self, client, logger, clock=time.monotonic):
@@ -100,21 +102,44 @@ class RedisCounter:
         self.paused_until = 0.0
         self._owner = None
         self._conn = None
+        self._unsent = 0
+        self._sending = False
         # One request at a time on the connection (a gevent lock under gevent).
         self._lock = threading.Lock()
 
     def increment(self):
-        """Add one answered request, and those missed while Redis failed."""
+        """Add one answered request; it is sent with the others of this turn."""
+        if not monkey.is_module_patched("threading"):
+            with self._lock:
+                self._unsent += 1
+                self._send_counts()
+            return
+        # Greenlets switch only where they wait: no lock needed to add one.
+        self._unsent += 1
+        if not self._sending:
+            self._sending = True
+            gevent.spawn(self._send)
+
+    def _send(self):
         with self._lock:
-            if self.clock() < self.paused_until:
-                self.missed += 1
-                return
-            try:
-                self._connection().send_command("INCRBY", REDIS_KEY, 1 + self.missed)
-            except (redis.RedisError, OSError) as exc:
-                self._failed(exc)
-            else:
-                self.missed = 0
+            self._sending = False
+            self._send_counts()
+
+    def _send_counts(self):
+        """Send the unsent counts, and those missed while Redis failed."""
+        count, self._unsent = self._unsent, 0
+        if self.clock() < self.paused_until:
+            self.missed += count
+            return
+        if not count + self.missed:
+            return
+        try:
+            self._connection().send_command("INCRBY", REDIS_KEY, count + self.missed)
+        except (redis.RedisError, OSError) as exc:
+            self.missed += count
+            self._failed(exc)
+        else:
+            self.missed = 0
 
     def read(self):
         """Return the count; CounterUnavailable if Redis fails."""
@@ -128,6 +153,7 @@ class RedisCounter:
     def _ask(self, *command):
         """Send ``command`` after this worker's counts; return Redis's reply."""
         with self._lock:
+            self._send_counts()
             conn = self._connection()
             try:
                 conn.send_command("CLIENT", "REPLY", "ON")
@@ -154,7 +180,6 @@ class RedisCounter:
 
     def _failed(self, exc):
         """Count in the worker for a pause; the counts in flight may be lost."""
-        self.missed += 1
         self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
         self._conn.disconnect()
         self.logger.warning(
