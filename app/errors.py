@@ -28,11 +28,20 @@ RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
     "schema": {"type": "integer"},
 }
-SEARCH_UNAVAILABLE_DOC = {
-    "schema": ErrorSchema,
-    "description": "The search engine is unreachable or too slow; retry later.",
-    "headers": {"Retry-After": RETRY_AFTER_HEADER},
-}
+
+
+def retry_later_doc(description):
+    """Return the documented answer of an error that says when to retry."""
+    return {
+        "schema": ErrorSchema,
+        "description": description,
+        "headers": {"Retry-After": RETRY_AFTER_HEADER},
+    }
+
+
+SEARCH_UNAVAILABLE_DOC = retry_later_doc(
+    "The search engine is unreachable or too slow; retry later."
+)
 
 
 def error_response(code, message, errors=None, headers=None):

@@ -2,9 +2,12 @@
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+from app.db import connect
 from app.legacy import create_legacy_tables
+from app.migrations import upgrade
 
 REAL_LEGACY_DB = Path(__file__).resolve().parents[2] / "shared" / "legacy" / "db.sqlite"
 
@@ -98,4 +101,12 @@ def make_legacy_db(path, movies=(), actors=(), writers=(), links=()):
             [(m, str(a)) for m, a in links],
         )
     conn.close()
+    return path
+
+
+def make_migrated_db(path, movies=()):
+    """Write a legacy database of ``movies`` at ``path`` and migrate it."""
+    make_legacy_db(path, movies=list(movies))
+    with closing(connect(path)) as conn:
+        upgrade(conn)
     return path

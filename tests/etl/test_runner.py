@@ -7,20 +7,16 @@ import click
 import pytest
 
 from app.db import connect
-from app.migrations import upgrade
 from etl import EtlError, runner, state
-from tests.factories import make_legacy_db, movie
+from tests.factories import make_legacy_db, make_migrated_db, movie
 
 
 @pytest.fixture
 def migrated(search_app, db_path):
     """A migrated catalogue of two films."""
-    make_legacy_db(
-        db_path, movies=[movie("tt0000001", "Alien"), movie("tt0000002", "Aliens")]
+    return make_migrated_db(
+        db_path, [movie("tt0000001", "Alien"), movie("tt0000002", "Aliens")]
     )
-    with closing(connect(db_path)) as conn:
-        upgrade(conn)
-    return db_path
 
 
 def test_run_loads_the_catalogue_and_sets_a_new_data_version(migrated, reader):
@@ -69,9 +65,7 @@ def test_a_run_writes_nothing_to_the_catalogue(migrated):
 
 
 def test_the_command_gives_way_to_requests_on_the_cpu(make_app, db_path, monkeypatch):
-    make_legacy_db(db_path, movies=[movie("tt0000001", "Alien")])
-    with closing(connect(db_path)) as conn:
-        upgrade(conn)
+    make_migrated_db(db_path, [movie("tt0000001", "Alien")])
     lowered = []
     monkeypatch.setattr(os, "nice", lowered.append)
     app = make_app(ETL_NICENESS=7)

@@ -15,11 +15,10 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 
 from app.config import ConfigError
 from app.db import connect
-from app.migrations import upgrade
 from app.resources.accounts import passwords
 from app.resources.accounts.tokens import REVOKED_KEY
 from tests.commands import children, command_env, gunicorn
-from tests.factories import make_legacy_db
+from tests.factories import make_migrated_db
 from tests.fixtures.accounts import PASSWORD, bearer, make_account
 from tests.fixtures.redis import free_port
 from tests.settings import TEST_JWT_SECRET, make_test_app
@@ -469,9 +468,7 @@ def _threads(pid):
 
 @pytest.mark.slow
 def test_a_login_hashing_does_not_freeze_its_worker(db_path, tmp_path):
-    make_legacy_db(db_path)
-    with closing(connect(db_path)) as conn:
-        upgrade(conn)
+    make_migrated_db(db_path)
     port = free_port()
     env = command_env(
         {"DATABASE_PATH": db_path},

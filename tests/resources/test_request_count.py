@@ -10,11 +10,9 @@ from contextlib import closing
 import pytest
 import redis
 
-from app.db import connect
-from app.migrations import upgrade
 from app.resources.request_count.counter import REDIS_KEY, RedisCounter
 from tests.commands import command_env, gunicorn
-from tests.factories import make_legacy_db
+from tests.factories import make_migrated_db
 from tests.fixtures.accounts import bearer, make_account
 from tests.fixtures.redis import free_port
 from tests.waiting import wait_until
@@ -153,9 +151,7 @@ def test_requests_missed_while_redis_failed_are_added_when_it_is_back(
 @pytest.fixture(params=["embedded", "redis"])
 def served(request, tmp_path, db_path):
     """A migrated catalogue served by gunicorn with two gevent workers."""
-    make_legacy_db(db_path)
-    with closing(connect(db_path)) as conn:
-        upgrade(conn)
+    make_migrated_db(db_path)
     settings = {"DATABASE_PATH": db_path}
     if request.param == "redis":
         settings["REDIS_URL"] = request.getfixturevalue("redis_url")

@@ -6,7 +6,7 @@ from flask_jwt_extended import current_user
 from flask_smorest import abort
 
 from app.authentication import BEARER
-from app.errors import RETRY_AFTER_HEADER, ErrorSchema
+from app.errors import ErrorSchema, retry_later_doc
 from app.extensions import limiter
 from app.extensions.smorest import Blueprint
 from app.resources.accounts import passwords, queries
@@ -19,11 +19,7 @@ from app.resources.accounts.schemas import (
 from app.resources.accounts.tokens import revoke_current_token, tokens_for
 
 WRONG_CREDENTIALS = "Wrong username or password."
-TOO_MANY_DOC = {
-    "schema": ErrorSchema,
-    "description": "Too many attempts; wait for Retry-After seconds.",
-    "headers": {"Retry-After": RETRY_AFTER_HEADER},
-}
+TOO_MANY_DOC = retry_later_doc("Too many attempts; wait for Retry-After seconds.")
 
 blp = Blueprint(
     "accounts",

@@ -4,7 +4,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from app.errors import RETRY_AFTER_HEADER, ErrorSchema
+from app.errors import retry_later_doc
 from app.extensions.smorest import Blueprint
 from app.resources.accounts.schemas import MessageSchema
 from app.resources.request_count.counter import CounterUnavailable
@@ -12,11 +12,7 @@ from app.resources.request_count.schemas import RequestCountSchema
 
 RESET_MESSAGE = "request count reset successfully"
 RETRY_AFTER = 5
-UNAVAILABLE_DOC = {
-    "schema": ErrorSchema,
-    "description": "The count cannot be reached; retry later.",
-    "headers": {"Retry-After": RETRY_AFTER_HEADER},
-}
+UNAVAILABLE_DOC = retry_later_doc("The count cannot be reached; retry later.")
 
 blp = Blueprint(
     "request-count",
