@@ -4,7 +4,7 @@ With ``DOCS_ONLY`` the app answers only the documentation (and liveness): it ope
 no database and asks no search engine, so the docs can be served anywhere.
 """
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, request
 from flask_smorest import abort
 from swagger_ui_bundle import swagger_ui_path
 
@@ -20,6 +20,12 @@ swagger_ui = Blueprint(
     static_folder=str(swagger_ui_path),
     static_url_path=SWAGGER_UI_URL.rstrip("/"),
 )
+
+
+@swagger_ui.get("/docs/")
+def docs_with_a_slash():
+    """Send ``/docs/`` to Swagger UI at ``/docs``."""
+    return redirect("/docs", code=308)
 
 
 def refuse_all_but_docs():

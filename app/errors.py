@@ -20,9 +20,10 @@ from app.search import ResultWindowExceeded, SearchUnavailable
 SEARCH_RETRY_AFTER = 5
 # Seconds a client should wait before retrying a write that found the database busy.
 DATABASE_RETRY_AFTER = 1
-# While the search engine stays down, one warning per this many seconds is enough.
+# While the search engine stays down for one cause, one warning per this many
+# seconds is enough; another cause is warned of at once.
 _SEARCH_WARNING_INTERVAL = 30.0
-_LAST_SEARCH_WARNING = "search-unavailable-warned-at"
+_LAST_SEARCH_WARNINGS = "search-unavailable-warned-at"
 
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
@@ -105,13 +106,22 @@ def handle_search_unavailable(error):
 
 
 def _warn_search_unavailable(error):
+    """Log the failure, once per interval for each cause."""
     now = time.monotonic()
-    last = current_app.extensions.get(_LAST_SEARCH_WARNING, float("-inf"))
-    if now - last >= _SEARCH_WARNING_INTERVAL:
-        current_app.extensions[_LAST_SEARCH_WARNING] = now
+    warned = current_app.extensions.setdefault(_LAST_SEARCH_WARNINGS, {})
+    cause = _cause_of(error)
+    if now - warned.get(cause, float("-inf")) >= _SEARCH_WARNING_INTERVAL:
+        warned[cause] = now
         current_app.logger.warning(
             "search engine unavailable (request %s): %s", current_request_id(), error
         )
+
+
+def _cause_of(error):
+    """Name what went wrong: the kind of failure, without the details that vary."""
+    underlying = error.__cause__
+    detail = str(underlying) if underlying is not None else str(error)
+    return (type(underlying).__name__, detail.split(":")[0][:80])
 
 
 def handle_database_busy(error):

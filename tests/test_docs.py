@@ -119,6 +119,19 @@ def docs_only_client(tmp_path):
     return app.test_client()
 
 
+@pytest.mark.parametrize("docs_app", ["full", "docs only"])
+def test_docs_with_a_trailing_slash_lead_to_swagger_ui(
+    docs_app, client, docs_only_client
+):
+    chosen = client if docs_app == "full" else docs_only_client
+
+    response = chosen.get("/docs/")
+
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/docs"
+    assert chosen.get("/docs/", follow_redirects=True).status_code == 200
+
+
 def test_docs_only_serves_the_spec_and_swagger_ui(docs_only_client, tmp_path):
     assert docs_only_client.get("/openapi.json").status_code == 200
     assert docs_only_client.get("/docs").status_code == 200

@@ -1,11 +1,13 @@
 """One JSON error shape for every 4xx and 5xx, and a request id on every answer."""
 
 import logging
+import sqlite3
 import uuid
 
 import pytest
 
-from app.search import ResultWindowExceeded
+from app.search import ResultWindowExceeded, SearchUnavailable
+from app.search.embedded.layout import NOT_BUILT
 from tests.settings import make_test_app
 
 SHAPE = {"code", "status", "message", "errors"}
@@ -115,3 +117,36 @@ def test_an_unsafe_incoming_request_id_is_replaced(client, incoming):
     response = client.get("/healthz", headers={"X-Request-ID": incoming})
 
     assert uuid.UUID(response.headers["X-Request-ID"]).version == 4
+
+
+def test_search_failures_are_logged_once_a_pause_for_each_cause(db_path, caplog):
+    app = make_test_app(db_path)
+    causes = {
+        "not-built": lambda: SearchUnavailable(NOT_BUILT),
+        "corrupt": lambda: _caused_by(sqlite3.DatabaseError("file is not a database")),
+    }
+
+    @app.get("/search-fails/<cause>")
+    def search_fails(cause):
+        raise causes[cause]()
+
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        answers = [
+            client.get(f"/search-fails/{cause}").status_code
+            for cause in ("not-built", "not-built", "corrupt", "corrupt", "not-built")
+        ]
+
+    assert answers == [503] * 5
+    warned = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(warned) == 2
+    assert "not built" in warned[0]
+    assert "file is not a database" in warned[1]
+
+
+def _caused_by(exc):
+    """The SearchUnavailable the embedded index raises for a SQLite failure."""
+    try:
+        raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
+    except SearchUnavailable as error:
+        return error

@@ -1,5 +1,6 @@
 import shutil
 import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -258,6 +259,24 @@ def test_sqlite_file_without_legacy_tables_is_refused(runner, db_path):
     assert "not a legacy movie database" in result.output
     conn = connect(db_path)
     assert rows(conn, "SELECT name FROM sqlite_master WHERE name = 'film'") == []
+
+
+@pytest.mark.parametrize("kind", ["empty", "foreign"])
+def test_a_refused_file_is_left_byte_for_byte(runner, db_path, kind):
+    if kind == "empty":
+        db_path.touch()
+    else:
+        with closing(sqlite3.connect(db_path)) as conn, conn:
+            conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+            conn.execute("INSERT INTO invoices (total) VALUES (9.5)")
+    before = db_path.read_bytes()
+
+    result = runner.invoke(args=["db", "upgrade"])
+
+    assert result.exit_code != 0
+    assert "not a legacy movie database" in result.output
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
 
 
 def test_half_applied_earlier_migration_is_rolled_back_whole(tricky_db, runner):
