@@ -1,9 +1,12 @@
 """Gunicorn settings: gevent workers sized for 10,000 concurrent keep-alive clients."""
 
+import errno
 import math
 import multiprocessing
 import os
 import resource
+import socket
+import sys
 
 import gevent
 
@@ -50,8 +53,8 @@ bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # new connections over them. On one shared socket a gevent worker accepts up to
 # 100 pending connections per wake-up, so a burst of keep-alive clients lands on
 # one worker: 100 clients measured 0/100 over two workers, one CPU left idle.
-# The price: a second server started by the same user on the same port binds too,
-# and shares the traffic, instead of failing with "address in use".
+# A second server started on the same port would bind too and share the traffic
+# silently: on_starting refuses to start when the port is taken (see there).
 reuse_port = True
 
 # 10,000 clients connecting at once overflow the 2048 default before the workers
@@ -69,6 +72,51 @@ control_socket_disable = True
 
 
 def on_starting(server):
+    """Refuse a port another server holds; raise the open-files limit."""
+    _refuse_a_port_in_use(server)
+    _raise_open_files_limit(server)
+
+
+def when_ready(server):
+    """Say where the server listens: with reuse_port only the workers bind."""
+    addresses = ", ".join(_describe(address) for address in server.cfg.address)
+    server.log.info("Listening at: %s, %d workers", addresses, server.cfg.workers)
+
+
+def _refuse_a_port_in_use(server):
+    """Exit with "address in use" if a server already listens on our port.
+
+    The workers bind with SO_REUSEPORT, which any socket of the same user with
+    it set may share: a plain bind here fails where something listens.
+    """
+    for address in server.cfg.address:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket: the master binds it, and fails if taken
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # A port left in TIME_WAIT by a server that stopped is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                server.log.error(
+                    "Address in use: another server listens on %s; stop it or"
+                    " set BIND or PORT.",
+                    _describe(address),
+                )
+                sys.exit(1)
+
+
+def _describe(address):
+    if isinstance(address, tuple):
+        host, port = address[:2]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"unix:{address}"
+
+
+def _raise_open_files_limit(server):
     """Raise the open-files limit so every worker can hold its connections."""
     # Workers inherit the master's limits; a shell's usual soft limit of 1024
     # would refuse clients long before worker_connections is reached.

@@ -357,7 +357,7 @@ def test_gunicorn_raises_the_open_files_limit(
     monkeypatch.setattr("resource.getrlimit", lambda _: limits)
     monkeypatch.setattr("resource.setrlimit", lambda _, value: calls.append(value))
     server = FakeServer()
-    conf["on_starting"](server)
+    conf["_raise_open_files_limit"](server)
     assert calls == ([raised] if raised else [])
     assert bool(server.log.warnings) == warns
 

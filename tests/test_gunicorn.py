@@ -3,12 +3,14 @@
 import os
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 
 import pytest
 
-from tests.commands import gunicorn
+from tests.commands import ROOT, gunicorn
 from tests.fixtures.redis import free_port
 
 # A WSGI app that answers with the id of the worker process serving it.
@@ -65,7 +67,7 @@ def two_workers(tmp_path):
                     seen.add(ask_pid(sock))
             except OSError:
                 time.sleep(0.1)
-        yield port
+        yield port, log
 
 
 def connect_at_once(port, count):
@@ -83,7 +85,8 @@ def connect_at_once(port, count):
 
 
 def test_a_burst_of_keep_alive_clients_spreads_over_the_workers(two_workers):
-    clients = connect_at_once(two_workers, 200)
+    port, _ = two_workers
+    clients = connect_at_once(port, 200)
     try:
         # Every client is connected before any asks, as with a load balancer's
         # pool or a burst of browsers; each connection stays with its worker.
@@ -96,3 +99,36 @@ def test_a_burst_of_keep_alive_clients_spreads_over_the_workers(two_workers):
     assert len(per_worker) == 2
     assert min(per_worker.values()) >= 70, per_worker
     assert again == per_worker
+
+
+def test_a_second_server_on_a_busy_port_refuses_to_start(two_workers, tmp_path):
+    port, _ = two_workers
+    env = dict(
+        os.environ,
+        BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        PYTHONPATH=str(tmp_path),
+    )
+    second = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "pid_app:app"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert second.returncode != 0
+    assert f"Address in use: another server listens on http://127.0.0.1:{port}" in (
+        second.stderr
+    )
+    # The first goes on alone.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        assert ask_pid(sock) > 0
+
+
+def test_the_log_says_where_the_server_listens(two_workers):
+    port, log = two_workers
+
+    assert f"Listening at: http://127.0.0.1:{port}, 2 workers" in log.read_text()
