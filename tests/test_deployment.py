@@ -29,9 +29,21 @@ GUNICORN_ENV = ("GUNICORN_WORKERS", "BIND", "PORT", "GUNICORN_ACCESSLOG")
 # --- readers -------------------------------------------------------------------
 
 
+# ${NAME:-default} and ${NAME:?message}, as compose interpolates them.
+_INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*)|:\?[^}]*)\}")
+
+
 @pytest.fixture(scope="module")
 def compose():
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    """docker-compose.yml as compose reads it with nothing set in the shell.
+
+    A required variable reads as ``<required>``.
+    """
+    text = (ROOT / "docker-compose.yml").read_text()
+    text = _INTERPOLATION.sub(
+        lambda m: m[2] if m[2] is not None else "<required>", text
+    )
+    return yaml.safe_load(text)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +162,31 @@ def test_loader_runs_once(services):
     loader = services["loader"]
     assert loader["restart"] == "no"
     assert "ports" not in loader
-    assert "healthcheck" not in loader
+    # Nothing listens there: the image's healthcheck must not mark it unhealthy.
+    assert loader["healthcheck"] == {"disable": True}
+
+
+def test_loader_and_app_share_one_image_built_once(services):
+    assert services["loader"]["image"] == services["app"]["image"]
+    assert "build" in services["loader"]
+    assert "build" not in services["app"]
+    assert services["app"]["pull_policy"] == "never"
+
+
+def test_the_app_listens_publishes_and_is_checked_on_port(compose):
+    app = compose["services"]["app"]
+    assert environment(app)["PORT"] == "8000"
+    assert app["ports"] == ["8000:8000"]
+    check = " ".join(app["healthcheck"]["test"])
+    assert "os.environ['PORT']" in check
+    raw = (ROOT / "docker-compose.yml").read_text()
+    assert '"${PORT:-8000}:${PORT:-8000}"' in raw
+    assert "PORT: ${PORT:-8000}" in raw
+
+
+def test_every_required_variable_is_marked(services):
+    for name in CATALOGUE_SERVICES:
+        assert environment(services[name])["JWT_SECRET_KEY"] == "<required>"
 
 
 @pytest.mark.parametrize(
@@ -218,7 +254,8 @@ def test_loader_generates_then_upgrades_then_indexes(services):
 def test_compose_sets_only_settings_the_app_reads(services, name):
     # from_environment() rather than app.config: the latter also holds keys that
     # are not read from the environment, which compose could not change.
-    assert set(environment(services[name])) <= set(settings.from_environment())
+    known = set(settings.from_environment()) | set(GUNICORN_ENV)
+    assert set(environment(services[name])) <= known
 
 
 def test_app_may_open_a_file_per_connection(services, load_gunicorn_conf):
