@@ -11,6 +11,7 @@ stored in the shared cache and is sent ``Cache-Control: private, no-store``.
 from functools import wraps
 
 import flask_smorest
+from flask import current_app
 from flask_smorest.error_handler import ErrorSchema
 
 from app import authentication, caching
@@ -22,6 +23,17 @@ BEARER_SECURITY_SCHEME = {
     "bearerFormat": "JWT",
     "description": "An access token from `POST /login/`, as `Bearer <token>`.",
 }
+# X-Pagination is JSON text in a header: documented as such, not as an object.
+PAGINATION_HEADER_DOC = {
+    "description": "JSON: `total` and `total_pages` count every match; `last_page`"
+    " and `next_page` stop at the deepest page that can be served (the first"
+    " MAX_RESULT_WINDOW results).",
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/PaginationMetadata"}
+        }
+    },
+}
 WWW_AUTHENTICATE_HEADER = {
     "description": "`Bearer`: send an access token.",
     "schema": {"type": "string"},
@@ -29,7 +41,12 @@ WWW_AUTHENTICATE_HEADER = {
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """A flask-smorest Blueprint that knows about caching and authentication."""
+    """A flask-smorest Blueprint that knows about caching and authentication.
+
+    Its ``X-Pagination`` header names as ``last_page`` the deepest page that can
+    be served (``MAX_RESULT_WINDOW`` results), and offers no ``next_page`` past
+    it; ``total`` and ``total_pages`` still count every match.
+    """
 
     def __init__(self, *args, cached=False, personal=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,6 +57,27 @@ class Blueprint(flask_smorest.Blueprint):
             self.before_request(caching.serve_from_cache)
             self.after_request(caching.finish_cacheable_response)
             self._prepare_doc_cbks.append(caching.document_caching)
+
+    @staticmethod
+    def _make_pagination_metadata(page, page_size, item_count):
+        """Build X-Pagination, its last and next pages within the result window."""
+        metadata = flask_smorest.Blueprint._make_pagination_metadata(
+            page, page_size, item_count
+        )
+        deepest = max(1, current_app.config["MAX_RESULT_WINDOW"] // page_size)
+        if metadata.get("last_page", 0) > deepest:
+            metadata["last_page"] = deepest
+            if metadata.get("next_page", 0) > deepest:
+                del metadata["next_page"]
+            if metadata.get("page", 0) > deepest:
+                del metadata["page"]
+        return metadata
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        """Document X-Pagination as the JSON text it is."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = (
+            PAGINATION_HEADER_DOC
+        )
 
     def login_required(self, role=None, refresh=False):
         """Decorate a view that only a user with a valid token (and ``role``) may call.

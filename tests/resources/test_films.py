@@ -3,7 +3,8 @@
 import pytest
 
 from app.db import connect
-from app.search import get_search
+from app.search import get_indexer, get_search
+from tests.fixtures.elasticsearch import drop_indices
 from tests.resources.catalogue import (
     CountingReader,
     assert_beyond_the_result_window,
@@ -11,11 +12,13 @@ from tests.resources.catalogue import (
     build_from_legacy,
     get_503,
     ids,
+    load_catalogue,
     pagination,
     pagination_of,
     run_cli,
     spec_parameters,
 )
+from tests.settings import make_test_app
 
 FILMS = "/api/v1/films"
 SEARCH = "/api/v1/films/search"
@@ -464,3 +467,32 @@ def test_search_text_longer_than_the_limit_is_refused(client, path):
     assert response.status_code == 422
     message = response.json["errors"]["query"]["query"][0]
     assert "at most 200 characters" in message
+
+
+@pytest.fixture
+def shallow_api(search_config, db_path):
+    """The small catalogue behind a result window of 4 films."""
+    app = make_test_app(db_path, MAX_RESULT_WINDOW=4, **search_config)
+    with app.app_context():
+        load_catalogue(get_indexer())
+    yield app.test_client()
+    if search_config.get("ELASTICSEARCH_URL"):
+        drop_indices(
+            search_config["ELASTICSEARCH_URL"],
+            search_config["ELASTICSEARCH_INDEX_PREFIX"],
+        )
+
+
+@pytest.mark.parametrize("path", [FILMS, "/api/v1/video/collection"])
+def test_the_pagination_header_offers_no_page_beyond_the_window(shallow_api, path):
+    size = "page_size" if path == FILMS else "limit"
+    third = pagination(shallow_api.get(f"{path}?page=3&{size}=1"))
+    fourth = pagination(shallow_api.get(f"{path}?page=4&{size}=1"))
+    fifth = shallow_api.get(f"{path}?page=5&{size}=1")
+
+    # Every match is counted; the last page offered is the deepest served.
+    assert (third["total"], third["total_pages"], third["last_page"]) == (6, 6, 4)
+    assert third["next_page"] == 4
+    assert fourth["last_page"] == 4
+    assert "next_page" not in fourth
+    assert fifth.status_code == 422
