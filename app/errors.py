@@ -14,7 +14,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from app.db import DatabaseBusy
 from app.request_id import current_request_id
-from app.search import ResultWindowExceeded, SearchUnavailable
+from app.search import ResultWindowExceeded, SearchIndexDamaged, SearchUnavailable
 
 # Seconds a client should wait before retrying while the search engine is down.
 SEARCH_RETRY_AFTER = 5
@@ -95,6 +95,16 @@ def _describe(error, errors):
     return error.description
 
 
+def handle_search_index_damaged(error):
+    """503 without Retry-After: the index must be rebuilt; retrying cannot help."""
+    _warn_search_unavailable(error)
+    return error_response(
+        503,
+        "The search index is damaged and must be rebuilt (flask etl run --full);"
+        " retrying will not help until then.",
+    )
+
+
 def handle_search_unavailable(error):
     """503 with Retry-After: the search engine is down or timed out."""
     _warn_search_unavailable(error)
@@ -167,6 +177,7 @@ def _internal_error_message():
 def init_app(app):
     """Answer every error in the one JSON shape (after the Api set its handler)."""
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(SearchIndexDamaged, handle_search_index_damaged)
     app.register_error_handler(SearchUnavailable, handle_search_unavailable)
     app.register_error_handler(DatabaseBusy, handle_database_busy)
     app.register_error_handler(ResultWindowExceeded, handle_result_window_exceeded)

@@ -77,6 +77,10 @@ class SearchUnavailable(SearchError):
     """The search backend cannot be reached or did not answer in time."""
 
 
+class SearchIndexDamaged(SearchUnavailable):
+    """The index is damaged: no retry helps until it is rebuilt."""
+
+
 class ResultWindowExceeded(SearchError):
     """The requested page lies beyond what the backend can page through.
 

@@ -331,9 +331,10 @@ class ElasticsearchReader(_Cluster, SearchReader):
         return NO_DATA_VERSION if document is None else document["data_version"]
 
     def ping(self):
-        """Raise SearchUnavailable unless the cluster answers."""
+        """Raise SearchUnavailable unless every live index exists and answers."""
+        aliases = ",".join(self.alias(index) for index in GENERATION_INDICES)
         with _translated():
-            self.reader.info()
+            self.reader.count(index=aliases)
 
     def _search(self, index, query, sort, offset, limit, fields=None):
         options = {"source_includes": list(fields)} if fields else {}

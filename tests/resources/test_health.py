@@ -1,8 +1,11 @@
 """Health probes: /healthz touches nothing, /readyz checks every dependency."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.factories import make_legacy_db, movie
+from tests.fixtures.elasticsearch import drop_indices
 from tests.fixtures.redis import free_port
 from tests.resources.catalogue import run_cli
 from tests.settings import make_test_app
@@ -81,3 +84,46 @@ def test_readyz_is_503_when_a_dependency_is_down(app, make_app, setting, failing
     assert checks[failing]["ok"] is False
     assert [name for name, check in checks.items() if not check["ok"]] == [failing]
     assert failing in response.json["message"]
+
+
+def test_readyz_is_503_when_elasticsearch_has_lost_its_indices(
+    make_app, elasticsearch_url, tmp_path
+):
+    prefix = f"gone_{tmp_path.name[-8:].lower()}_"
+    app = make_app(
+        ELASTICSEARCH_URL=elasticsearch_url, ELASTICSEARCH_INDEX_PREFIX=prefix
+    )
+    build_catalogue(app)
+    assert app.test_client().get("/readyz").status_code == 200
+
+    drop_indices(elasticsearch_url, prefix)  # as after a restart on an empty disk
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["errors"]["search"]["ok"] is False
+    assert "flask etl run" in response.json["errors"]["search"]["detail"]
+
+
+def damage(path):
+    """Overwrite every page of the SQLite file ``path`` but the first with noise."""
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        file.seek(4096)
+        file.write(bytes(range(256)) * ((size - 4096) // 256 + 1))
+
+
+def test_a_damaged_embedded_index_is_not_ready_and_not_retry_later(app):
+    build_catalogue(app)
+    live = Path(app.config["EMBEDDED_SEARCH_PATH"]).resolve()
+    damage(live)
+    client = app.test_client()
+
+    ready = client.get("/readyz")
+    film = client.get("/api/v1/films/tt0000001")
+
+    assert ready.status_code == 503
+    assert ready.json["errors"]["search"]["ok"] is False
+    assert "damaged" in ready.json["errors"]["search"]["detail"]
+    assert film.status_code == 503
+    assert "Retry-After" not in film.headers
+    assert "rebuilt" in film.json["message"]

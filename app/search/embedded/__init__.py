@@ -43,6 +43,7 @@ from app.search.embedded.files import IndexFiles
 from app.search.embedded.layout import (
     DOCUMENTS,
     LAYOUT,
+    VOCABULARIES,
     meta,
     new_revision,
     open_for_reading,
@@ -54,6 +55,13 @@ from app.search.embedded.planning import GENRE_ORDER, Window
 from app.search.embedded.writers import write_documents
 
 __all__ = ["LAYOUT", "EmbeddedIndexer", "EmbeddedReader"]
+PING = """
+SELECT (SELECT count(*) FROM meta),
+       (SELECT max(num) FROM movie),
+       (SELECT length(doc) FROM movie_doc ORDER BY num DESC LIMIT 1),
+       (SELECT count(*) FROM genre),
+       (SELECT length(doc) FROM person ORDER BY num DESC LIMIT 1)
+"""
 # What the data version reads before any was set.
 NO_DATA_VERSION = "0"
 
@@ -159,9 +167,22 @@ class EmbeddedReader(SearchReader):
             return meta(conn, "data_version") or NO_DATA_VERSION
 
     def ping(self):
-        """Raise SearchUnavailable unless the live file can be read."""
+        """Raise SearchUnavailable unless every table searches read answers.
+
+        One row of each, and a full-text match: cheap, and it reads the pages
+        at the root of each table, where a damaged file shows first.
+        """
         with self.connections.reading() as conn:
-            conn.execute("SELECT count(*) FROM meta").fetchone()
+            conn.execute(PING).fetchone()
+            for index, (fts, _) in ranking.RANKINGS.items():
+                row = conn.execute(
+                    f"SELECT term FROM {VOCABULARIES[index]} LIMIT 1"
+                ).fetchone()
+                if row is not None:
+                    conn.execute(
+                        f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? LIMIT 1",
+                        (planning.all_of([[row[0]]]),),
+                    ).fetchone()
 
     def release(self):
         """Give this request's read connection back to the idle ones, if opened."""

@@ -11,7 +11,7 @@ from contextlib import closing, contextmanager
 
 from flask import g, has_app_context
 
-from app.search import SearchUnavailable
+from app.search import SearchIndexDamaged, SearchUnavailable
 from app.search.embedded.layout import open_for_reading
 
 # Read connections kept open per process between requests, and the page cache of
@@ -116,4 +116,10 @@ def unavailable_on_failure():
         raise
     except sqlite3.DatabaseError as exc:
         drop_request_connection()
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            raise SearchIndexDamaged(
+                f"embedded search index is damaged: {exc}; rebuild it with"
+                " flask etl run --full"
+            ) from exc
         raise SearchUnavailable(f"embedded search index failed: {exc}") from exc
