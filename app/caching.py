@@ -51,6 +51,7 @@ class ResponseCache:
         self.ttl = ttl
         self.logger = logger
         self.paused_until = 0.0
+        self._probing = False
         self.version_interval = version_interval
         self._version = None
         self._version_read_at = None
@@ -89,20 +90,33 @@ class ResponseCache:
         self._call("write", cache.set, key, entry, timeout=self.ttl)
 
     def _call(self, action, operation, *args, **kwargs):
-        if self.clock() < self.paused_until:
+        """Call the cache, unless it is paused or another request is probing it.
+
+        After a pause, one request at a time tries the cache again; the others
+        answer uncached meanwhile. A failure is logged once a pause, not once
+        for each request that was waiting on the cache when it failed.
+        """
+        if self.clock() < self.paused_until or self._probing:
             return None
+        self._probing = bool(self.paused_until)
         try:
-            return operation(*args, **kwargs)
+            result = operation(*args, **kwargs)
         except Exception as exc:  # any failure of the cache must not fail the answer
+            paused = self.clock() < self.paused_until
             self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
-            self.logger.warning(
-                "response cache %s failed, answering uncached for %.0f s: %s: %s",
-                action,
-                PAUSE_AFTER_FAILURE,
-                type(exc).__name__,
-                exc,
-            )
+            if not paused:
+                self.logger.warning(
+                    "response cache %s failed, answering uncached for %.0f s: %s: %s",
+                    action,
+                    PAUSE_AFTER_FAILURE,
+                    type(exc).__name__,
+                    exc,
+                )
             return None
+        finally:
+            self._probing = False
+        self.paused_until = 0.0
+        return result
 
 
 def redis_client(config):

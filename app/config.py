@@ -85,7 +85,9 @@ def from_environment():
         "ELASTICSEARCH_WRITE_BACKOFF": _env_float("ELASTICSEARCH_WRITE_BACKOFF", 0.5),
         "REDIS_URL": _env_str("REDIS_URL"),
         # redis-py waits 5 s by default: a hung Redis would cost every request 5 s.
-        "REDIS_SOCKET_TIMEOUT": _env_float("REDIS_SOCKET_TIMEOUT", 0.25),
+        # A Redis call takes a millisecond; a hung one costs a request this, once
+        # a pause (the cache, the count and the limits then skip Redis a while).
+        "REDIS_SOCKET_TIMEOUT": _env_float("REDIS_SOCKET_TIMEOUT", 0.1),
         # redis-py 8 raises once its pool is exhausted; a blocking pool of this size
         # makes a greenlet wait briefly for a free connection instead.
         "REDIS_MAX_CONNECTIONS": _env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1),

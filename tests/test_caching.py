@@ -1,7 +1,10 @@
 """Caching of whole GET answers, keyed by query and data version, in Redis or not."""
 
 import logging
+import socket
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -328,3 +331,58 @@ def test_redis_down_still_answers_and_logs_once(make_app, caplog, monkeypatch):
     assert len(tries) == 1
     warnings = [r for r in caplog.records if "answering uncached" in r.getMessage()]
     assert len(warnings) == 1
+
+
+@pytest.fixture
+def hung_redis():
+    """URL of a Redis that accepts connections and never answers; and its count."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0", held
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_hung_redis_is_asked_once_a_pause_and_warned_of_once(
+    make_app, hung_redis, caplog
+):
+    url, connections = hung_redis
+    app = make_app(REDIS_URL=url, REQUEST_COUNTING=False)
+    build_catalogue(app)
+    clock = Clock()
+    app.extensions["response-cache"].clock = clock
+    client = app.test_client()
+
+    with caplog.at_level(logging.WARNING):
+        # Requests in flight together all wait on the hung Redis once...
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            together = list(
+                pool.map(
+                    lambda n: app.test_client().get(f"{COLLECTION}?limit={n}"),
+                    range(1, 6),
+                )
+            )
+        asked = len(connections)
+        # ...then the cache is skipped for the pause: Redis is not asked.
+        during = [client.get(f"{COLLECTION}?limit={n}") for n in (1, 2, 3)]
+        assert len(connections) == asked
+        clock.advance(caching.PAUSE_AFTER_FAILURE)
+        probe = client.get(COLLECTION)
+
+    assert [r.status_code for r in together + during + [probe]] == [200] * 9
+    assert len(connections) == asked + 1  # one probe after the pause
+    warnings = [r for r in caplog.records if "answering uncached" in r.getMessage()]
+    assert len(warnings) == 2  # the first failure, and the failed probe
