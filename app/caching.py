@@ -23,6 +23,7 @@ import redis
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
+from app.circuit import Circuit
 from app.extensions import cache
 from app.search import SearchError, get_search
 
@@ -50,8 +51,7 @@ class ResponseCache:
         self.clock = clock
         self.ttl = ttl
         self.logger = logger
-        self.paused_until = 0.0
-        self._probing = False
+        self.circuit = Circuit(PAUSE_AFTER_FAILURE, clock=lambda: self.clock())
         self.version_interval = version_interval
         self._version = None
         self._version_read_at = None
@@ -90,21 +90,13 @@ class ResponseCache:
         self._call("write", cache.set, key, entry, timeout=self.ttl)
 
     def _call(self, action, operation, *args, **kwargs):
-        """Call the cache, unless it is paused or another request is probing it.
-
-        After a pause, one request at a time tries the cache again; the others
-        answer uncached meanwhile. A failure is logged once a pause, not once
-        for each request that was waiting on the cache when it failed.
-        """
-        if self.clock() < self.paused_until or self._probing:
+        """Call the cache, unless its circuit is open (see ``app.circuit``)."""
+        if not self.circuit.allow():
             return None
-        self._probing = bool(self.paused_until)
         try:
             result = operation(*args, **kwargs)
         except Exception as exc:  # any failure of the cache must not fail the answer
-            paused = self.clock() < self.paused_until
-            self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
-            if not paused:
+            if self.circuit.failed():
                 self.logger.warning(
                     "response cache %s failed, answering uncached for %.0f s: %s: %s",
                     action,
@@ -113,9 +105,7 @@ class ResponseCache:
                     exc,
                 )
             return None
-        finally:
-            self._probing = False
-        self.paused_until = 0.0
+        self.circuit.succeeded()
         return result
 
 

@@ -21,6 +21,7 @@ import elasticsearch
 import tenacity
 from elasticsearch import helpers
 
+from app.circuit import Circuit
 from app.search import (
     FILM_SORT_FIELDS,
     GENRE_SORT_FIELDS,
@@ -65,6 +66,8 @@ BULK_MAX_BACKOFF = 30.0
 WRITE_ATTEMPTS = 5
 WRITE_BACKOFF = 0.5
 WRITE_MAX_BACKOFF = 8.0
+# After a read timed out or found no cluster, reads answer at once for this long.
+PAUSE_AFTER_UNREACHABLE = 5.0
 WINDOW_TOO_LARGE = "Result window is too large"
 INDEX_NOT_FOUND = "index_not_found_exception"
 # A generation ends an index name: lower case, no separators Elasticsearch refuses.
@@ -264,7 +267,17 @@ class _Cluster:
 
 
 class ElasticsearchReader(_Cluster, SearchReader):
-    """Searches the live indices: fail fast, one short try per request."""
+    """Searches the live indices: fail fast, one short try per request.
+
+    A cluster that hangs or refuses connections opens the reader's circuit
+    (``app.circuit``): for ``PAUSE_AFTER_UNREACHABLE`` seconds requests answer
+    SearchUnavailable at once instead of each waiting the timeout, then one
+    request at a time probes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.circuit = Circuit(PAUSE_AFTER_UNREACHABLE)
 
     @classmethod
     def from_config(cls, config):
@@ -330,15 +343,36 @@ class ElasticsearchReader(_Cluster, SearchReader):
         document = self._get(META, DATA_VERSION_ID)
         return NO_DATA_VERSION if document is None else document["data_version"]
 
+    @contextmanager
+    def _guarded(self):
+        """Ask the cluster through the circuit; SearchError as ``_translated``."""
+        if not self.circuit.allow():
+            raise SearchUnavailable(
+                "Elasticsearch did not answer a moment ago; not asked again yet"
+            )
+        try:
+            with _translated():
+                yield
+        except SearchUnavailable as exc:
+            if _unreachable(exc):
+                self.circuit.failed()
+            else:
+                self.circuit.settled()
+            raise
+        except BaseException:
+            self.circuit.settled()
+            raise
+        self.circuit.succeeded()
+
     def ping(self):
         """Raise SearchUnavailable unless every live index exists and answers."""
         aliases = ",".join(self.alias(index) for index in GENERATION_INDICES)
-        with _translated():
+        with self._guarded():
             self.reader.count(index=aliases)
 
     def _search(self, index, query, sort, offset, limit, fields=None):
         options = {"source_includes": list(fields)} if fields else {}
-        with _translated():
+        with self._guarded():
             response = self.reader.search(
                 index=self.alias(index),
                 query=query,
@@ -355,7 +389,7 @@ class ElasticsearchReader(_Cluster, SearchReader):
         )
 
     def _get(self, index, document_id):
-        with _translated():
+        with self._guarded():
             try:
                 response = self.reader.get(index=self.alias(index), id=document_id)
             except elasticsearch.NotFoundError as exc:
@@ -584,6 +618,11 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
 
 
 _ID_ASC = {"id": {"order": "asc"}}
+
+
+def _unreachable(error):
+    """Whether a SearchUnavailable came from a connection that failed or timed out."""
+    return isinstance(error.__cause__, elasticsearch.TransportError)
 
 
 def _check_index(index):

@@ -29,6 +29,7 @@ from app.search.elastic import (
     ANALYSIS,
     ANALYZER,
     GENERATION_INDICES,
+    PAUSE_AFTER_UNREACHABLE,
     ElasticsearchIndexer,
     ElasticsearchReader,
 )
@@ -547,6 +548,48 @@ def test_slow_cluster_times_out_without_retrying(make_reader, make_indexer, prox
         reader.search_films(FilmQuery())
 
     assert searches.seen == 1
+
+
+class Clock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_after_a_timeout_reads_answer_at_once_then_one_probes(
+    make_reader, make_indexer, proxy_to
+):
+    hung = threading.Event()
+
+    def stall(method, path):
+        if "_search" in path and hung.is_set():
+            time.sleep(1.0)
+
+    searches = Faults("_search")
+    make_indexer().prepare()
+    reader = make_reader(
+        proxy_to(lambda m, p: searches(m, p) or stall(m, p)), timeout=0.2
+    )
+    clock = reader.circuit.clock = Clock()
+    hung.set()
+
+    with pytest.raises(SearchUnavailable, match="ConnectionTimeout"):
+        reader.search_films(FilmQuery())
+    # The circuit is open: no request reaches the cluster, none waits.
+    for _ in range(3):
+        with pytest.raises(SearchUnavailable, match="not asked again"):
+            reader.search_films(FilmQuery())
+    assert searches.seen == 1
+
+    clock.now += PAUSE_AFTER_UNREACHABLE
+    hung.clear()
+    assert reader.search_films(FilmQuery()).total == 0  # the probe: it is back
+    assert reader.search_films(FilmQuery()).total == 0
+    assert searches.seen == 3
 
 
 @pytest.mark.parametrize("answer", [UNAVAILABLE, REJECTED], ids=["503", "429"])

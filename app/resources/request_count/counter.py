@@ -24,6 +24,8 @@ import gevent
 import redis
 from gevent import monkey
 
+from app.circuit import Circuit
+
 REDIS_KEY = "movie-catalogue:request-count"
 # After a Redis failure, count in the worker for this many seconds.
 PAUSE_AFTER_FAILURE = 5.0
@@ -99,7 +101,7 @@ class RedisCounter:
         self.logger = logger
         self.clock = clock
         self.missed = 0
-        self.paused_until = 0.0
+        self.circuit = Circuit(PAUSE_AFTER_FAILURE, clock=lambda: self.clock())
         self._owner = None
         self._conn = None
         self._unsent = 0
@@ -128,10 +130,10 @@ class RedisCounter:
     def _send_counts(self):
         """Send the unsent counts, and those missed while Redis failed."""
         count, self._unsent = self._unsent, 0
-        if self.clock() < self.paused_until:
-            self.missed += count
-            return
         if not count + self.missed:
+            return
+        if not self.circuit.allow():
+            self.missed += count
             return
         try:
             self._connection().send_command("INCRBY", REDIS_KEY, count + self.missed)
@@ -139,6 +141,7 @@ class RedisCounter:
             self.missed += count
             self._failed(exc)
         else:
+            self.circuit.succeeded()
             self.missed = 0
 
     def read(self):
@@ -180,8 +183,9 @@ class RedisCounter:
 
     def _failed(self, exc):
         """Count in the worker for a pause; the counts in flight may be lost."""
-        self.paused_until = self.clock() + PAUSE_AFTER_FAILURE
         self._conn.disconnect()
+        if not self.circuit.failed():
+            return
         self.logger.warning(
             "request counter failed, counting in this worker for %.0f s"
             " (%d requests not yet in Redis): %s",
