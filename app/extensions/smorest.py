@@ -8,13 +8,18 @@ asks for a bearer token, is documented with that security requirement and its
 stored in the shared cache and is sent ``Cache-Control: private, no-store``.
 """
 
+from copy import deepcopy
 from functools import wraps
 
 import flask_smorest
-from flask import current_app
+import marshmallow as ma
+from flask import current_app, request
 from flask_smorest.error_handler import ErrorSchema
+from flask_smorest.pagination import PaginationParameters
+from flask_smorest.utils import unpack_tuple_response
 
 from app import authentication, caching
+from app.search import check_window
 
 BEARER_SCHEME = "bearerAuth"
 BEARER_SECURITY_SCHEME = {
@@ -23,6 +28,39 @@ BEARER_SECURITY_SCHEME = {
     "bearerFormat": "JWT",
     "description": "An access token from `POST /login/`, as `Bearer <token>`.",
 }
+PAGE_RULE = "page must be a whole number from 1."
+
+
+def page_arguments(size_name, default_size, max_size, what="Results"):
+    """Return the schema of ``page`` and a page size named ``size_name``.
+
+    It loads as flask-smorest's PaginationParameters, with the same wording of
+    its errors on every API.
+    """
+    size_rule = f"{size_name} must be a whole number from 1 to {max_size}."
+
+    def load(self, data, **kwargs):
+        return PaginationParameters(page=data["page"], page_size=data[size_name])
+
+    fields = {
+        "page": ma.fields.Integer(
+            load_default=1,
+            validate=ma.validate.Range(min=1, error=PAGE_RULE),
+            error_messages={"invalid": PAGE_RULE},
+            metadata={"description": "Page number, from 1."},
+        ),
+        size_name: ma.fields.Integer(
+            load_default=default_size,
+            validate=ma.validate.Range(min=1, max=max_size, error=size_rule),
+            error_messages={"invalid": size_rule},
+            metadata={"description": f"{what} per page, 1 to {max_size}."},
+        ),
+        "make_pagination_parameters": ma.post_load(load),
+    }
+    name = f"{size_name.title().replace('_', '')}QueryArgsSchema"
+    return type(name, (ma.Schema,), fields)
+
+
 # X-Pagination is JSON text in a header: documented as such, not as an object.
 PAGINATION_HEADER_DOC = {
     "description": "JSON: `total` and `total_pages` count every match; `last_page`"
@@ -57,6 +95,44 @@ class Blueprint(flask_smorest.Blueprint):
             self.before_request(caching.serve_from_cache)
             self.after_request(caching.finish_cacheable_response)
             self._prepare_doc_cbks.append(caching.document_caching)
+
+    # The arguments of paginate(): page and page_size, unless a blueprint says.
+    PAGE_ARGUMENTS = page_arguments("page_size", 50, 100)
+
+    def paginate(self):
+        """Decorate a view that pages its own results.
+
+        The view receives ``pagination_parameters`` (``page``, ``page_size``)
+        and sets its ``item_count``; a page deeper than the result window is
+        refused before the view runs (422); the answer gets X-Pagination.
+        """
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kwargs):
+                page_params = self.PAGINATION_ARGUMENTS_PARSER.parse(
+                    self.PAGE_ARGUMENTS, request, location="query"
+                )
+                check_window(
+                    page_params.first_item,
+                    page_params.page_size,
+                    current_app.config["MAX_RESULT_WINDOW"],
+                )
+                kwargs["pagination_parameters"] = page_params
+                result, status, headers = unpack_tuple_response(func(*args, **kwargs))
+                result, headers = self._set_pagination_metadata(
+                    page_params, result, headers
+                )
+                return result, status, headers
+
+            wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+            wrapper._apidoc["pagination"] = {
+                "parameters": {"in": "query", "schema": self.PAGE_ARGUMENTS},
+                "response": {422: "UNPROCESSABLE_ENTITY"},
+            }
+            return wrapper
+
+        return decorator
 
     @staticmethod
     def _make_pagination_metadata(page, page_size, item_count):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from app.search import MAX_QUERY_LENGTH, Sort
+from app.search.analysis import analyse
 
 
 class SortField(ma.fields.String):
@@ -33,7 +34,11 @@ class SortField(ma.fields.String):
 
 
 class SearchTextField(ma.fields.String):
-    """Required words to search for: neither empty nor blank, loaded stripped."""
+    """Required words to search for, loaded stripped.
+
+    Refused like an empty text: a text of nothing but words too common to
+    search for ("the", "of", "и"...) or punctuation, which could match nothing.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(
@@ -54,5 +59,10 @@ class SearchTextField(ma.fields.String):
             raise ma.ValidationError(
                 f"{name} must be at most {MAX_QUERY_LENGTH} characters long;"
                 f" got {len(text)}."
+            )
+        if not analyse(text):
+            raise ma.ValidationError(
+                f"{name} must hold a word to search for; it held only words too"
+                " common to search for (such as the, of, и) or punctuation."
             )
         return text

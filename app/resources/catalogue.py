@@ -5,23 +5,14 @@ from flask_smorest.error_handler import ErrorSchema
 
 from app.extensions.smorest import Blueprint
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 100
-
 
 class CatalogueBlueprint(Blueprint):
     """A blueprint whose answers are cached and whose lists page by ``page_size``.
 
-    Lists use flask-smorest's own ``page`` and ``page_size`` arguments and its
-    ``X-Pagination`` header; a page deeper than the search engine can page is
-    refused by the backend (``ResultWindowExceeded``, answered 422).
+    Lists take ``page`` and ``page_size`` (50 by default, at most 100) and
+    answer their paging in ``X-Pagination``; a page deeper than the search
+    engine can page is refused (422).
     """
-
-    DEFAULT_PAGINATION_PARAMETERS = {
-        "page": 1,
-        "page_size": DEFAULT_PAGE_SIZE,
-        "max_page_size": MAX_PAGE_SIZE,
-    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, cached=True, **kwargs)

@@ -95,8 +95,8 @@ def test_get_unknown_genre_is_404(api):
     [
         ("sort=title", "sort", "name, -name, film_count, -film_count"),
         ("sort=count", "sort", "film_count"),
-        ("page=0", "page", "greater than or equal to 1"),
-        ("page_size=101", "page_size", "less than or equal to 100"),
+        ("page=0", "page", "whole number from 1"),
+        ("page_size=101", "page_size", "from 1 to 100"),
     ],
 )
 def test_invalid_argument_is_422_naming_it_and_what_is_allowed(

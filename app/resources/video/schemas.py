@@ -8,7 +8,7 @@ SORT_ORDERS = ("asc", "desc")
 
 
 class VideoCollectionQueryArgsSchema(ma.Schema):
-    """How to filter and order the collection (paging is in PageQueryArgsSchema)."""
+    """How to filter and order the collection (paging: ``page`` and ``limit``)."""
 
     sort = ma.fields.String(
         load_default=None,
