@@ -166,6 +166,9 @@ _GENRE_SORT_KEYS = {"name": "name.sort", "film_count": "film_count"}
 _ROLE_FIELDS = {role: f"persons.{key}.id" for role, key in PERSON_KEYS.items()}
 # How much more a match in the title counts than one elsewhere.
 TITLE_BOOST = 2.0
+# How much more the words as typed count: the title as a phrase, every word of it.
+PHRASE_BOOST = 8.0
+EXACT_BOOST = 4.0
 
 
 def index_settings(max_result_window):
@@ -290,17 +293,7 @@ class ElasticsearchReader(_Cluster, SearchReader):
         must, should = [], []
         if query.text is not None:
             must.append(_full_text("search_text", query.text))
-            should.append(
-                {
-                    "match": {
-                        "title": {
-                            "query": query.text,
-                            "fuzziness": "AUTO",
-                            "boost": TITLE_BOOST,
-                        }
-                    }
-                }
-            )
+            should = _relevance(query.text)
         return self._search(
             MOVIES,
             {"bool": {"must": must, "should": should, "filter": _filters(query)}},
@@ -623,6 +616,25 @@ _ID_ASC = {"id": {"order": "asc"}}
 def _unreachable(error):
     """Whether a SearchUnavailable came from a connection that failed or timed out."""
     return isinstance(error.__cause__, elasticsearch.TransportError)
+
+
+def _relevance(text):
+    """Return the clauses that rank matches: words as typed above typo matches.
+
+    The title as a phrase counts most, then every word as typed in the title,
+    then every word as typed anywhere, then the title's typo matches: a search
+    for a film's title puts that film before one whose words are near misses.
+    """
+    return [
+        {"match_phrase": {"title": {"query": text, "boost": PHRASE_BOOST}}},
+        {"match": {"title": {"query": text, "operator": "and", "boost": EXACT_BOOST}}},
+        {"match": {"search_text": {"query": text, "operator": "and", "boost": 1.0}}},
+        {
+            "match": {
+                "title": {"query": text, "fuzziness": "AUTO", "boost": TITLE_BOOST}
+            }
+        },
+    ]
 
 
 def _check_index(index):

@@ -389,3 +389,10 @@ def test_search_longer_than_the_limit_is_refused(client):
     assert response.json["errors"]["query"]["search"] == [
         "search must be at most 200 characters long."
     ]
+
+
+def test_a_film_s_title_as_typed_comes_before_typo_matches(legacy_client):
+    response = legacy_client.get("/api/v1/video/collection?search=Star%20Wars&limit=5")
+
+    titles = [film["title"] for film in response.json]
+    assert titles[0].startswith("Star Wars"), titles

@@ -829,3 +829,19 @@ def test_embedded_publish_leaves_open_readers_on_the_old_file(tmp_path):
     # The live link names gen2's file; nothing of gen1 is left.
     assert os.readlink(path) == "search.sqlite.gen2"
     assert not [p.name for p in tmp_path.iterdir() if "gen1" in p.name]
+
+
+def test_a_film_s_full_title_comes_first_before_near_misses(reader, indexer):
+    near_miss = film(
+        "tt0000001", "Tar with a Star", 7.0, "A star of the war years, and of tar."
+    )
+    exact = film(
+        "tt0000002",
+        "Star Wars",
+        8.6,
+        "A farm boy joins a rebellion against an empire that rules a galaxy.",
+    )
+    load(indexer, "gen1", [near_miss, exact], genres=[], persons=[])
+
+    assert ids(search(reader, text="Star Wars"))[0] == "tt0000002"
+    assert ids(search(reader, text="star wars"))[0] == "tt0000002"
