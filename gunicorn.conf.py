@@ -61,6 +61,13 @@ reuse_port = True
 # accept them. The kernel caps this at net.core.somaxconn (4096 on Linux >= 5.4).
 backlog = 4096
 
+# What the HTTP server refuses itself, with its own HTML answer (documented in the
+# API's description): gunicorn's defaults, on purpose. No request needs more (a
+# search text is at most 200 characters), and larger ones only cost memory.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
 # A log line per request is a write per request: off unless asked for.
 accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "").lower() in _TRUE else None
 proc_name = "movie-catalogue"

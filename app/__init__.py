@@ -31,7 +31,13 @@ API_VERSION = "1.0.0"
 API_DESCRIPTION = (
     "Films, their people and genres, searchable in full text. Every answer carries"
     " an `X-Request-ID` header; errors share one JSON shape: `code`, `status`,"
-    " `message` and `errors`."
+    " `message` and `errors`.\n\n"
+    "Before a request reaches the API, the HTTP server refuses, with its own"
+    " short HTML answer and no `X-Request-ID`: a request line longer than 4,094"
+    " bytes (`414`), a header longer than 8,190 bytes or more than 100 headers"
+    " (`431` or `400`), and a malformed request, such as a raw CR, LF or NUL in a"
+    " header (`400`). No search needs more: a search text is at most 200"
+    " characters."
 )
 
 

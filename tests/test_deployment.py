@@ -16,6 +16,7 @@ import pytest
 import yaml
 from gunicorn.config import Config
 
+from app import API_DESCRIPTION
 from app import config as settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -445,3 +446,10 @@ def test_newman_is_pinned_exactly():
     package = json.loads((ROOT / "postman" / "package.json").read_text())
     assert package["private"] is True
     assert re.fullmatch(r"\d+\.\d+\.\d+", package["dependencies"]["newman"])
+
+
+def test_the_api_description_states_the_server_s_own_limits(load_gunicorn_conf):
+    conf = load_gunicorn_conf()
+    for limit in ("limit_request_line", "limit_request_field_size"):
+        assert f"{conf[limit]:,} bytes" in API_DESCRIPTION
+    assert f"more than {conf['limit_request_fields']} headers" in API_DESCRIPTION

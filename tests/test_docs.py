@@ -158,3 +158,9 @@ def test_docs_only_serves_nothing_else(docs_only_client, tmp_path, path):
     assert response.status_code == 404
     assert "documentation" in response.json["message"]
     assert not (tmp_path / "absent").exists()
+
+
+def test_the_description_says_what_the_server_refuses_before_the_api(spec):
+    description = spec["info"]["description"]
+    for answer in ("`414`", "`431`", "`400`", "4,094", "8,190"):
+        assert answer in description

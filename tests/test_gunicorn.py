@@ -132,3 +132,33 @@ def test_the_log_says_where_the_server_listens(two_workers):
     port, log = two_workers
 
     assert f"Listening at: http://127.0.0.1:{port}, 2 workers" in log.read_text()
+
+
+def raw_answer(port, request):
+    """Send ``request`` bytes as they are; return the status line of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /?q=" + b"x" * 100_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", "414"),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"y" * 10_000 + b"\r\n\r\n", "4"),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-Bad: a\x00b\r\n\r\n", "400"),
+    ],
+    ids=["long line", "long header", "NUL in a header"],
+)
+def test_the_server_refuses_what_the_api_description_says(
+    two_workers, request_bytes, status
+):
+    port, _ = two_workers
+
+    assert raw_answer(port, request_bytes).split()[1].startswith(status)
