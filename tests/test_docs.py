@@ -164,3 +164,15 @@ def test_the_description_says_what_the_server_refuses_before_the_api(spec):
     description = spec["info"]["description"]
     for answer in ("`414`", "`431`", "`400`", "4,094", "8,190"):
         assert answer in description
+
+
+@pytest.mark.parametrize("path", ["/api/v1/films/search", "/api/v1/persons/search"])
+def test_the_spec_states_the_rules_of_a_search_text(spec, path):
+    parameters = {
+        p["name"]: p for p in spec["paths"][path]["get"]["parameters"] if "name" in p
+    }
+    rules = parameters["query"]["schema"]
+
+    assert (rules["minLength"], rules["maxLength"], rules["pattern"]) == (1, 200, r"\S")
+    assert parameters["query"]["required"] is True
+    assert "MAX_RESULT_WINDOW" in parameters["page"]["description"]

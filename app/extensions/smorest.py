@@ -47,7 +47,11 @@ def page_arguments(size_name, default_size, max_size, what="Results"):
             load_default=1,
             validate=ma.validate.Range(min=1, error=PAGE_RULE),
             error_messages={"invalid": PAGE_RULE},
-            metadata={"description": "Page number, from 1."},
+            metadata={
+                "description": f"Page number, from 1. Only the first results can"
+                f" be paged through: page x {size_name} may not pass"
+                " MAX_RESULT_WINDOW (10,000 by default), or the answer is 422."
+            },
         ),
         size_name: ma.fields.Integer(
             load_default=default_size,

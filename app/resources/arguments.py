@@ -41,9 +41,17 @@ class SearchTextField(ma.fields.String):
     """
 
     def __init__(self, **kwargs):
+        metadata = {
+            "minLength": 1,
+            "maxLength": MAX_QUERY_LENGTH,
+            # Not blank: at least one character that is not white space.
+            "pattern": r"\S",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(
             required=True,
             error_messages={"required": "Required: the words to search for."},
+            metadata=metadata,
             **kwargs,
         )
 
