@@ -22,6 +22,7 @@ from app.extensions import smorest
 from app.resources import BLUEPRINTS
 from app.resources.accounts import tokens
 from app.resources.accounts.cli import users_cli
+from app.resources.movies import provider as movies_provider
 from app.resources.request_count import counter as request_count
 from datagen.cli import data_cli
 from etl.cli import etl_cli
@@ -96,6 +97,7 @@ def register_extensions(app):
     tokens.init_app(app)
     rate_limits.init_app(app)
     request_count.init_app(app)
+    movies_provider.init_app(app)
 
 
 def register_api(app):

@@ -85,9 +85,9 @@ class ResponseCache:
         """Return the entry stored under ``key``, or None (also if the cache fails)."""
         return self._call("read", cache.get, key)
 
-    def set(self, key, entry):
-        """Store ``entry`` under ``key`` for the TTL, if the cache works."""
-        self._call("write", cache.set, key, entry, timeout=self.ttl)
+    def set(self, key, entry, ttl=None):
+        """Store ``entry`` under ``key`` for ``ttl`` (the TTL), if the cache works."""
+        self._call("write", cache.set, key, entry, timeout=ttl or self.ttl)
 
     def _call(self, action, operation, *args, **kwargs):
         """Call the cache, unless its circuit is open (see ``app.circuit``)."""

@@ -144,4 +144,40 @@ def from_environment():
         "JWT_SECRET_PATH": _env_str(
             "JWT_SECRET_PATH", str(database_path.with_name("jwt-secret"))
         ),
+        # The third-party movie provider behind GET /movies/. Without both
+        # credentials, /movies/ answers 503 naming them; the rest runs.
+        "MOVIES_PROVIDER_URL": _env_str(
+            "MOVIES_PROVIDER_URL", "https://demo.credy.in/api/v1/maya/movies/"
+        ),
+        "MOVIES_PROVIDER_USERNAME": _env_str("MOVIES_PROVIDER_USERNAME"),
+        "MOVIES_PROVIDER_PASSWORD": _env_str("MOVIES_PROVIDER_PASSWORD"),
+        "MOVIES_PROVIDER_CONNECT_TIMEOUT": _env_float(
+            "MOVIES_PROVIDER_CONNECT_TIMEOUT", 2.0
+        ),
+        "MOVIES_PROVIDER_READ_TIMEOUT": _env_float("MOVIES_PROVIDER_READ_TIMEOUT", 5.0),
+        # Retries of a failed call (connection error, timeout, 429, 5xx), after
+        # waits growing from MOVIES_PROVIDER_BACKOFF seconds, with as much jitter;
+        # a Retry-After up to MOVIES_PROVIDER_LONGEST_WAIT is waited out, a
+        # longer one answered at once (503 with that Retry-After).
+        "MOVIES_PROVIDER_RETRIES": _env_int("MOVIES_PROVIDER_RETRIES", 2),
+        "MOVIES_PROVIDER_BACKOFF": _env_float("MOVIES_PROVIDER_BACKOFF", 0.2),
+        "MOVIES_PROVIDER_LONGEST_WAIT": _env_float("MOVIES_PROVIDER_LONGEST_WAIT", 2.0),
+        # After this many failed calls in a row, every worker answers at once for
+        # MOVIES_PROVIDER_PAUSE seconds; then one call probes the provider.
+        "MOVIES_PROVIDER_FAILURES": _env_int("MOVIES_PROVIDER_FAILURES", 3, minimum=1),
+        "MOVIES_PROVIDER_PAUSE": _env_float("MOVIES_PROVIDER_PAUSE", 10.0),
+        # The breaker's state: in Redis with REDIS_URL, else in this file, shared
+        # by the workers of one server.
+        "MOVIES_PROVIDER_BREAKER_PATH": _env_str(
+            "MOVIES_PROVIDER_BREAKER_PATH",
+            str(database_path.with_name("movies-provider-breaker")),
+        ),
+        # A page is read again after CACHE_TTL seconds, and kept for STALE_TTL to
+        # be served when the provider fails.
+        "MOVIES_PROVIDER_CACHE_TTL": _env_int(
+            "MOVIES_PROVIDER_CACHE_TTL", 60, minimum=1
+        ),
+        "MOVIES_PROVIDER_STALE_TTL": _env_int(
+            "MOVIES_PROVIDER_STALE_TTL", 86_400, minimum=1
+        ),
     }

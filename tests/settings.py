@@ -26,6 +26,11 @@ def app_settings(db_path, **overrides):
         "ETL_STATE_PATH": str(etl_state_path(db_path)),
         "REQUEST_COUNT_PATH": str(db_path.with_name("request-count")),
         "JWT_SECRET_PATH": str(db_path.with_name("jwt-secret")),
+        # Never the real provider: the tests start a fake one (tests/fixtures).
+        "MOVIES_PROVIDER_URL": "http://127.0.0.1:9/movies/",
+        "MOVIES_PROVIDER_USERNAME": None,
+        "MOVIES_PROVIDER_PASSWORD": None,
+        "MOVIES_PROVIDER_BREAKER_PATH": str(db_path.with_name("movies-breaker")),
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,

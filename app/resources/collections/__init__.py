@@ -1,0 +1,1 @@
+"""Personal collections of the provider's movies: ``/collection/``."""

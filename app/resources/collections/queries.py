@@ -1,0 +1,168 @@
+"""The collections' SQL: each read and each write one named function, raw SQL.
+
+A collection is always looked up by its uuid *and* its owner, so another
+user's collection is simply not found.
+"""
+
+import uuid as uuid_module
+from collections import Counter
+from dataclasses import dataclass
+
+from app.db import get_db, transaction
+
+FAVOURITE_GENRES = 3
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection, with its movies when they were asked for."""
+
+    uuid: str
+    title: str
+    description: str
+    movies: list | None = None
+
+
+def create_collection(owner_id, title, description, movies):
+    """Create a collection of ``owner_id`` holding ``movies``; return its uuid."""
+    collection_uuid = str(uuid_module.uuid4())
+    with transaction() as conn:
+        collection_id = conn.execute(
+            "INSERT INTO movie_collection (uuid, owner_id, title, description)"
+            " VALUES (?, ?, ?, ?)",
+            (collection_uuid, owner_id, title, description),
+        ).lastrowid
+        _save_movies(conn, collection_id, movies)
+    return collection_uuid
+
+
+def list_collections(owner_id):
+    """Return the collections of ``owner_id``, newest first, without their movies."""
+    rows = get_db().execute(
+        "SELECT uuid, title, description FROM movie_collection"
+        " WHERE owner_id = ? ORDER BY id DESC",
+        (owner_id,),
+    )
+    return [Collection(**row) for row in rows]
+
+
+def favourite_genres(owner_id, limit=FAVOURITE_GENRES):
+    """Return the top genres across the distinct movies of the owner's collections.
+
+    Each movie's comma-separated genres are trimmed and compared without regard
+    to case, empty ones ignored; ranked by how many movies have them, ties by
+    name. A genre is shown as most of its movies spell it (a tie: the first
+    spelling in code-point order).
+    """
+    rows = get_db().execute(
+        "SELECT genres FROM provider_movie WHERE uuid IN ("
+        " SELECT cm.movie_uuid FROM movie_collection c"
+        " JOIN collection_movie cm ON cm.collection_id = c.id"
+        " WHERE c.owner_id = ?)",
+        (owner_id,),
+    )
+    movies_of = Counter()
+    spellings = {}
+    for (genres,) in rows:
+        names = {}
+        for name in genres.split(","):
+            name = name.strip()
+            if name:
+                names.setdefault(name.casefold(), name)
+        for key, name in names.items():
+            movies_of[key] += 1
+            spellings.setdefault(key, Counter())[name] += 1
+    ranked = sorted(movies_of, key=lambda key: (-movies_of[key], key))[:limit]
+    return [
+        min(spellings[key], key=lambda name: (-spellings[key][name], name))
+        for key in ranked
+    ]
+
+
+def get_collection(owner_id, collection_uuid):
+    """Return the owner's collection with its movies in order, or None."""
+    conn = get_db()
+    row = conn.execute(
+        "SELECT id, uuid, title, description FROM movie_collection"
+        " WHERE uuid = ? AND owner_id = ?",
+        (str(collection_uuid), owner_id),
+    ).fetchone()
+    if row is None:
+        return None
+    movies = conn.execute(
+        "SELECT m.title, m.description, m.genres, m.uuid FROM collection_movie cm"
+        " JOIN provider_movie m ON m.uuid = cm.movie_uuid"
+        " WHERE cm.collection_id = ? ORDER BY cm.position",
+        (row["id"],),
+    )
+    return Collection(
+        row["uuid"], row["title"], row["description"], [dict(m) for m in movies]
+    )
+
+
+def update_collection(owner_id, collection_uuid, changes):
+    """Change what ``changes`` holds of the owner's collection; False if not found.
+
+    ``changes`` may hold ``title``, ``description`` and ``movies`` (the full new
+    list); what it does not hold stays as it was.
+    """
+    fields = [name for name in ("title", "description") if name in changes]
+    with transaction() as conn:
+        row = conn.execute(
+            "SELECT id FROM movie_collection WHERE uuid = ? AND owner_id = ?",
+            (str(collection_uuid), owner_id),
+        ).fetchone()
+        if row is None:
+            return False
+        if fields:
+            # The column names come from the fixed tuple above, never the request.
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            conn.execute(
+                f"UPDATE movie_collection SET {assignments}, modified = {_NOW}"
+                " WHERE id = ?",
+                (*(changes[name] for name in fields), row["id"]),
+            )
+        if "movies" in changes:
+            conn.execute(
+                "DELETE FROM collection_movie WHERE collection_id = ?", (row["id"],)
+            )
+            _save_movies(conn, row["id"], changes["movies"])
+            if not fields:
+                conn.execute(
+                    f"UPDATE movie_collection SET modified = {_NOW} WHERE id = ?",
+                    (row["id"],),
+                )
+    return True
+
+
+def delete_collection(owner_id, collection_uuid):
+    """Delete the owner's collection and its links; False if not found."""
+    with transaction() as conn:
+        deleted = conn.execute(
+            "DELETE FROM movie_collection WHERE uuid = ? AND owner_id = ?",
+            (str(collection_uuid), owner_id),
+        ).rowcount
+    return bool(deleted)
+
+
+def _save_movies(conn, collection_id, movies):
+    """Upsert ``movies`` to their latest data and link them to the collection."""
+    conn.executemany(
+        "INSERT INTO provider_movie (uuid, title, description, genres)"
+        " VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (uuid) DO UPDATE SET title = excluded.title,"
+        " description = excluded.description, genres = excluded.genres,"
+        f" modified = {_NOW}"
+        " WHERE (title, description, genres)"
+        " IS NOT (excluded.title, excluded.description, excluded.genres)",
+        [(str(m["uuid"]), m["title"], m["description"], m["genres"]) for m in movies],
+    )
+    conn.executemany(
+        "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
+        " VALUES (?, ?, ?)",
+        [
+            (collection_id, position, str(m["uuid"]))
+            for position, m in enumerate(movies)
+        ],
+    )

@@ -1,0 +1,1 @@
+"""The third-party provider's movies, passed through: ``/movies/``."""
