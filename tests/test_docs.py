@@ -27,9 +27,27 @@ OPERATIONS = {
     "/logout/": "post",
     "/request-count/": "get",
     "/request-count/reset/": "post",
+    "/movies/": "get",
+    "/collection/": ["get", "post"],
+    "/collection/{collection_uuid}/": ["get", "put", "delete"],
 }
 # The operations that need a bearer token; every other one is public.
-SIGNED_IN = {"/token/refresh/", "/logout/", "/request-count/", "/request-count/reset/"}
+SIGNED_IN = {
+    "/token/refresh/",
+    "/logout/",
+    "/request-count/",
+    "/request-count/reset/",
+    "/movies/",
+    "/collection/",
+    "/collection/{collection_uuid}/",
+}
+
+
+def operations():
+    """Every documented operation, as ``(path, method)``."""
+    for path, methods in OPERATIONS.items():
+        for method in [methods] if isinstance(methods, str) else methods:
+            yield path, method
 
 
 @pytest.fixture
@@ -43,10 +61,10 @@ def test_spec_is_openapi_3_with_every_endpoint(spec):
     assert spec["openapi"].startswith("3.")
     assert spec["info"]["title"] == "Movie catalogue"
     assert set(spec["paths"]) == set(OPERATIONS)
-    for path, method in OPERATIONS.items():
+    for path, method in operations():
         operation = spec["paths"][path][method]
         assert operation["summary"], path
-        assert {"200", "201"} & set(operation["responses"]), path
+        assert {"200", "201", "204"} & set(operation["responses"]), path
 
 
 def test_spec_says_which_operations_need_a_token(spec):
@@ -56,7 +74,7 @@ def test_spec_says_which_operations_need_a_token(spec):
         "bearer",
         "JWT",
     )
-    for path, method in OPERATIONS.items():
+    for path, method in operations():
         operation = spec["paths"][path][method]
         if path in SIGNED_IN:
             assert operation["security"] == [{"bearerAuth": []}], path
@@ -176,3 +194,29 @@ def test_the_spec_states_the_rules_of_a_search_text(spec, path):
     assert (rules["minLength"], rules["maxLength"], rules["pattern"]) == (1, 200, r"\S")
     assert parameters["query"]["required"] is True
     assert "MAX_RESULT_WINDOW" in parameters["page"]["description"]
+
+
+def test_spec_documents_the_movies_and_their_failures(spec):
+    operation = spec["paths"]["/movies/"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"] if "name" in p}
+
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert {"200", "401", "404", "422", "502", "503", "504"} <= set(
+        operation["responses"]
+    )
+    for status in ("502", "503", "504"):
+        assert "Retry-After" in operation["responses"][status]["headers"], status
+
+
+def test_spec_documents_the_collections(spec):
+    collection = spec["paths"]["/collection/{collection_uuid}/"]
+    for method in ("get", "put", "delete"):
+        assert {"401", "404"} <= set(collection[method]["responses"]), method
+    assert "204" in collection["delete"]["responses"]
+    assert "422" in collection["put"]["responses"]
+    assert "201" in spec["paths"]["/collection/"]["post"]["responses"]
+    assert "422" in spec["paths"]["/collection/"]["post"]["responses"]
+    parameter = next(
+        p for p in collection["parameters"] if p.get("name") == "collection_uuid"
+    )
+    assert parameter["schema"] == {"type": "string", "format": "uuid"}

@@ -23,7 +23,13 @@ from urllib.parse import parse_qs, urlsplit
 import marshmallow as ma
 import urllib3
 from flask import current_app
-from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import (
+    HTTPError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ResponseError,
+)
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -209,7 +215,11 @@ class Provider:
         except (MaxRetryError, HTTPError) as exc:
             reason = getattr(exc, "reason", exc)
             self._failed(type(reason).__name__)
-            if isinstance(reason, Urllib3Timeout):
+            # A refused connection is a NewConnectionError, which urllib3 derives
+            # from its connect timeout: unreachable, not slow.
+            if isinstance(reason, Urllib3Timeout) and not isinstance(
+                reason, NewConnectionError
+            ):
                 raise ProviderTimedOut(
                     "The movie provider did not answer in time.",
                     retry_after=self._seconds_left(),
@@ -263,6 +273,12 @@ class Provider:
             raise ProviderUnavailable(
                 "The movie provider asks us to wait before asking again.",
                 retry_after=min(LONGEST_RETRY_AFTER, math.ceil(hint)) or 1,
+            )
+        if status == 429:
+            self._failed("status 429")
+            raise ProviderUnavailable(
+                "The movie provider asks us to wait before asking again.",
+                retry_after=self._seconds_left(),
             )
         self._failed(f"status {status}")
         raise ProviderBadAnswer(

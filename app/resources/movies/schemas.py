@@ -11,10 +11,11 @@ class _Text(ma.fields.String):
     def __init__(self, **kwargs):
         super().__init__(load_default="", allow_none=True, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        """Load the text; null as empty."""
         if value is None:
             return ""
-        return super()._deserialize(value, attr, data, **kwargs)
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 class ProviderMovieSchema(ma.Schema):
