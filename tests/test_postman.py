@@ -1,9 +1,10 @@
 """The Postman collection, run by newman against the real service.
 
 Each run builds a small generated catalogue with the ``flask`` commands, starts
-gunicorn with ``gunicorn.conf.py`` (gevent worker), and runs every request of
-``postman/`` against it: once on the embedded parts, once on the production path
-(Elasticsearch and Redis).
+gunicorn with ``gunicorn.conf.py`` (gevent worker), pointed at the fake movie
+provider of ``tests/fixtures``, and runs every request of ``postman/`` against
+it: once on the embedded parts, once on the production path (Elasticsearch and
+Redis).
 """
 
 import json
@@ -48,9 +49,15 @@ def newman():
 
 
 @pytest.fixture
-def service_env(request, search_config, tmp_path):
-    """Environment of the service: the backend under test, Redis with Elasticsearch."""
-    settings = {**search_config, "DATABASE_PATH": tmp_path / "movies.sqlite"}
+def service_env(request, search_config, movies_provider, tmp_path):
+    """Environment of the service: the backend under test, Redis with Elasticsearch,
+    and the fake movie provider for ``/movies/``.
+    """
+    settings = {
+        **search_config,
+        **movies_provider.settings(),
+        "DATABASE_PATH": tmp_path / "movies.sqlite",
+    }
     if settings["ELASTICSEARCH_URL"]:
         # The production path: Elasticsearch for search, Redis for the cache.
         settings["REDIS_URL"] = request.getfixturevalue("redis_url")

@@ -3,12 +3,18 @@ that is a real HTTP server; every way the provider fails.
 """
 
 import json
+import threading
+import urllib.error
+import urllib.request
 
 import pytest
 import redis
 
+from tests.commands import command_env, gunicorn
 from tests.fixtures.accounts import bearer, make_account
 from tests.fixtures.movies_provider import PAGE_SIZE, SECRET_BODY
+from tests.fixtures.redis import free_port
+from tests.waiting import wait_until
 
 # Fast settings for the fake: failures are counted, never timed.
 FAST = {
@@ -508,3 +514,59 @@ def test_the_page_answered_is_what_the_schema_documents(get, movies_app):
 
     assert set(properties) == set(get().json)
     assert json.dumps(get().json)
+
+
+# --- under gunicorn's gevent worker ---------------------------------------------------
+
+
+def test_a_slow_provider_holds_only_its_own_requests(
+    accounts_app, movies_provider, db_path, tmp_path
+):
+    """One gevent worker: while /movies/ waits on the provider, others are answered."""
+    headers = bearer(accounts_app, make_account(accounts_app, "alice"))
+    port = free_port()
+    env = command_env(
+        {"DATABASE_PATH": db_path},
+        **movies_provider.settings(),
+        MOVIES_PROVIDER_READ_TIMEOUT="60",
+        MOVIES_PROVIDER_RETRIES="0",
+        GUNICORN_WORKERS="1",
+        BIND=f"127.0.0.1:{port}",
+    )
+    env.pop("PORT", None)
+    base = f"http://127.0.0.1:{port}"
+    movies_provider.fail_with("hang")
+    answers = {}
+
+    def read_movies():
+        request = urllib.request.Request(f"{base}/movies/", headers=headers)
+        try:
+            urllib.request.urlopen(request, timeout=120)
+        except urllib.error.HTTPError as error:
+            answers["movies"] = (error.code, json.load(error))
+
+    with gunicorn("wsgi:app", env, tmp_path / "gunicorn.log"):
+        wait_until(lambda: _answers(f"{base}/healthz"))
+        reading = threading.Thread(target=read_movies)
+        reading.start()
+        wait_until(lambda: movies_provider.requests == 1)
+
+        request = urllib.request.Request(f"{base}/collection/", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        assert "movies" not in answers
+
+        movies_provider.release.set()
+        reading.join(timeout=120)
+
+    status, body = answers["movies"]
+    assert status == 503
+    assert SECRET_BODY not in json.dumps(body)
+
+
+def _answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
