@@ -570,3 +570,29 @@ def _answers(url):
             return True
     except OSError:
         return False
+
+
+def test_requests_for_a_page_being_read_wait_for_that_read(
+    movies_app, user, movies_provider
+):
+    movies_provider.fail_with("held")
+    flights = movies_app.extensions["movies-provider"]._flights
+    answers = []
+
+    def read():
+        answers.append(movies_app.test_client().get("/movies/", headers=user))
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    readers[0].start()
+    wait_until(lambda: movies_provider.requests == 1)
+    for reader in readers[1:]:
+        reader.start()
+    wait_until(lambda: sum(f.followers for f in list(flights.values())) == 2)
+    movies_provider.release.set()
+    for reader in readers:
+        reader.join(timeout=30)
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len({json.dumps(a.json) for a in answers}) == 1
+    assert movies_provider.requests == 1
+    assert flights == {}

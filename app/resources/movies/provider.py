@@ -10,13 +10,15 @@ only the requests that wait for it. A circuit shared by the workers
 
 Pages are kept in the app's cache: fresh for ``MOVIES_PROVIDER_CACHE_TTL``,
 then served stale, for ``MOVIES_PROVIDER_STALE_TTL``, whenever the provider
-fails. Nothing the provider sends on failure, its URL or the credentials ever
+fails. While a worker reads a page from the provider, its other requests for
+that page wait for that read (under gevent, ``threading.Event`` yields). Nothing the provider sends on failure, its URL or the credentials ever
 reaches an answer or a log line.
 """
 
 import hashlib
 import json
 import math
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -122,6 +124,34 @@ class ProviderRetry(Retry):
         return super().increment(method, url, response, error, **kwargs)
 
 
+class Flight:
+    """One read of a page from the provider, that other requests wait for.
+
+    The worker's other requests for the same page wait for it instead of asking
+    the provider too.
+    """
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.followers = 0
+        self.page = None
+        self.error = None
+
+    def join(self, timeout):
+        """Wait for the read; return its page or raise its error."""
+        self.followers += 1
+        if not self.done.wait(timeout):
+            raise ProviderTimedOut("The movie provider did not answer in time.", 1)
+        if self.error is not None:
+            raise self.error
+        return self.page
+
+    def finish(self, page=None, error=None):
+        """Hand the read's page or error to the requests waiting for it."""
+        self.page, self.error = page, error
+        self.done.set()
+
+
 class Provider:
     """The provider as one app sees it: its pool, its retries, its shared circuit."""
 
@@ -134,6 +164,14 @@ class Provider:
         self.stale_ttl = max(config["MOVIES_PROVIDER_STALE_TTL"], self.fresh_ttl)
         self.pause = config["MOVIES_PROVIDER_PAUSE"]
         retries = config["MOVIES_PROVIDER_RETRIES"]
+        # The longest one call may take, retries and their pauses included.
+        self.budget = (retries + 1) * (
+            config["MOVIES_PROVIDER_CONNECT_TIMEOUT"]
+            + config["MOVIES_PROVIDER_READ_TIMEOUT"]
+            + config["MOVIES_PROVIDER_LONGEST_WAIT"]
+        )
+        # Pages being read from the provider by this worker, by cache key.
+        self._flights = {}
         retry = ProviderRetry(
             total=retries,
             connect=retries,
@@ -184,6 +222,23 @@ class Provider:
         entry = cache.get(key)
         if entry is not None and time.time() - entry["at"] < self.fresh_ttl:
             return entry["page"]
+        flight = self._flights.get(key)
+        if flight is not None:
+            return flight.join(self.budget)
+        flight = self._flights[key] = Flight()
+        try:
+            page = self._refresh(key, number, entry, cache)
+        except ProviderError as error:
+            flight.finish(error=error)
+            raise
+        else:
+            flight.finish(page=page)
+            return page
+        finally:
+            del self._flights[key]
+
+    def _refresh(self, key, number, entry, cache):
+        """Read the page from the provider into the cache; the stale one if it fails."""
         try:
             page = self.fetch(number)
         except PageNotFound:
