@@ -409,9 +409,5 @@ def init_app(app):
         pause=config["MOVIES_PROVIDER_PAUSE"],
         probe_lease=read_budget * (config["MOVIES_PROVIDER_RETRIES"] + 1) + 1,
     )
-    provider = app.extensions[_EXTENSION] = Provider(config, circuit, app.logger)
-    if provider.missing:
-        app.logger.info(
-            "GET /movies/ answers 503 until %s are set", " and ".join(provider.missing)
-        )
+    app.extensions[_EXTENSION] = Provider(config, circuit, app.logger)
     app.register_error_handler(ProviderError, handle_provider_error)

@@ -1,0 +1,323 @@
+"""Collections benchmark: reads and writes of ``/collection/`` on a large dataset.
+
+    python bench/collections_bench.py [--database PATH] [--parts list,writes]
+
+Builds (once) a catalogue of ``--films`` films, migrated and indexed, then adds
+``--users`` accounts holding ``--collections`` collections and ``--links``
+collection-movie links over ``--movies`` provider movies, written straight into
+SQLite (not through the API: that would take an hour). It serves the real
+service (``gunicorn -c gunicorn.conf.py wsgi:app``) and measures, with wrk and
+``bench/collections.lua`` (each request a token of another of ``--tokens`` users):
+
+- ``list``: ``GET /collection/`` (the caller's collections and favourite genres),
+  ``--connections`` closed-loop connections for ``--duration`` seconds;
+- ``writes``: ``POST /collection/`` with ``--movies-per-collection`` movies from
+  ``--writers`` closed-loop connections for ``--write-duration`` seconds, while
+  ``--connections`` other connections read a cached catalogue page
+  (``bench/paths.lua``) for as long.
+
+Needs wrk.
+"""
+
+import argparse
+import contextlib
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from argparse import Namespace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from load import (
+    BENCH,
+    CACHED_PAGE,
+    ROOT,
+    Service,
+    WrkResult,
+    base_env,
+    fill_caches,
+    machine_line,
+    prepare_database,
+    print_table,
+    raise_open_files_limit,
+    run_wrk,
+    write_paths,
+)
+
+SCRIPT = BENCH / "collections.lua"
+PARTS = ("list", "writes")
+BENCH_JWT_SECRET = "bench-signing-key-" + "0123456789" * 5
+GENRES = ("Drama", "Comedy", "Action", "Thriller", "Horror, Drama", "")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    parser.add_argument(
+        "--database", type=Path, default=ROOT / "var" / "bench" / "collections.sqlite"
+    )
+    parser.add_argument("--films", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--collections", type=int, default=50_000)
+    parser.add_argument("--links", type=int, default=500_000)
+    parser.add_argument("--movies", type=int, default=20_000, help="provider movies")
+    parser.add_argument("--tokens", type=int, default=2_000, help="users asking")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--write-duration", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument("--writers", type=int, default=50)
+    parser.add_argument("--movies-per-collection", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int)
+    args = parser.parse_args()
+    args.search_index = None
+    raise_open_files_limit()
+    prepare_database(args)
+    seed(args)
+    env = dict(
+        base_env(args), JWT_SECRET_KEY=BENCH_JWT_SECRET, JWT_ACCESS_TOKEN_MINUTES="240"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="bench-collections-"))
+    tokens = write_tokens(args, workdir / "tokens.txt")
+    print(machine_line())
+    print(dataset_line(args.database), flush=True)
+    parts = args.parts.split(",")
+    with Service("wsgi:app", env) as service:
+        if "list" in parts:
+            list_part(args, service, tokens)
+        if "writes" in parts:
+            writes_part(args, service, tokens, workdir)
+    print(dataset_line(args.database))
+
+
+def seed(args):
+    """Write the accounts, movies, collections and links, unless already there."""
+    conn = sqlite3.connect(args.database)
+    have = conn.execute("SELECT count(*) FROM movie_collection").fetchone()[0]
+    if have >= args.collections:
+        conn.close()
+        return
+    print(
+        f"seeding {args.users:,} users, {args.collections:,} collections,"
+        f" {args.links:,} links",
+        flush=True,
+    )
+    rng = random.Random(14)
+    started = time.monotonic()
+    with conn:
+        conn.executemany(
+            "INSERT INTO account (username, username_key, password_hash)"
+            " VALUES (?, ?, 'not-a-hash')",
+            ((f"bench{n}", f"bench{n}") for n in range(args.users)),
+        )
+        first_account = conn.execute("SELECT min(id) FROM account").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO provider_movie (uuid, title, description, genres)"
+            " VALUES (?, ?, ?, ?)",
+            (
+                (
+                    movie_uuid(n),
+                    f"Provider movie {n}",
+                    f"The plot of movie {n}.",
+                    GENRES[n % len(GENRES)],
+                )
+                for n in range(1, args.movies + 1)
+            ),
+        )
+        per_collection = args.links // args.collections
+        for number in range(args.collections):
+            owner = first_account + number % args.users
+            collection_id = conn.execute(
+                "INSERT INTO movie_collection (uuid, owner_id, title, description)"
+                " VALUES (?, ?, ?, ?)",
+                (
+                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    owner,
+                    f"Collection {number}",
+                    "Seeded",
+                ),
+            ).lastrowid
+            movies = rng.sample(range(1, args.movies + 1), per_collection)
+            conn.executemany(
+                "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
+                " VALUES (?, ?, ?)",
+                ((collection_id, p, movie_uuid(m)) for p, m in enumerate(movies)),
+            )
+    conn.execute("ANALYZE")
+    conn.close()
+    print(f"seeded in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def movie_uuid(n):
+    """The uuid of provider movie ``n``, as bench/collections.lua writes it."""
+    return f"{n:08x}-0000-4000-8000-{n:012x}"
+
+
+def write_tokens(args, path):
+    """Access tokens of ``--tokens`` random users, one a line."""
+    from flask_jwt_extended import create_access_token
+
+    from app import create_app
+
+    app = create_app(
+        {
+            "DATABASE_PATH": str(args.database),
+            "JWT_SECRET_KEY": BENCH_JWT_SECRET,
+            "JWT_ACCESS_TOKEN_MINUTES": 240,
+        }
+    )
+    with sqlite3.connect(args.database) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM account")]
+    chosen = random.Random(7).sample(ids, min(args.tokens, len(ids)))
+    with app.app_context():
+        path.write_text("".join(create_access_token(str(i)) + "\n" for i in chosen))
+    return path
+
+
+def dataset_line(database):
+    """How many users, collections and links the database holds now."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        counts = [
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in (
+                "account",
+                "movie_collection",
+                "collection_movie",
+                "provider_movie",
+            )
+        ]
+    return (
+        "dataset: {:,} users, {:,} collections, {:,} collection-movie links,"
+        " {:,} provider movies".format(*counts)
+    )
+
+
+def wrk_command(url, tokens, mode, connections, duration, args):
+    """The wrk command of ``bench/collections.lua`` in ``mode``."""
+    return [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout=10s",
+        "--latency",
+        "-s",
+        str(SCRIPT),
+        url + "/",
+        "--",
+        str(tokens),
+        mode,
+        str(args.movies_per_collection),
+        str(args.movies),
+    ]
+
+
+def result_of(output):
+    """The WrkResult of wrk's output."""
+    for line in output.splitlines():
+        if line.startswith("WRK_RESULT "):
+            return WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
+    sys.exit(f"wrk printed no result:\n{output}")
+
+
+def run(command, timeout):
+    """Run a wrk command; return its WrkResult."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return result_of(done.stdout + done.stderr)
+
+
+def row(name, connections, result, target_ms):
+    """A row of the result table."""
+    met = result.p99_us < target_ms * 1000 and not result.errors
+    return (
+        name,
+        connections,
+        f"{result.requests / (result.duration_us / 1e6):,.0f}",
+        f"{result.p50_us / 1000:.1f}",
+        f"{result.p90_us / 1000:.1f}",
+        f"{result.p99_us / 1000:.1f}",
+        f"{result.max_us / 1000:.0f}",
+        result.errors,
+        f"< {target_ms}: {'met' if met else 'MISSED'}",
+    )
+
+
+COLUMNS = (
+    ("scenario", "<"),
+    ("conns", ">"),
+    ("rps", ">"),
+    ("p50 ms", ">"),
+    ("p90 ms", ">"),
+    ("p99 ms", ">"),
+    ("max ms", ">"),
+    ("errors", ">"),
+    ("p99 target", "<"),
+)
+
+
+def list_part(args, service, tokens):
+    """GET /collection/ at --connections closed-loop clients."""
+    run(
+        wrk_command(service.url, tokens, "list", args.connections, args.warmup, args),
+        args.warmup + 60,
+    )
+    result = run(
+        wrk_command(service.url, tokens, "list", args.connections, args.duration, args),
+        args.duration + 60,
+    )
+    print(f"\nGET /collection/, wrk -c{args.connections}, {args.duration} s:")
+    print_table(COLUMNS, [row("list collections", args.connections, result, 50)])
+
+
+def writes_part(args, service, tokens, workdir):
+    """POST /collection/ from --writers clients while others read a cached page."""
+    paths = write_paths(workdir / "cached.txt", [CACHED_PAGE])
+    fill_caches(service, CACHED_PAGE)
+    page_args = Namespace(
+        threads=args.threads,
+        connections=args.connections,
+        timeout=10,
+        think_ms=0,
+        pause_ms=0,
+        duration=args.write_duration,
+    )
+    run_wrk(service.url, paths, page_args, duration=args.warmup)
+    writers = subprocess.Popen(
+        wrk_command(
+            service.url, tokens, "create", args.writers, args.write_duration, args
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    page = run_wrk(service.url, paths, page_args)
+    output, _ = writers.communicate(timeout=args.write_duration + 60)
+    writes = result_of(output)
+    print(
+        f"\nPOST /collection/ ({args.movies_per_collection} movies) from"
+        f" {args.writers} writers while {args.connections} clients read a cached"
+        f" catalogue page, {args.write_duration} s:"
+    )
+    print_table(
+        COLUMNS,
+        [
+            row("create collections", args.writers, writes, 200),
+            row("cached catalogue page", args.connections, page, 50),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
