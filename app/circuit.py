@@ -14,6 +14,7 @@ call of one worker probes after the pause.
 import fcntl
 import os
 import struct
+import threading
 import time
 from pathlib import Path
 
@@ -149,23 +150,27 @@ class FileStore:
         self.path = Path(path)
         self._owner = None
         self._fd = None
+        # The file's lock is the process's: this one keeps its threads in turn.
+        self._lock = threading.Lock()
 
     def change(self, step, now):
         """Replace the state by what ``step(state, now)`` makes of it, atomically."""
-        if self._owner != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._owner = os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            raw = os.pread(self._fd, self._STATE.size, 0)
-            state = self._STATE.unpack(raw) if len(raw) == self._STATE.size else CLOSED
-            new_state, result = step(state, now)
-            if new_state != state:
-                os.pwrite(self._fd, self._STATE.pack(*new_state), 0)
-            return result
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        with self._lock:
+            if self._owner != os.getpid():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._owner = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                raw = os.pread(self._fd, self._STATE.size, 0)
+                size = self._STATE.size
+                state = self._STATE.unpack(raw) if len(raw) == size else CLOSED
+                new_state, result = step(state, now)
+                if new_state != state:
+                    os.pwrite(self._fd, self._STATE.pack(*new_state), 0)
+                return result
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class RedisStore:
