@@ -1,11 +1,15 @@
 -- wrk script of the collections benchmark: every request carries a user's token.
 --
---   wrk -t THREADS -c N -d 20s -s bench/collections.lua URL -- TOKENS MODE MOVIES POOL
+--   wrk -t THREADS -c N -d 20s -s bench/collections.lua URL \
+--       -- TOKENS MODE MOVIES POOL PAUSE_MS N/THREADS THINK_MS
 --
 -- TOKENS is a file of access tokens, one a line; each request takes the next one,
 -- so the requests go to many users. MODE "list" sends GET /collection/; "create"
 -- sends POST /collection/ with MOVIES movies picked at random among POOL provider
--- movies (so new collections share movie rows with older ones).
+-- movies (so new collections share movie rows with older ones). PAUSE_MS holds
+-- the first request of every connection, as in bench/paths.lua, so the server
+-- has accepted them all before the load starts; THINK_MS, if above 0, is how
+-- long each connection waits before each later request.
 -- done() prints "WRK_RESULT {json}", in the shape bench/paths.lua prints.
 
 local threads = {}
@@ -30,7 +34,17 @@ function init(args)
   pool = tonumber(args[4] or "20000")
   position = id * 7919
   math.randomseed(id * 104729 + os.time())
-  wrapped = 0
+  local pause, paused = tonumber(args[5] or "0"), tonumber(args[6] or "0")
+  local think = tonumber(args[7] or "0")
+  if pause > 0 or think > 0 then
+    delay = function()
+      if paused > 0 then
+        paused = paused - 1
+        return pause
+      end
+      return think
+    end
+  end
 end
 
 local function movie(n)

@@ -54,6 +54,8 @@ from load import (
 SCRIPT = BENCH / "collections.lua"
 PARTS = ("list", "writes")
 BENCH_JWT_SECRET = "bench-signing-key-" + "0123456789" * 5
+# Each connection's first request waits this long (see bench/paths.lua).
+PAUSE_MS = 1000
 GENRES = ("Drama", "Comedy", "Action", "Thriller", "Horror, Drama", "")
 
 
@@ -80,6 +82,12 @@ def main():
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--movies-per-collection", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        default=0,
+        help="each list client's pause between requests (default 0: closed loop)",
+    )
     parser.add_argument("--workers", type=int)
     args = parser.parse_args()
     args.search_index = None
@@ -204,7 +212,7 @@ def dataset_line(database):
     )
 
 
-def wrk_command(url, tokens, mode, connections, duration, args):
+def wrk_command(url, tokens, mode, connections, duration, args, think_ms=0):
     """The wrk command of ``bench/collections.lua`` in ``mode``."""
     return [
         "wrk",
@@ -221,6 +229,9 @@ def wrk_command(url, tokens, mode, connections, duration, args):
         mode,
         str(args.movies_per_collection),
         str(args.movies),
+        str(PAUSE_MS),
+        str(connections // args.threads),
+        str(think_ms),
     ]
 
 
@@ -228,7 +239,9 @@ def result_of(output):
     """The WrkResult of wrk's output."""
     for line in output.splitlines():
         if line.startswith("WRK_RESULT "):
-            return WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
+            result = WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
+            result.pause_us = PAUSE_MS * 1000
+            return result
     sys.exit(f"wrk printed no result:\n{output}")
 
 
@@ -244,7 +257,7 @@ def row(name, connections, result, target_ms):
     return (
         name,
         connections,
-        f"{result.requests / (result.duration_us / 1e6):,.0f}",
+        f"{result.rps:,.0f}",
         f"{result.p50_us / 1000:.1f}",
         f"{result.p90_us / 1000:.1f}",
         f"{result.p99_us / 1000:.1f}",
@@ -274,10 +287,21 @@ def list_part(args, service, tokens):
         args.warmup + 60,
     )
     result = run(
-        wrk_command(service.url, tokens, "list", args.connections, args.duration, args),
+        wrk_command(
+            service.url,
+            tokens,
+            "list",
+            args.connections,
+            args.duration,
+            args,
+            think_ms=args.think_ms,
+        ),
         args.duration + 60,
     )
-    print(f"\nGET /collection/, wrk -c{args.connections}, {args.duration} s:")
+    print(
+        f"\nGET /collection/, wrk -c{args.connections}, think {args.think_ms} ms,"
+        f" {args.duration} s:"
+    )
     print_table(COLUMNS, [row("list collections", args.connections, result, 50)])
 
 
@@ -290,7 +314,7 @@ def writes_part(args, service, tokens, workdir):
         connections=args.connections,
         timeout=10,
         think_ms=0,
-        pause_ms=0,
+        pause_ms=PAUSE_MS,
         duration=args.write_duration,
     )
     run_wrk(service.url, paths, page_args, duration=args.warmup)

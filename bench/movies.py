@@ -48,6 +48,8 @@ from load import (
 
 from tests.fixtures.movies_provider import FakeProvider, LazyMovies
 
+# Each connection's first request waits this long (see bench/paths.lua).
+PAUSE_MS = 1000
 COLUMNS = (
     ("scenario", "<"),
     ("rps", ">"),
@@ -159,10 +161,16 @@ def breaker_rows(service, fake, headers, token, pages, workdir, args):
         timed_get(service.url + f"/movies/?page={800_000 + n}", headers)
         for n in range(20)
     ]
-    print(f"one request at a time, breaker open: {single[:5]}...", flush=True)
+    times = sorted(ms for _, ms in single)
+    print(
+        f"one request at a time, breaker open: statuses {sorted({s for s, _ in single})},"
+        f" {len(times)} requests, median {times[len(times) // 2]} ms,"
+        f" max {times[-1]} ms",
+        flush=True,
+    )
     paths = write_paths(
         workdir / "open.txt",
-        [f"/movies/?page={next(pages) + 10}" for _ in range(60_000)],
+        [f"/movies/?page={n}" for n in range(50_000, 100_000)],
     )
     rows.append(
         measure("breaker open, provider hangs", service, paths, token, fake, args)
@@ -216,7 +224,7 @@ def run_wrk(url, paths, token, args, duration):
         str(paths),
         str(args.threads),
         "0",
-        "0",
+        str(PAUSE_MS),
         str(args.connections // args.threads),
     ]
     done = subprocess.run(
@@ -224,7 +232,9 @@ def run_wrk(url, paths, token, args, duration):
     )
     for line in done.stdout.splitlines():
         if line.startswith("WRK_RESULT "):
-            return WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
+            result = WrkResult(**json.loads(line.removeprefix("WRK_RESULT ")))
+            result.pause_us = PAUSE_MS * 1000
+            return result
     sys.exit(f"wrk failed:\n{done.stdout}\n{done.stderr}")
 
 
@@ -238,7 +248,7 @@ def measure(name, service, paths, token, fake, args, asked=True):
         statuses += f", {other} socket errors/timeouts"
     row = (
         name,
-        f"{result.requests / (result.duration_us / 1e6):,.0f}",
+        f"{result.rps:,.0f}",
         f"{result.p50_us / 1000:.1f}",
         f"{result.p90_us / 1000:.1f}",
         f"{result.p99_us / 1000:.1f}",

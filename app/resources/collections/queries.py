@@ -4,6 +4,7 @@ A collection is always looked up by its uuid *and* its owner, so another
 user's collection is simply not found.
 """
 
+import json
 import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
@@ -55,27 +56,35 @@ def favourite_genres(owner_id, limit=FAVOURITE_GENRES):
     name. A genre is shown as most of its movies spell it (a tie: the first
     spelling in code-point order).
     """
-    rows = get_db().execute(
-        "SELECT genres FROM provider_movie WHERE uuid IN ("
-        " SELECT cm.movie_uuid FROM movie_collection c"
-        " JOIN collection_movie cm ON cm.collection_id = c.id"
-        " WHERE c.owner_id = ?)",
-        (owner_id,),
+    # One row, a JSON array of every movie's genres: no Python object per row.
+    (genres_json,) = (
+        get_db()
+        .execute(
+            "SELECT json_group_array(genres) FROM provider_movie WHERE uuid IN ("
+            " SELECT cm.movie_uuid FROM movie_collection c"
+            " JOIN collection_movie cm ON cm.collection_id = c.id"
+            " WHERE c.owner_id = ?)",
+            (owner_id,),
+        )
+        .fetchone()
     )
     movies_of = Counter()
-    spellings = {}
-    for (genres,) in rows:
-        names = {}
+    spellings = Counter()
+    for genres in json.loads(genres_json):
+        seen = set()
         for name in genres.split(","):
             name = name.strip()
-            if name:
-                names.setdefault(name.casefold(), name)
-        for key, name in names.items():
-            movies_of[key] += 1
-            spellings.setdefault(key, Counter())[name] += 1
+            key = name.casefold()
+            if name and key not in seen:
+                seen.add(key)
+                movies_of[key] += 1
+                spellings[key, name] += 1
     ranked = sorted(movies_of, key=lambda key: (-movies_of[key], key))[:limit]
     return [
-        min(spellings[key], key=lambda name: (-spellings[key][name], name))
+        min(
+            (name for k, name in spellings if k == key),
+            key=lambda name: (-spellings[key, name], name),
+        )
         for key in ranked
     ]
 
