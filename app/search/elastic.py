@@ -313,7 +313,12 @@ class ElasticsearchReader(_Cluster, SearchReader):
         check_window(query.offset, query.limit, self.max_result_window)
         must, should = [], []
         if query.text is not None:
-            must.append(_full_text("search_text", query.text))
+            # Every term within AUTO edits anywhere, or every word within AUTO
+            # edits of a title word: "braave" is one edit from "brave", and
+            # its term "braav" two from "brave".
+            words = _near_words(query.text, "AUTO", 0.0)
+            text = [_full_text("search_text", query.text), words]
+            must.append({"bool": {"should": text, "minimum_should_match": 1}})
             should = _relevance(query.text)
         return self._search(
             MOVIES,

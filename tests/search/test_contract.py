@@ -866,3 +866,16 @@ def test_a_typo_of_a_title_word_brings_the_titles_with_that_word_first(reader, i
     assert ids(search(reader, text="castel"))[0] == "tt0000005"
     # A word some film has is taken as typed: its films come first.
     assert ids(search(reader, text="runes"))[0] == "tt0000002"
+
+
+def test_a_typo_that_stemming_moves_further_still_finds_the_title(reader, indexer):
+    films = [
+        film("tt0000001", "The Brave Mother", 7.0),
+        film("tt0000002", "Calm Seas", 6.0),
+    ]
+    load(indexer, "gen1", films, genres=[], persons=[])
+
+    # "braave" is one edit from "brave"; its term "braav" is two from "brave".
+    page = search(reader, text="braave")
+    assert ids(page) == ["tt0000001"]
+    assert page.total == 1

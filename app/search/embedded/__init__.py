@@ -89,9 +89,10 @@ class EmbeddedReader(SearchReader):
             variants = match = None
             if query.text is not None:
                 variants = self._expand(conn, MOVIES, query.text)
-                if variants is None:
+                corrections = self._corrections(conn, query.text)
+                match = ranking.text_match(variants, corrections, column="title")
+                if match is None:
                     return Page(total=0)
-                match = planning.all_of(variants.values())
             total = self._count_films(conn, query, match, sets, conditions)
             if query.offset >= total:
                 return Page(total=total)
@@ -107,7 +108,6 @@ class EmbeddedReader(SearchReader):
                 def count(tier):
                     return planning.count_films(conn, tier, sets, conditions)
 
-                corrections = self._corrections(conn, query.text)
                 tiers = ranking.tiers(variants, corrections, column="title")
                 nums = ranking.relevance_page(tiers, query, page, count)
             else:
@@ -148,7 +148,7 @@ class EmbeddedReader(SearchReader):
         check_window(offset, limit, self.max_result_window)
         with self.connections.reading() as conn:
             variants = self._expand(conn, PERSONS, text)
-            if variants is None:
+            if not variants or not all(variants.values()):
                 return Page(total=0)
             total = ranking.count_persons(conn, planning.all_of(variants.values()))
             if offset >= total:
@@ -203,11 +203,10 @@ class EmbeddedReader(SearchReader):
     def _expand(self, conn, index, text):
         """Map each term of ``text`` to its indexed variants, closest first.
 
-        None when nothing can match: a term without variants, or no terms.
+        A term may have none.
         """
         vocabulary = self.caches.vocabulary(conn, index)
-        variants = {term: vocabulary.expand(term) for term in analyse(text)}
-        return variants if variants and all(variants.values()) else None
+        return {term: vocabulary.expand(term) for term in analyse(text)}
 
     def _corrections(self, conn, text):
         """Return, for one edit and for two, the terms of the words near each word.

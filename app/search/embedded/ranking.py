@@ -23,6 +23,25 @@ RANKINGS = {
 }
 
 
+def text_match(variants, corrections=(), column=None):
+    """Return the FTS5 query of a text's matches, or None when nothing can match.
+
+    ``variants`` maps each term of the text to its indexed variants: a film
+    matches one variant of every term. With ``corrections`` (the terms of the
+    words near each word typed, see ``tiers``), a film whose ``column`` holds
+    one of the widest of them for every word matches too: "braave" is one edit
+    from "brave", and its term "braav" two from "brave".
+    """
+    parts = []
+    if variants and all(variants.values()):
+        parts.append(all_of(variants.values()))
+    if corrections and column:
+        parts.append(f"{{{column}}} : ({all_of(corrections[-1])})")
+    if len(parts) > 1:
+        return " OR ".join(f"({part})" for part in parts)
+    return parts[0] if parts else None
+
+
 def tiers(variants, corrections=(), column=None):
     """Return the FTS5 queries of the tiers of a text's matches, best first.
 
@@ -35,16 +54,14 @@ def tiers(variants, corrections=(), column=None):
     no film's word, lists "Running" titles before films of "rune" (its term)
     or of "june".
     """
-    whole = all_of(variants.values())
-    typed = all(term == found[0] for term, found in variants.items())
+    whole = text_match(variants, corrections, column)
+    typed = all(found and term == found[0] for term, found in variants.items())
     exact = all_of((term,) for term in variants)
     preferred = []
     if column:
         if typed:
             preferred.append(f"{{{column}}} : ({exact})")
-        preferred += [
-            f"({whole}) AND {{{column}}} : ({all_of(groups)})" for groups in corrections
-        ]
+        preferred += [f"{{{column}}} : ({all_of(groups)})" for groups in corrections]
     if typed:
         preferred.append(exact)
     queries = []
