@@ -176,3 +176,47 @@ def test_the_spec_states_the_rules_of_a_search_text(spec, path):
     assert (rules["minLength"], rules["maxLength"], rules["pattern"]) == (1, 200, r"\S")
     assert parameters["query"]["required"] is True
     assert "MAX_RESULT_WINDOW" in parameters["page"]["description"]
+
+
+PAGED = [
+    "/api/v1/video/collection",
+    "/api/v1/films",
+    "/api/v1/films/search",
+    "/api/v1/films/{film_id}/similar",
+    "/api/v1/genres",
+    "/api/v1/persons/search",
+    "/api/v1/persons/{person_id}/films",
+]
+
+
+@pytest.mark.parametrize("path", PAGED)
+def test_the_spec_states_the_deepest_page_that_can_be_served(spec, path):
+    parameters = {
+        p["name"]: p for p in spec["paths"][path]["get"]["parameters"] if "name" in p
+    }
+
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert parameters["page"]["schema"]["maximum"] == 10_000
+
+
+def test_the_deepest_page_follows_the_result_window(make_app):
+    spec = make_app(MAX_RESULT_WINDOW=500).test_client().get("/openapi.json").json
+    page = next(
+        p
+        for p in spec["paths"]["/api/v1/films"]["get"]["parameters"]
+        if p["name"] == "page"
+    )
+
+    assert page["schema"]["maximum"] == 500
+
+
+@pytest.mark.parametrize("path", PAGED)
+def test_a_page_past_the_stated_deepest_is_refused(client, path):
+    path = path.replace("{film_id}", "00000000-0000-0000-0000-000000000000")
+    path = path.replace("{person_id}", "00000000-0000-0000-0000-000000000000")
+    extra = "&query=star" if path.endswith("/search") else ""
+    size = "limit" if "/video/" in path else "page_size"
+
+    response = client.get(f"{path}?page=10001&{size}=1{extra}")
+
+    assert response.status_code == 422

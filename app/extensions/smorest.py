@@ -13,6 +13,7 @@ from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import current_app, request
 from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.pagination import PaginationParameters
@@ -192,6 +193,31 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return decorator
+
+
+class PageDepthPlugin(BasePlugin):
+    """State in the spec the deepest ``page`` the result window lets through.
+
+    A page ends within the first ``max_result_window`` results only if page x
+    page size does not pass it, so no page beyond ``max_result_window`` is ever
+    served (not even one result a page): that is the ``maximum`` of every
+    ``page``. The rule over both parameters is in their descriptions.
+    """
+
+    def __init__(self, max_result_window):
+        super().__init__()
+        self.max_result_window = max_result_window
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        """Give each ``page`` query parameter its ``maximum``."""
+        for operation in (operations or {}).values():
+            for parameter in operation.get("parameters", []):
+                if (
+                    isinstance(parameter, dict)
+                    and parameter.get("in") == "query"
+                    and parameter.get("name") == "page"
+                ):
+                    parameter["schema"]["maximum"] = self.max_result_window
 
 
 def init_spec(api):
