@@ -220,3 +220,25 @@ def test_a_page_past_the_stated_deepest_is_refused(client, path):
     response = client.get(f"{path}?page=10001&{size}=1{extra}")
 
     assert response.status_code == 422
+
+
+def _parameters(spec, path):
+    return {
+        p["name"]: p for p in spec["paths"][path]["get"]["parameters"] if "name" in p
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/films/search", "/api/v1/persons/search"])
+def test_the_spec_says_a_search_text_needs_a_word_to_search_for(spec, path):
+    description = _parameters(spec, path)["query"]["description"]
+
+    assert "too common to search for" in description
+    assert "punctuation" in description
+
+
+@pytest.mark.parametrize("path", ["/api/v1/films", "/api/v1/films/search"])
+def test_the_spec_states_the_rules_over_two_film_filters(spec, path):
+    parameters = _parameters(spec, path)
+
+    assert "Without `person` the answer is 422" in parameters["role"]["description"]
+    assert "rating_min above rating_max" in parameters["rating_min"]["description"]

@@ -40,6 +40,12 @@ class SearchTextField(ma.fields.String):
     search for ("the", "of", "и"...) or punctuation, which could match nothing.
     """
 
+    # What the pattern cannot say: the words too common to search for.
+    RULE = (
+        " It must hold a word to search for: a text of only words too common to"
+        " search for (such as the, of, и) or punctuation is refused (422)."
+    )
+
     def __init__(self, **kwargs):
         metadata = {
             "minLength": 1,
@@ -48,6 +54,7 @@ class SearchTextField(ma.fields.String):
             "pattern": r"\S",
             **kwargs.pop("metadata", {}),
         }
+        metadata["description"] = metadata.get("description", "") + self.RULE
         super().__init__(
             required=True,
             error_messages={"required": "Required: the words to search for."},
