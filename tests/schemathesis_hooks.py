@@ -1,0 +1,144 @@
+"""What ``schemathesis run`` needs to know of the API beyond its spec.
+
+Loaded by ``schemathesis.toml`` (``hooks``), so the plain command of
+``bench/README.md`` uses it, as ``tests/test_schema_fuzz.py`` does.
+
+- Tokens: the operations with the ``bearerAuth`` requirement are called with the
+  tokens of an existing account, named by ``FUZZ_USERNAME`` and
+  ``FUZZ_PASSWORD`` (made with ``flask users create``). It logs in once, before
+  the first request (failed log-ins are rate limited per address); every later access token comes from
+  ``POST /token/refresh/``. ``/token/refresh/`` is sent the refresh token, the
+  other operations an access token; ``/logout/`` gets tokens of its own, since
+  each of its calls revokes the one it carries.
+- The rules JSON Schema cannot state, which the spec says in its descriptions
+  (each answered 422): a page is served only if page x page size stays within
+  the result window (the ``maximum`` the spec gives ``page``); a ``role`` needs
+  a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
+  must hold a word that is not too common to search for (a list of stop words,
+  ``app.search.analysis``). The first three are rules over two parameters, the
+  last a word list no ``pattern`` can hold. Generated positive cases that break
+  one are dropped, as a client that reads the descriptions would not send
+  them; negative cases are all kept, and checked as usual.
+"""
+
+import os
+
+import requests
+import schemathesis
+
+from app.search.analysis import analyse
+
+SIGNED_IN = ["/token/refresh/", "/logout/", "/request-count/", "/request-count/reset/"]
+PAGE_SIZES = ("page_size", "limit")
+
+_refresh_tokens = {}
+
+
+def _log_in(base_url):
+    """Log in as FUZZ_USERNAME once; return its refresh token."""
+    if base_url not in _refresh_tokens:
+        response = requests.post(
+            f"{base_url.rstrip('/')}/login/",
+            json={
+                "username": os.environ["FUZZ_USERNAME"],
+                "password": os.environ["FUZZ_PASSWORD"],
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        _refresh_tokens[base_url] = response.json()["refresh_token"]
+    return _refresh_tokens[base_url]
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    """Log in before the first request: failed log-ins would soon limit ours."""
+    if os.environ.get("FUZZ_USERNAME"):
+        _log_in(case.operation.base_url)
+
+
+@schemathesis.auth(cache_by_key=lambda case, context: case.path == "/logout/").apply_to(
+    path=SIGNED_IN
+)
+class Tokens:
+    """An access token from the account's refresh token, and that refresh token."""
+
+    def get(self, case, context):
+        base_url = case.operation.base_url.rstrip("/")
+        refresh = _log_in(case.operation.base_url)
+        response = requests.post(
+            f"{base_url}/token/refresh/",
+            headers={"Authorization": f"Bearer {refresh}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return {"access": response.json()["access_token"], "refresh": refresh}
+
+    def set(self, case, data, context):
+        kind = "refresh" if case.path == "/token/refresh/" else "access"
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data[kind]}"}
+
+
+def _page_bounds(operation):
+    """The result window (``page``'s maximum), the page-size parameter and its default."""
+    parameters = {parameter.name: parameter.definition for parameter in operation.query}
+    window = parameters.get("page", {}).get("schema", {}).get("maximum")
+    size = next((name for name in PAGE_SIZES if name in parameters), None)
+    if window is None or size is None:
+        return None
+    return window, size, parameters[size].get("schema", {}).get("default", 1)
+
+
+def _number(value, kind=int):
+    # The coverage phase sends its values as the query string's text.
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _within_the_result_window(case, query):
+    bounds = _page_bounds(case.operation)
+    if bounds is None or "page" not in query:
+        return True
+    window, size, default = bounds
+    page, page_size = _number(query["page"]), _number(query.get(size, default))
+    return page is None or page_size is None or page * page_size <= window
+
+
+def _role_with_a_person(case, query):
+    return "role" not in query or "person" in query
+
+
+def _a_rating_range_that_is_not_empty(case, query):
+    low = _number(query.get("rating_min"), float)
+    high = _number(query.get("rating_max"), float)
+    return low is None or high is None or low <= high
+
+
+def _a_word_to_search_for(case, query):
+    text = query.get("query")
+    return (
+        not case.path.endswith("/search")
+        or not isinstance(text, str)
+        or bool(analyse(text))
+    )
+
+
+# Each says in code a rule that the spec's descriptions say in words.
+RULES = (
+    _within_the_result_window,
+    _role_with_a_person,
+    _a_rating_range_that_is_not_empty,
+    _a_word_to_search_for,
+)
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    """Drop the positive cases that break a rule JSON Schema cannot state."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return True
+    query = case.query or {}
+    return all(rule(case, query) for rule in RULES)
