@@ -63,17 +63,19 @@ class SearchTextField(ma.fields.String):
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        sent = super()._deserialize(value, attr, data, **kwargs)
         name = self.data_key or self.name
+        # The text as sent, white space and all, as the spec's maxLength counts it.
+        if len(sent) > MAX_QUERY_LENGTH:
+            raise ma.ValidationError(
+                f"{name} must be at most {MAX_QUERY_LENGTH} characters long;"
+                f" got {len(sent)}."
+            )
+        text = sent.strip()
         if not text:
             raise ma.ValidationError(
                 f"{name} must hold at least one word to search for;"
                 " it was empty or blank."
-            )
-        if len(text) > MAX_QUERY_LENGTH:
-            raise ma.ValidationError(
-                f"{name} must be at most {MAX_QUERY_LENGTH} characters long;"
-                f" got {len(text)}."
             )
         if not analyse(text):
             raise ma.ValidationError(
