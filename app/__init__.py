@@ -104,6 +104,8 @@ def register_api(app):
         request_id.RequestIdHeaderPlugin(),
         # After flask-smorest's marshmallow plugin, which writes the parameters.
         smorest.PageDepthPlugin(app.config["MAX_RESULT_WINDOW"]),
+        # After RequestIdHeaderPlugin: the server's own answers carry no request id.
+        smorest.ServerRefusalsPlugin(),
     ]
     api = Api(app, spec_kwargs={"extra_plugins": plugins})
     smorest.init_spec(api)

@@ -242,3 +242,13 @@ def test_the_spec_states_the_rules_over_two_film_filters(spec, path):
 
     assert "Without `person` the answer is 422" in parameters["role"]["description"]
     assert "rating_min above rating_max" in parameters["rating_min"]["description"]
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS.items())
+def test_every_operation_documents_the_http_servers_own_refusals(spec, path, method):
+    responses = spec["paths"][path][method]["responses"]
+
+    for status in ("400", "414", "431"):
+        assert "text/html" in responses[status]["content"], status
+        assert "HTTP server's own refusal" in responses[status]["description"]
+    assert "X-Request-ID" not in responses["414"].get("headers", {})

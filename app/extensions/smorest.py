@@ -220,6 +220,43 @@ class PageDepthPlugin(BasePlugin):
                     parameter["schema"]["maximum"] = self.max_result_window
 
 
+# What the HTTP server answers itself, before the API (gunicorn.conf.py's limits).
+SERVER_REFUSALS = {
+    400: "The HTTP server's own refusal of a malformed request (a raw CR, LF or"
+    " NUL in a header) or of more than 100 headers: a short HTML page.",
+    414: "The HTTP server's own refusal of a request line longer than 4,094"
+    " bytes (a long query string): a short HTML page.",
+    431: "The HTTP server's own refusal of a header longer than 8,190 bytes: a"
+    " short HTML page.",
+}
+SERVER_REFUSAL_CONTENT = {"text/html": {"schema": {"type": "string"}}}
+
+
+class ServerRefusalsPlugin(BasePlugin):
+    """Document on every operation the answers the HTTP server gives itself.
+
+    gunicorn refuses a request line, a header or a request it cannot take
+    before the app sees it, with an HTML page and no ``X-Request-ID``: each
+    operation may answer 400, 414 and 431 in ``text/html``. Registered after
+    the plugin that adds ``X-Request-ID``, which these answers do not carry.
+    """
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        """Add the server's refusals to each operation's responses."""
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            for status, description in SERVER_REFUSALS.items():
+                documented = responses.get(str(status), responses.get(status))
+                if isinstance(documented, dict):
+                    documented.setdefault("content", {}).update(SERVER_REFUSAL_CONTENT)
+                    documented["description"] += f" Or: {description}"
+                elif documented is None:
+                    responses[str(status)] = {
+                        "description": description,
+                        "content": dict(SERVER_REFUSAL_CONTENT),
+                    }
+
+
 def init_spec(api):
     """Declare the bearer security scheme that ``login_required`` operations use."""
     api.spec.components.security_scheme(BEARER_SCHEME, BEARER_SECURITY_SCHEME)
