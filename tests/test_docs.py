@@ -252,3 +252,16 @@ def test_every_operation_documents_the_http_servers_own_refusals(spec, path, met
         assert "text/html" in responses[status]["content"], status
         assert "HTTP server's own refusal" in responses[status]["description"]
     assert "X-Request-ID" not in responses["414"].get("headers", {})
+    # A 400 may be the API's own too: a body it cannot read.
+    assert "application/json" in responses["400"]["content"]
+
+
+def test_a_body_that_is_not_json_answers_the_documented_400(client, spec):
+    response = client.post(
+        "/login/", data=b"\x00", headers={"Content-Type": "application/json"}
+    )
+    documented = spec["paths"]["/login/"]["post"]["responses"]["400"]
+
+    assert response.status_code == 400
+    assert response.mimetype in documented["content"]
+    assert response.json["code"] == 400

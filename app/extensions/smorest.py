@@ -20,6 +20,7 @@ from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
 
 from app import authentication, caching
+from app.request_id import HEADER as REQUEST_ID_HEADER
 from app.search import check_window
 
 BEARER_SCHEME = "bearerAuth"
@@ -222,8 +223,9 @@ class PageDepthPlugin(BasePlugin):
 
 # What the HTTP server answers itself, before the API (gunicorn.conf.py's limits).
 SERVER_REFUSALS = {
-    400: "The HTTP server's own refusal of a malformed request (a raw CR, LF or"
-    " NUL in a header) or of more than 100 headers: a short HTML page.",
+    400: "A body the API cannot read (not JSON), in the JSON error shape. Or the"
+    " HTTP server's own refusal of a malformed request (a raw CR, LF or NUL in a"
+    " header) or of more than 100 headers: a short HTML page.",
     414: "The HTTP server's own refusal of a request line longer than 4,094"
     " bytes (a long query string): a short HTML page.",
     431: "The HTTP server's own refusal of a header longer than 8,190 bytes: a"
@@ -237,7 +239,8 @@ class ServerRefusalsPlugin(BasePlugin):
 
     gunicorn refuses a request line, a header or a request it cannot take
     before the app sees it, with an HTML page and no ``X-Request-ID``: each
-    operation may answer 400, 414 and 431 in ``text/html``. Registered after
+    operation may answer 400, 414 and 431 in ``text/html``. A 400 may also be
+    the API's own JSON error (a body that is not JSON), with its request id. Registered after
     the plugin that adds ``X-Request-ID``, which these answers do not carry.
     """
 
@@ -255,6 +258,13 @@ class ServerRefusalsPlugin(BasePlugin):
                         "description": description,
                         "content": dict(SERVER_REFUSAL_CONTENT),
                     }
+            # A 400 is also the API's own, for a body it cannot read.
+            responses["400"]["content"]["application/json"] = {
+                "schema": {"$ref": "#/components/schemas/Error"}
+            }
+            responses["400"].setdefault("headers", {})[REQUEST_ID_HEADER] = (
+                "X_REQUEST_ID"
+            )
 
 
 def init_spec(api):
