@@ -1,7 +1,7 @@
 """What ``schemathesis run`` needs to know of the API beyond its spec.
 
 Loaded by ``schemathesis.toml`` (``hooks``), so the plain command of
-``bench/README.md`` uses it, as ``tests/test_schema_fuzz.py`` does.
+the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
 
 - Tokens: the operations with the ``bearerAuth`` requirement are called with the
   tokens of an existing account, named by ``FUZZ_USERNAME`` and
@@ -19,8 +19,11 @@ Loaded by ``schemathesis.toml`` (``hooks``), so the plain command of
   the result window (the ``maximum`` the spec gives ``page``); a ``role`` needs
   a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
   must hold a word that is not too common to search for (a list of stop words,
-  ``app.search.analysis``). The first three are rules over two parameters, the
-  last a word list no ``pattern`` can hold. Generated positive cases that break
+  ``app.search.analysis``); and the HTTP server takes a request line of at most
+  4,094 bytes and headers of at most 8,190 (above, it answers 414 or 431
+  itself, as every operation documents). The page, role and rating rules are
+  over two parameters, the search text's a word list no ``pattern`` can hold,
+  the server's over the whole request. Generated positive cases that break
   one are dropped, as a client that reads the descriptions would not send
   them; negative cases are all kept, and checked as usual.
 """
@@ -28,6 +31,7 @@ Loaded by ``schemathesis.toml`` (``hooks``), so the plain command of
 import os
 import time
 import zlib
+from urllib.parse import urlencode
 
 import requests
 import schemathesis
@@ -133,8 +137,22 @@ def _a_word_to_search_for(case, query):
     )
 
 
+def _what_the_http_server_takes(case, query):
+    # gunicorn.conf.py's limits: a request line of 4,094 bytes, a header of
+    # 8,190, sent percent-encoded; a margin for what the estimate leaves out.
+    pairs = [
+        (name, item)
+        for name, value in query.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    line = f"{case.method} {case.formatted_path}?{urlencode(pairs)} HTTP/1.1"
+    headers = (f"{name}: {value}" for name, value in (case.headers or {}).items())
+    return len(line) <= 3_900 and all(len(header) <= 8_000 for header in headers)
+
+
 # Each says in code a rule that the spec's descriptions say in words.
 RULES = (
+    _what_the_http_server_takes,
     _within_the_result_window,
     _role_with_a_person,
     _a_rating_range_that_is_not_empty,

@@ -1,12 +1,12 @@
 """schemathesis against the real service: the answers agree with /openapi.json.
 
-The run of ``bench/README.md``, bounded for CI: a small generated catalogue
-built with the ``flask`` commands, gunicorn with ``gunicorn.conf.py`` on the
-embedded parts, an account for the operations that need a token, then
-``schemathesis run .../openapi.json --checks all`` with a fixed seed and a
-bounded number of examples per operation (``schemathesis.toml`` and
-``tests/schemathesis_hooks.py`` give it the tokens and the rules the spec says
-in words). Any failure fails the test with schemathesis's report, which names
+The run of the README (Testing, schemathesis), bounded for CI: a small
+generated catalogue built with the ``flask`` commands, gunicorn with
+``gunicorn.conf.py`` on the embedded parts, an account for the operations that
+need a token, then ``schemathesis run .../openapi.json --checks all`` with a
+fixed seed and a bounded number of examples per operation
+(``schemathesis.toml`` and ``tests/schemathesis_hooks.py`` give it the tokens,
+people to ask for and the rules the spec says in words). Any failure fails the test with schemathesis's report, which names
 each failure and the ``curl`` that reproduces it.
 
 Only the embedded index is fuzzed here: the Elasticsearch test server spends a
@@ -26,7 +26,7 @@ from tests.test_postman import run_flask, wait_until_ready
 
 FILMS = 300
 SEED = 7
-# Examples per operation and phase, and the seed: about 25 s on 2 cores.
+# Examples per operation, and the seed: about 25 s on 2 cores.
 MAX_EXAMPLES = 60
 FUZZ_SEED = 1
 FUZZ_SECONDS = 300
