@@ -102,7 +102,14 @@ def register_extensions(app):
 
 def register_api(app):
     """Create the API, register its blueprints, error handlers and documentation."""
-    api = Api(app, spec_kwargs={"extra_plugins": [request_id.RequestIdHeaderPlugin()]})
+    plugins = [
+        request_id.RequestIdHeaderPlugin(),
+        # After flask-smorest's marshmallow plugin, which writes the parameters.
+        smorest.PageDepthPlugin(app.config["MAX_RESULT_WINDOW"]),
+        # After RequestIdHeaderPlugin: the server's own answers carry no request id.
+        smorest.ServerRefusalsPlugin(),
+    ]
+    api = Api(app, spec_kwargs={"extra_plugins": plugins})
     smorest.init_spec(api)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

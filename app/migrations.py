@@ -2,9 +2,14 @@
 
 ``flask db upgrade`` applies what is pending and records each file in
 ``schema_migrations``; ``flask db status`` lists what is applied and pending.
+A file whose first line is ``-- backup: table ...`` has those tables copied,
+rows and all, to a file beside the database before it changes anything:
+``<database>.before-<version>.sqlite``.
 """
 
 import hashlib
+import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -43,6 +48,60 @@ def _ensure_ledger(conn):
         " checksum TEXT NOT NULL,"
         " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
     )
+
+
+def tables_to_back_up(path):
+    """Return the tables a migration's ``-- backup:`` first line names, if any."""
+    with open(path, encoding="utf-8") as file:
+        first = file.readline()
+    found = re.fullmatch(r"--\s*backup:\s*(.*)", first.strip())
+    return found.group(1).split() if found else []
+
+
+def backup_path(database, version):
+    """Return where the tables a migration backs up are kept, beside ``database``."""
+    database = Path(database)
+    return database.with_name(f"{database.stem}.before-{version}{database.suffix}")
+
+
+def back_up(conn, version, tables):
+    """Copy ``tables`` of ``conn``'s database to its backup file; return its path.
+
+    The copy is written to a partial file and renamed into place once committed,
+    so the backup file is always whole; a later attempt of a migration that
+    failed writes it again.
+    """
+    database = conn.execute("SELECT file FROM pragma_database_list WHERE name = 'main'")
+    database = database.fetchone()[0]
+    if not database:
+        raise MigrationError(f"migration {version} backs up tables: needs a file")
+    target = backup_path(database, version)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    conn.execute("ATTACH DATABASE ? AS backup", (str(partial),))
+    try:
+        with transaction(conn):
+            for table in tables:
+                row = conn.execute(
+                    "SELECT sql FROM main.sqlite_schema"
+                    " WHERE type = 'table' AND name = ?",
+                    (table,),
+                ).fetchone()
+                if row is None:
+                    raise MigrationError(
+                        f"migration {version} backs up table {table!r}, "
+                        "which is missing"
+                    )
+                conn.execute(
+                    re.sub(r"^CREATE TABLE\s+", "CREATE TABLE backup.", row[0])
+                )
+                conn.execute(
+                    f'INSERT INTO backup."{table}" SELECT * FROM main."{table}"'
+                )
+    finally:
+        conn.execute("DETACH DATABASE backup")
+    os.replace(partial, target)
+    return target
 
 
 def applied_versions(conn):
@@ -111,7 +170,12 @@ def upgrade(conn, directory=MIGRATIONS_DIR, echo=None):
     applied = []
     for version, path in todo:
         started = time.perf_counter()
+        tables = tables_to_back_up(path)
         try:
+            if tables:
+                saved = back_up(conn, version, tables)
+                if echo:
+                    echo(f"backed up {', '.join(tables)} to {saved}")
             with transaction(conn):
                 for statement in statements(path.read_text(encoding="utf-8")):
                     conn.execute(statement)

@@ -53,6 +53,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from app.search.analysis import STOP_WORDS  # noqa: E402 - the path is set first
+
 BENCH = ROOT / "bench"
 PATHS_SCRIPT = BENCH / "paths.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -438,11 +441,14 @@ def sample_films(base_url, rng, pages=20, page_size=100):
 
 
 def title_words(films):
-    """The distinct words of three letters or more in the films' titles."""
+    """The distinct searchable words of three letters or more in the films' titles.
+
+    Stop words are left out: a search of only those is refused (422).
+    """
     words = set()
     for film in films:
         words.update(w for w in re.findall(r"\w+", film["title"].lower()) if len(w) > 2)
-    return sorted(w for w in words if not w.isdigit())
+    return sorted(w for w in words if not w.isdigit() and w not in STOP_WORDS)
 
 
 def distinct_searches(words, count, rng, pages=5):

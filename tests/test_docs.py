@@ -220,3 +220,92 @@ def test_spec_documents_the_collections(spec):
         p for p in collection["parameters"] if p.get("name") == "collection_uuid"
     )
     assert parameter["schema"] == {"type": "string", "format": "uuid"}
+
+
+PAGED = [
+    "/api/v1/video/collection",
+    "/api/v1/films",
+    "/api/v1/films/search",
+    "/api/v1/films/{film_id}/similar",
+    "/api/v1/genres",
+    "/api/v1/persons/search",
+    "/api/v1/persons/{person_id}/films",
+]
+
+
+@pytest.mark.parametrize("path", PAGED)
+def test_the_spec_states_the_deepest_page_that_can_be_served(spec, path):
+    parameters = {
+        p["name"]: p for p in spec["paths"][path]["get"]["parameters"] if "name" in p
+    }
+
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert parameters["page"]["schema"]["maximum"] == 10_000
+
+
+def test_the_deepest_page_follows_the_result_window(make_app):
+    spec = make_app(MAX_RESULT_WINDOW=500).test_client().get("/openapi.json").json
+    page = next(
+        p
+        for p in spec["paths"]["/api/v1/films"]["get"]["parameters"]
+        if p["name"] == "page"
+    )
+
+    assert page["schema"]["maximum"] == 500
+
+
+@pytest.mark.parametrize("path", PAGED)
+def test_a_page_past_the_stated_deepest_is_refused(client, path):
+    path = path.replace("{film_id}", "00000000-0000-0000-0000-000000000000")
+    path = path.replace("{person_id}", "00000000-0000-0000-0000-000000000000")
+    extra = "&query=star" if path.endswith("/search") else ""
+    size = "limit" if "/video/" in path else "page_size"
+
+    response = client.get(f"{path}?page=10001&{size}=1{extra}")
+
+    assert response.status_code == 422
+
+
+def _parameters(spec, path):
+    return {
+        p["name"]: p for p in spec["paths"][path]["get"]["parameters"] if "name" in p
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/films/search", "/api/v1/persons/search"])
+def test_the_spec_says_a_search_text_needs_a_word_to_search_for(spec, path):
+    description = _parameters(spec, path)["query"]["description"]
+
+    assert "too common to search for" in description
+    assert "punctuation" in description
+
+
+@pytest.mark.parametrize("path", ["/api/v1/films", "/api/v1/films/search"])
+def test_the_spec_states_the_rules_over_two_film_filters(spec, path):
+    parameters = _parameters(spec, path)
+
+    assert "Without `person` the answer is 422" in parameters["role"]["description"]
+    assert "rating_min above rating_max" in parameters["rating_min"]["description"]
+
+
+@pytest.mark.parametrize(("path", "method"), list(operations()))
+def test_every_operation_documents_the_http_servers_own_refusals(spec, path, method):
+    responses = spec["paths"][path][method]["responses"]
+
+    for status in ("400", "414", "431"):
+        assert "text/html" in responses[status]["content"], status
+        assert "HTTP server's own refusal" in responses[status]["description"]
+    assert "X-Request-ID" not in responses["414"].get("headers", {})
+    # A 400 may be the API's own too: a body it cannot read.
+    assert "application/json" in responses["400"]["content"]
+
+
+def test_a_body_that_is_not_json_answers_the_documented_400(client, spec):
+    response = client.post(
+        "/login/", data=b"\x00", headers={"Content-Type": "application/json"}
+    )
+    documented = spec["paths"]["/login/"]["post"]["responses"]["400"]
+
+    assert response.status_code == 400
+    assert response.mimetype in documented["content"]
+    assert response.json["code"] == 400

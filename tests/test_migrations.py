@@ -1,3 +1,4 @@
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -5,7 +6,7 @@ from contextlib import closing
 import pytest
 
 from app.db import connect, stable_id
-from app.migrations import discover, upgrade
+from app.migrations import MigrationError, backup_path, discover, upgrade
 from tests.factories import (
     FORD,
     HAMILL,
@@ -193,10 +194,113 @@ def test_every_row_has_timestamps(tricky_db):
         assert missing == 0, table
 
 
-def test_legacy_tables_stay_readable(tricky_db):
+def test_the_legacy_names_read_the_clean_catalogue(tricky_db):
     conn = migrate(tricky_db)
-    assert rows(conn, "SELECT count(*) FROM movies") == [(3,)]
-    assert rows(conn, "SELECT count(*) FROM movie_actors") == [(7,)]
+    assert rows(
+        conn,
+        "SELECT id, genre, director, writer, title, plot, ratings, imdb_rating"
+        " FROM movies ORDER BY id",
+    ) == [
+        (
+            "tt0000001",
+            "Action, Sci-Fi",
+            "George Lucas",
+            None,
+            "Star Wars",
+            "Luke Skywalker joins the rebellion.",
+            None,
+            8.6,
+        ),
+        (
+            "tt0000002",
+            "Action, Adventure, Sci-Fi",
+            "Richard Marquand, George Lucas, Harrison Ford",
+            None,
+            "Return of the Jedi",
+            None,
+            None,
+            8.3,
+        ),
+        ("tt0000003", "Documentary", None, None, "Star Wars", None, None, None),
+    ]
+    # The writers in one form, each once, in the order the film credits them.
+    writers = dict(rows(conn, "SELECT id, writers FROM movies"))
+    assert json.loads(writers["tt0000001"]) == [{"id": LUCAS}]
+    assert json.loads(writers["tt0000002"]) == [{"id": KASDAN}, {"id": LUCAS}]
+    assert writers["tt0000003"] is None
+    assert sorted(rows(conn, "SELECT movie_id, actor_id FROM movie_actors")) == [
+        ("tt0000001", str(HAMILL)),
+        ("tt0000001", str(FORD)),
+        ("tt0000002", str(HAMILL)),
+        ("tt0000002", str(FORD)),
+    ]
+    assert rows(conn, "SELECT id, name FROM actors ORDER BY id") == [
+        (HAMILL, "Mark Hamill"),
+        (FORD, "Harrison Ford"),
+    ]
+    assert rows(conn, "SELECT id, name FROM writers ORDER BY id") == [
+        (LUCAS, "George Lucas"),
+        (KASDAN, "Lawrence Kasdan"),
+    ]
+
+
+def na_cells(conn):
+    """Return ``(table or view, column)`` of every text cell that reads N/A."""
+    found = []
+    objects = conn.execute(
+        "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
+        " AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    for (name,) in objects:
+        for (column,) in conn.execute("SELECT name FROM pragma_table_info(?)", (name,)):
+            query = f'SELECT 1 FROM "{name}" WHERE upper(trim("{column}")) = \'N/A\''
+            if conn.execute(query).fetchone():
+                found.append((name, column))
+    return found
+
+
+def test_no_table_or_view_holds_na_after_the_migrations(tricky_db):
+    with closing(connect(tricky_db)) as before:
+        assert ("movies", "plot") in na_cells(before)
+    conn = migrate(tricky_db)
+    assert na_cells(conn) == []
+
+
+def test_the_original_legacy_rows_are_backed_up_beside_the_database(tricky_db, runner):
+    with closing(connect(tricky_db)) as conn:
+        original = {
+            table: sorted(rows(conn, f"SELECT * FROM {table}"))
+            for table in ("movies", "actors", "writers", "movie_actors")
+        }
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+
+    backup = backup_path(tricky_db, "0008_legacy_views")
+    assert backup.parent == tricky_db.parent
+    assert f"to {backup}" in result.output
+    with closing(connect(backup, readonly=True)) as saved:
+        for table, expected in original.items():
+            assert sorted(rows(saved, f"SELECT * FROM {table}")) == expected, table
+    assert not backup.with_name(backup.name + ".partial").exists()
+
+
+def test_a_backup_that_fails_changes_nothing(tricky_db, monkeypatch):
+    conn = connect(tricky_db)
+    dump = list(conn.iterdump())
+    monkeypatch.setattr(
+        "app.migrations.tables_to_back_up",
+        lambda path: ["movies", "no_such_table"] if "0008" in path.name else [],
+    )
+    with pytest.raises(MigrationError, match="no_such_table"):
+        upgrade(conn)
+    # The migrations before it applied; the legacy tables are untouched.
+    assert rows(conn, "SELECT type FROM sqlite_schema WHERE name = 'movies'") == [
+        ("table",)
+    ]
+    assert [line for line in conn.iterdump() if 'INSERT INTO "movies"' in line] == [
+        line for line in dump if 'INSERT INTO "movies"' in line
+    ]
+    assert not backup_path(tricky_db, "0008_legacy_views").exists()
 
 
 def test_rerunning_changes_nothing(tricky_db):
@@ -314,10 +418,32 @@ def test_edited_migration_is_refused(tricky_db, tmp_path):
 )
 class TestRealLegacyDatabase:
     @pytest.fixture
-    def conn(self, tmp_path):
+    def migrated(self, tmp_path):
         path = tmp_path / "legacy.sqlite"
         shutil.copy(REAL_LEGACY_DB, path)
-        return migrate(path)
+        with closing(migrate(path)):
+            return path
+
+    @pytest.fixture
+    def conn(self, migrated):
+        """The original legacy tables (the backup), the migrated catalogue beside."""
+        conn = connect(backup_path(migrated, "0008_legacy_views"))
+        conn.execute("ATTACH DATABASE ? AS catalogue", (str(migrated),))
+        yield conn
+        conn.close()
+
+    def test_no_table_or_view_holds_na(self, migrated):
+        with closing(connect(migrated)) as conn:
+            assert na_cells(conn) == []
+            # The real file's defects, read through the legacy names.
+            assert rows(
+                conn,
+                "SELECT count(*) FROM (SELECT movie_id, actor_id FROM movie_actors"
+                " GROUP BY 1, 2 HAVING count(*) > 1)",
+            ) == [(0,)]
+            assert rows(
+                conn, "SELECT count(*) FROM movies WHERE writer IS NOT NULL"
+            ) == [(0,)]
 
     def test_every_film_survives(self, conn):
         assert rows(conn, "SELECT count(*) FROM film") == rows(

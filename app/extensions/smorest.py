@@ -13,12 +13,14 @@ from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import current_app, request
 from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
 
 from app import authentication, caching
+from app.request_id import HEADER as REQUEST_ID_HEADER
 from app.search import check_window
 
 BEARER_SCHEME = "bearerAuth"
@@ -192,6 +194,77 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return decorator
+
+
+class PageDepthPlugin(BasePlugin):
+    """State in the spec the deepest ``page`` the result window lets through.
+
+    A page ends within the first ``max_result_window`` results only if page x
+    page size does not pass it, so no page beyond ``max_result_window`` is ever
+    served (not even one result a page): that is the ``maximum`` of every
+    ``page``. The rule over both parameters is in their descriptions.
+    """
+
+    def __init__(self, max_result_window):
+        super().__init__()
+        self.max_result_window = max_result_window
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        """Give each ``page`` query parameter its ``maximum``."""
+        for operation in (operations or {}).values():
+            for parameter in operation.get("parameters", []):
+                if (
+                    isinstance(parameter, dict)
+                    and parameter.get("in") == "query"
+                    and parameter.get("name") == "page"
+                ):
+                    parameter["schema"]["maximum"] = self.max_result_window
+
+
+# What the HTTP server answers itself, before the API (gunicorn.conf.py's limits).
+SERVER_REFUSALS = {
+    400: "A body the API cannot read (not JSON), in the JSON error shape. Or the"
+    " HTTP server's own refusal of a malformed request (a raw CR, LF or NUL in a"
+    " header) or of more than 100 headers: a short HTML page.",
+    414: "The HTTP server's own refusal of a request line longer than 4,094"
+    " bytes (a long query string): a short HTML page.",
+    431: "The HTTP server's own refusal of a header longer than 8,190 bytes: a"
+    " short HTML page.",
+}
+SERVER_REFUSAL_CONTENT = {"text/html": {"schema": {"type": "string"}}}
+
+
+class ServerRefusalsPlugin(BasePlugin):
+    """Document on every operation the answers the HTTP server gives itself.
+
+    gunicorn refuses a request line, a header or a request it cannot take
+    before the app sees it, with an HTML page and no ``X-Request-ID``: each
+    operation may answer 400, 414 and 431 in ``text/html``. A 400 may also be
+    the API's own JSON error (a body that is not JSON), with its request id. Registered after
+    the plugin that adds ``X-Request-ID``, which these answers do not carry.
+    """
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        """Add the server's refusals to each operation's responses."""
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            for status, description in SERVER_REFUSALS.items():
+                documented = responses.get(str(status), responses.get(status))
+                if isinstance(documented, dict):
+                    documented.setdefault("content", {}).update(SERVER_REFUSAL_CONTENT)
+                    documented["description"] += f" Or: {description}"
+                elif documented is None:
+                    responses[str(status)] = {
+                        "description": description,
+                        "content": dict(SERVER_REFUSAL_CONTENT),
+                    }
+            # A 400 is also the API's own, for a body it cannot read.
+            responses["400"]["content"]["application/json"] = {
+                "schema": {"$ref": "#/components/schemas/Error"}
+            }
+            responses["400"].setdefault("headers", {})[REQUEST_ID_HEADER] = (
+                "X_REQUEST_ID"
+            )
 
 
 def init_spec(api):

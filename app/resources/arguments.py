@@ -40,6 +40,12 @@ class SearchTextField(ma.fields.String):
     search for ("the", "of", "и"...) or punctuation, which could match nothing.
     """
 
+    # What the pattern cannot say: the words too common to search for.
+    RULE = (
+        " It must hold a word to search for: a text of only words too common to"
+        " search for (such as the, of, и) or punctuation is refused (422)."
+    )
+
     def __init__(self, **kwargs):
         metadata = {
             "minLength": 1,
@@ -48,6 +54,7 @@ class SearchTextField(ma.fields.String):
             "pattern": r"\S",
             **kwargs.pop("metadata", {}),
         }
+        metadata["description"] = metadata.get("description", "") + self.RULE
         super().__init__(
             required=True,
             error_messages={"required": "Required: the words to search for."},
@@ -56,17 +63,19 @@ class SearchTextField(ma.fields.String):
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        sent = super()._deserialize(value, attr, data, **kwargs)
         name = self.data_key or self.name
+        # The text as sent, white space and all, as the spec's maxLength counts it.
+        if len(sent) > MAX_QUERY_LENGTH:
+            raise ma.ValidationError(
+                f"{name} must be at most {MAX_QUERY_LENGTH} characters long;"
+                f" got {len(sent)}."
+            )
+        text = sent.strip()
         if not text:
             raise ma.ValidationError(
                 f"{name} must hold at least one word to search for;"
                 " it was empty or blank."
-            )
-        if len(text) > MAX_QUERY_LENGTH:
-            raise ma.ValidationError(
-                f"{name} must be at most {MAX_QUERY_LENGTH} characters long;"
-                f" got {len(text)}."
             )
         if not analyse(text):
             raise ma.ValidationError(

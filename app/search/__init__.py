@@ -17,8 +17,10 @@ Search semantics both backends must share exactly (a contract test runs against 
   AUTO: 0 for length<=2, 1 for 3–5, 2 for >5; transpositions count as one edit, i.e.
   OSA/Damerau distance). If the query has no terms left (all stop words / punctuation)
   nothing matches (total 0). Ranking is relevance (backend-specific scoring, title
-  matches weighted higher, ties broken by id asc) unless `sort` is given; the
-  embedded backend ranks the films matching every term as typed above typo matches.
+  matches weighted higher, ties broken by id asc) unless `sort` is given: the title
+  as typed first, then titles whose words are one edit, then two, from a word typed
+  that no film has (the embedded backend in strict tiers, Elasticsearch by boosts),
+  then the terms as typed anywhere, then the other typo matches.
 - Filters: `genre_ids` (all must be present in `genres[].id`), `any_genre_ids` (at least
   one), `ids` (only these film ids; an
   empty tuple matches nothing), `exclude_ids` (film ids to leave out),

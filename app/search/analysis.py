@@ -40,16 +40,25 @@ def normalise(text):
     return text.lower()
 
 
-def analyse(text):
-    """Return the index terms of ``text``: tokens, minus stop words, stemmed."""
+def words(text):
+    """Return the searched words of ``text``, unstemmed: tokens minus stop words."""
     if not text:
         return []
-    tokens = [
+    return [
         token.replace("’", "'")
         for token in _TOKEN.findall(normalise(text))
         if token not in STOP_WORDS
     ]
+
+
+def stem(tokens):
+    """Return the index term of each of ``tokens``, in order."""
     return _russian.stemWords(_english.stemWords(tokens))
+
+
+def analyse(text):
+    """Return the index terms of ``text``: tokens, minus stop words, stemmed."""
+    return stem(words(text))
 
 
 def max_edits(term):

@@ -35,6 +35,20 @@ PERSON_KEYS = {"actor": "actors", "writer": "writers", "director": "directors"}
 LEGACY_CREDITS = {"actor": "actors", "writer": "writers"}
 
 
+def searched_texts(doc):
+    """Return the texts of a film document that are searched, by field.
+
+    Its title, its description, and its names: genres, directors, actors and
+    writers (``search_text`` on Elasticsearch, the FTS columns when embedded).
+    """
+    names = ("genre", "director", "actors_names", "writers_names")
+    return (
+        [doc.get("title")],
+        [doc.get("description")],
+        [name for key in names for name in doc.get(key) or ()],
+    )
+
+
 def movie_document(film, genres=(), credits=()):
     """Build the document of one film.
 

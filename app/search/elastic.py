@@ -51,6 +51,7 @@ GENERATION_INDICES = (*INDICES, META)
 DATA_VERSION_ID = "data"
 NO_DATA_VERSION = "0"
 ANALYZER = "catalogue"
+WORDS_ANALYZER = "catalogue_words"
 SORT_NORMALIZER = "sort_key"
 # The generation that live indices get when they are created before any full load.
 INITIAL_GENERATION = "initial"
@@ -103,7 +104,16 @@ ANALYSIS = {
                 "english_snowball",
                 "russian_snowball",
             ],
-        }
+        },
+        # The words as typed, unstemmed (``analysis.words``): for typo matches
+        # of a title's words, since "runing" is one edit from "running" and
+        # three from its term "run".
+        WORDS_ANALYZER: {
+            "type": "custom",
+            "char_filter": ["fold_letters"],
+            "tokenizer": "standard",
+            "filter": ["lowercase", "catalogue_stop"],
+        },
     },
     "normalizer": {SORT_NORMALIZER: {"type": "custom", "filter": ["lowercase"]}},
 }
@@ -122,7 +132,14 @@ MAPPINGS = {
         "dynamic": "strict",
         "properties": {
             "id": _KEYWORD,
-            "title": {**_SORTABLE_TEXT, "copy_to": "search_text"},
+            "title": {
+                **_SORTABLE_TEXT,
+                "fields": {
+                    **_SORTABLE_TEXT["fields"],
+                    "words": {"type": "text", "analyzer": WORDS_ANALYZER},
+                },
+                "copy_to": "search_text",
+            },
             "description": _SEARCHABLE,
             "imdb_rating": {"type": "double"},
             "genre": _SEARCHABLE,
@@ -169,6 +186,10 @@ TITLE_BOOST = 2.0
 # How much more the words as typed count: the title as a phrase, every word of it.
 PHRASE_BOOST = 8.0
 EXACT_BOOST = 4.0
+# How much the title's words near those typed count (a typo of a title word):
+# one edit away (AUTO's one edit from 3 letters, never two), then AUTO's two.
+WORDS_BOOST = 3.0
+ONE_EDIT = "AUTO:3,1000"
 
 
 def index_settings(max_result_window):
@@ -292,7 +313,12 @@ class ElasticsearchReader(_Cluster, SearchReader):
         check_window(query.offset, query.limit, self.max_result_window)
         must, should = [], []
         if query.text is not None:
-            must.append(_full_text("search_text", query.text))
+            # Every term within AUTO edits anywhere, or every word within AUTO
+            # edits of a title word: "braave" is one edit from "brave", and
+            # its term "braav" two from "brave".
+            words = _near_words(query.text, "AUTO", 0.0)
+            text = [_full_text("search_text", query.text), words]
+            must.append({"bool": {"should": text, "minimum_should_match": 1}})
             should = _relevance(query.text)
         return self._search(
             MOVIES,
@@ -622,12 +648,18 @@ def _relevance(text):
     """Return the clauses that rank matches: words as typed above typo matches.
 
     The title as a phrase counts most, then every word as typed in the title,
-    then every word as typed anywhere, then the title's typo matches: a search
-    for a film's title puts that film before one whose words are near misses.
+    then the title's words near the words typed (one edit away before two),
+    then every word as typed
+    anywhere, then the title's typo matches of the terms: a search for a
+    film's title puts that film before one whose words are near misses, and
+    "runing" puts "Running" before a film of "runes" (the term of both is
+    "rune") or of "June".
     """
     return [
         {"match_phrase": {"title": {"query": text, "boost": PHRASE_BOOST}}},
         {"match": {"title": {"query": text, "operator": "and", "boost": EXACT_BOOST}}},
+        _near_words(text, ONE_EDIT, WORDS_BOOST),
+        _near_words(text, "AUTO", WORDS_BOOST / 2),
         {"match": {"search_text": {"query": text, "operator": "and", "boost": 1.0}}},
         {
             "match": {
@@ -635,6 +667,20 @@ def _relevance(text):
             }
         },
     ]
+
+
+def _near_words(text, fuzziness, boost):
+    """Match the title's words (unstemmed) within ``fuzziness`` of every word typed."""
+    return {
+        "match": {
+            "title.words": {
+                "query": text,
+                "operator": "and",
+                "fuzziness": fuzziness,
+                "boost": boost,
+            }
+        }
+    }
 
 
 def _check_index(index):

@@ -470,6 +470,16 @@ def test_search_text_longer_than_the_limit_is_refused(client, path):
     assert "at most 200 characters" in message
 
 
+@pytest.mark.parametrize("path", ["/api/v1/films/search", "/api/v1/persons/search"])
+def test_the_limit_counts_the_search_text_as_sent(client, path):
+    # As the spec's maxLength does (and the legacy API's search): white space too.
+    response = client.get(path, query_string={"query": "star" + " " * 200})
+
+    assert response.status_code == 422
+    message = response.json["errors"]["query"]["query"][0]
+    assert "at most 200 characters long; got 204" in message
+
+
 @pytest.fixture
 def shallow_api(search_config, db_path):
     """The small catalogue behind a result window of 4 films."""

@@ -845,3 +845,37 @@ def test_a_film_s_full_title_comes_first_before_near_misses(reader, indexer):
 
     assert ids(search(reader, text="Star Wars"))[0] == "tt0000002"
     assert ids(search(reader, text="star wars"))[0] == "tt0000002"
+
+
+def test_a_typo_of_a_title_word_brings_the_titles_with_that_word_first(reader, indexer):
+    films = [
+        # One edit from "rune", the term of "runing", and a rarer word.
+        film("tt0000001", "June's Window", 7.0, "A widow writes letters to June."),
+        # "runes" is "rune" too: a match of the term, not of the word typed.
+        film("tt0000002", "The Stone Circle", 6.0, "Ancient runes carved in stone."),
+        film("tt0000003", "Running from Wolves", 6.5, "A boy flees the forest."),
+        # "caste" (the term "cast") is two edits from "castel" (its own term).
+        film("tt0000004", "Painted Days", 5.0, "Caste."),
+        film("tt0000005", "The Winter Castle", 8.0, "A queen rules a frozen land."),
+        # Two edits from "castel", which is one from "castle".
+        film("tt0000006", "Hostel", 7.5, "Travellers in a bad place."),
+    ]
+    load(indexer, "gen1", films, genres=[], persons=[])
+
+    assert ids(search(reader, text="runing"))[0] == "tt0000003"
+    assert ids(search(reader, text="castel"))[0] == "tt0000005"
+    # A word some film has is taken as typed: its films come first.
+    assert ids(search(reader, text="runes"))[0] == "tt0000002"
+
+
+def test_a_typo_that_stemming_moves_further_still_finds_the_title(reader, indexer):
+    films = [
+        film("tt0000001", "The Brave Mother", 7.0),
+        film("tt0000002", "Calm Seas", 6.0),
+    ]
+    load(indexer, "gen1", films, genres=[], persons=[])
+
+    # "braave" is one edit from "brave"; its term "braav" is two from "brave".
+    page = search(reader, text="braave")
+    assert ids(page) == ["tt0000001"]
+    assert page.total == 1

@@ -117,7 +117,12 @@ def test_reads_refuse_an_index_of_the_first_layout_until_the_etl_upgrades_it(
         upgrade(conn)
         pipeline.run(conn, indexer, state_db=state_db)
         # What releases before layouts wrote: no titles beside the documents.
-        set_layout(index_path, 0, "ALTER TABLE movie DROP COLUMN title")
+        set_layout(
+            index_path,
+            0,
+            "ALTER TABLE movie DROP COLUMN title",
+            "DROP TABLE movie_word",
+        )
 
         with pytest.raises(SearchUnavailable, match="run flask etl run"):
             reader.search_films(FilmQuery(text="star wars"))
@@ -127,6 +132,29 @@ def test_reads_refuse_an_index_of_the_first_layout_until_the_etl_upgrades_it(
 
     films = reader.search_films(FilmQuery(sort=(Sort("id"),)), FILM_SUMMARY).items
     assert [item["title"] for item in films] == ["Star Wars", "The Empire Strikes Back"]
+
+
+def test_the_upgrade_of_an_index_of_layout_2_learns_the_words_of_its_films(
+    reader, indexer, index_path
+):
+    films = [film("tt0000001", "Running Man"), film("tt0000002", "June", None, "Runes")]
+    load(indexer, "gen1", films)
+    # Layout 2 kept no words as typed: typo matches ranked by terms alone.
+    set_layout(index_path, 2, "DROP TABLE movie_word")
+
+    with pytest.raises(SearchUnavailable, match="run flask etl run"):
+        reader.search_films(FilmQuery(text="runing"))
+    indexer.remove(MOVIES, [])  # any write upgrades the file
+
+    with closing(sqlite3.connect(index_path)) as conn:
+        words = conn.execute("SELECT word, term FROM movie_word").fetchall()
+    assert sorted(words) == [
+        ("june", "june"),
+        ("man", "man"),
+        ("runes", "rune"),
+        ("running", "run"),
+    ]
+    assert searched_ids(reader, "runing")[0] == "tt0000001"
 
 
 def test_a_file_of_a_newer_layout_is_neither_read_nor_written(
@@ -186,6 +214,7 @@ def test_a_file_of_the_previous_release_is_moved_behind_the_link(
     live = index_path.with_name(os.readlink(index_path))
     with closing(sqlite3.connect(live, isolation_level=None)) as conn:
         conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("DROP TABLE movie_word")
         conn.execute("PRAGMA user_version = 1")
     index_path.unlink()
     os.replace(live, index_path)

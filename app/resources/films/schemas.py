@@ -17,7 +17,8 @@ def _rating(name, bound):
         error_messages={"invalid": f"{name} {_RATING_RULE}."},
         metadata={
             "description": f"Only films rated {bound} this, inclusive; films"
-            " without a rating are left out.",
+            " without a rating are left out. rating_min above rating_max is"
+            " refused (422).",
             "minimum": MIN_RATING,
             "maximum": MAX_RATING,
         },
@@ -41,7 +42,8 @@ class FilmQueryArgsSchema(ma.Schema):
             ROLES, error="role must be one of: {choices}; got {input!r}."
         ),
         metadata={
-            "description": "With `person`: only films where they had this role.",
+            "description": "With `person`: only films where they had this role."
+            " Without `person` the answer is 422.",
             "enum": list(ROLES),
         },
     )

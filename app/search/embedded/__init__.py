@@ -32,7 +32,7 @@ from app.search import (
     SearchReader,
     check_window,
 )
-from app.search.analysis import analyse
+from app.search.analysis import analyse, words
 from app.search.embedded import planning, ranking
 from app.search.embedded.caches import RevisionCaches
 from app.search.embedded.connections import (
@@ -89,9 +89,10 @@ class EmbeddedReader(SearchReader):
             variants = match = None
             if query.text is not None:
                 variants = self._expand(conn, MOVIES, query.text)
-                if variants is None:
+                corrections = self._corrections(conn, query.text)
+                match = ranking.text_match(variants, corrections, column="title")
+                if match is None:
                     return Page(total=0)
-                match = planning.all_of(variants.values())
             total = self._count_films(conn, query, match, sets, conditions)
             if query.offset >= total:
                 return Page(total=total)
@@ -107,7 +108,8 @@ class EmbeddedReader(SearchReader):
                 def count(tier):
                     return planning.count_films(conn, tier, sets, conditions)
 
-                nums = ranking.relevance_page(variants, query, page, count)
+                tiers = ranking.tiers(variants, corrections, column="title")
+                nums = ranking.relevance_page(tiers, query, page, count)
             else:
                 walk = (
                     not match
@@ -146,14 +148,15 @@ class EmbeddedReader(SearchReader):
         check_window(offset, limit, self.max_result_window)
         with self.connections.reading() as conn:
             variants = self._expand(conn, PERSONS, text)
-            if variants is None:
+            if not variants or not all(variants.values()):
                 return Page(total=0)
             total = ranking.count_persons(conn, planning.all_of(variants.values()))
             if offset >= total:
                 return Page(total=total)
             page = partial(ranking.best_first, conn, PERSONS)
             count = partial(ranking.count_persons, conn)
-            nums = ranking.relevance_page(variants, Window(offset, limit), page, count)
+            tiers = ranking.tiers(variants)
+            nums = ranking.relevance_page(tiers, Window(offset, limit), page, count)
             items = planning.documents(conn, "person", nums)
         return Page(total=total, items=items)
 
@@ -200,11 +203,32 @@ class EmbeddedReader(SearchReader):
     def _expand(self, conn, index, text):
         """Map each term of ``text`` to its indexed variants, closest first.
 
-        None when nothing can match: a term without variants, or no terms.
+        A term may have none.
         """
         vocabulary = self.caches.vocabulary(conn, index)
-        variants = {term: vocabulary.expand(term) for term in analyse(text)}
-        return variants if variants and all(variants.values()) else None
+        return {term: vocabulary.expand(term) for term in analyse(text)}
+
+    def _corrections(self, conn, text):
+        """Return, for one edit and for two, the terms of the words near each word.
+
+        Only a text with a word that no film has is corrected; its other words
+        stand as typed. Nothing when a word has no film word near it.
+        """
+        film_words = self.caches.words(conn)
+        typed = words(text)
+        if all(word in film_words for word in typed):
+            return []
+        corrections = []
+        for edits in (1, 2):
+            groups = []
+            for word in typed:
+                found = [word] if word in film_words else film_words.near(word, edits)
+                if not found:
+                    break
+                groups.append(sorted({film_words.term(near) for near in found}))
+            else:
+                corrections.append(groups)
+        return corrections
 
     def _count_films(self, conn, query, match, sets, conditions):
         """Count the films of a query, from what is cached where it can be."""

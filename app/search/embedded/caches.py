@@ -2,7 +2,7 @@
 
 Every committed write gives the file a new revision; each cache here is
 rebuilt the first time it is used after that. They hold the index vocabulary
-(for typo matching), the films of each genre as bitsets (for counts), and the
+and the words of films (for typo matching), the films of each genre as bitsets (for counts), and the
 number of films.
 """
 
@@ -13,7 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from app.search.analysis import max_edits
-from app.search.embedded.layout import VOCABULARIES, revision
+from app.search.embedded.layout import VOCABULARIES, WORDS, revision
 
 # Elasticsearch's default max_expansions for a fuzzy term.
 MAX_EXPANSIONS = 50
@@ -35,12 +35,21 @@ class RevisionCaches:
         films); terms of removed documents stay, to expand to nothing, until
         the next full load.
         """
+        query = f"SELECT term FROM {VOCABULARIES[index]}"
+        return self._vocabulary(conn, index, query)
+
+    def words(self, conn):
+        """Return the searched words of films as typed, each with its term."""
+        return self._vocabulary(conn, WORDS, f"SELECT word, term FROM {WORDS}")
+
+    def _vocabulary(self, conn, key, query):
         current = revision(conn)
-        cached = self._vocabularies.get(index)
+        cached = self._vocabularies.get(key)
         if cached is None or cached.revision != current:
-            rows = conn.execute(f"SELECT term FROM {VOCABULARIES[index]}").fetchall()
-            cached = Vocabulary(current, [row[0] for row in rows])
-            self._vocabularies[index] = cached
+            rows = conn.execute(query).fetchall()
+            columns = list(zip(*rows, strict=True)) or [(), ()]
+            cached = Vocabulary(current, *columns)
+            self._vocabularies[key] = cached
         return cached
 
     def genre_films(self, conn):
@@ -118,29 +127,48 @@ def _bitset(nums):
 
 
 class Vocabulary:
-    """The distinct terms of one FTS table, grouped by length for fuzzy look-ups."""
+    """Distinct words of the index, grouped by length for fuzzy look-ups.
 
-    def __init__(self, revision, terms):
+    Each word has a term: the word itself in a vocabulary of terms, its stem in
+    the vocabulary of film words.
+    """
+
+    def __init__(self, revision, words, terms=None):
         self.revision = revision
-        self._terms = frozenset(terms)
+        self._terms = dict(zip(words, terms or words, strict=True))
         self._by_length = {}
-        for term in terms:
-            self._by_length.setdefault(len(term), []).append(term)
-        self.expand = functools.lru_cache(maxsize=4096)(self._expand)
+        for word in self._terms:
+            self._by_length.setdefault(len(word), []).append(word)
+        self._near = functools.lru_cache(maxsize=4096)(self._near)
 
-    def _expand(self, term):
-        """Return the indexed terms within ``max_edits(term)`` edits, closest first."""
-        edits = max_edits(term)
+    def __contains__(self, word):
+        return word in self._terms
+
+    def term(self, word):
+        """Return the term of ``word``."""
+        return self._terms[word]
+
+    def expand(self, word):
+        """Return the indexed words within ``max_edits(word)`` edits, closest first."""
+        return tuple(found for found, _ in self._near(word))
+
+    def near(self, word, edits):
+        """Return the indexed words at most ``edits`` (and max_edits) from ``word``."""
+        return [found for found, distance in self._near(word) if distance <= edits]
+
+    def _near(self, word):
+        """Return ``(indexed word, edits)`` within ``max_edits(word)``, closest first."""
+        edits = max_edits(word)
         if edits == 0:
-            return (term,) if term in self._terms else ()
+            return ((word, 0),) if word in self._terms else ()
         hits = []
-        for length in range(len(term) - edits, len(term) + edits + 1):
+        for length in range(len(word) - edits, len(word) + edits + 1):
             hits += process.extract(
-                term,
+                word,
                 self._by_length.get(length, ()),
                 scorer=OSA.distance,
                 score_cutoff=edits,
                 limit=None,
             )
         hits.sort(key=lambda hit: (hit[1], hit[0]))
-        return tuple(hit[0] for hit in hits[:MAX_EXPANSIONS])
+        return tuple((hit[0], hit[1]) for hit in hits[:MAX_EXPANSIONS])

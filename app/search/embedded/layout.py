@@ -8,10 +8,13 @@ numbered in the file's ``user_version``: a write upgrades an older file with
 the steps from its layout on, and reads refuse such a file until then.
 """
 
+import json
 import uuid
 
 from app.db import connect, statements, transaction, use_wal
 from app.search import GENRES, MOVIES, PERSONS, SearchError, SearchUnavailable
+from app.search.analysis import stem, words
+from app.search.documents import searched_texts
 
 NOT_BUILT = "search index not built yet: run flask etl run"
 OUTDATED = "search index has an older layout: run flask etl run to upgrade it"
@@ -20,6 +23,14 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # Terms contain only word characters and inner apostrophes: splitting on
 # anything else (spaces) keeps each one intact, whatever its script.
 TOKENIZER = "ascii tokenchars '''_'"
+
+WORDS = "movie_word"
+# The searched words of films as typed (unstemmed), each with its term, for
+# typo matching: "runing" is one edit from the word "running", three from its
+# term "run"; and it is no word of any film, while its term "rune" may be.
+WORDS_SCHEMA = f"""
+CREATE TABLE {WORDS} (word TEXT PRIMARY KEY, term TEXT NOT NULL) WITHOUT ROWID;
+"""
 
 SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -54,6 +65,7 @@ CREATE INDEX movie_person_movie ON movie_person (movie_num);
 CREATE VIRTUAL TABLE movie_fts
     USING fts5 (title, description, names, tokenize = "{TOKENIZER}");
 CREATE TABLE movie_term (term TEXT PRIMARY KEY) WITHOUT ROWID;
+{WORDS_SCHEMA}
 CREATE TRIGGER movie_deleted AFTER DELETE ON movie BEGIN
     DELETE FROM movie_doc WHERE num = old.num;
     DELETE FROM movie_fts WHERE rowid = old.num;
@@ -84,10 +96,20 @@ CREATE TRIGGER person_deleted AFTER DELETE ON person BEGIN
 END;
 """
 
-# The layout of the tables above. Layout 2 is a WAL file reached through the
-# live link (see ``files``); a file of layout 1 was the live file itself, with
-# a rollback journal, and is moved behind the link by the next write.
-LAYOUT = 2
+
+def _add_words(conn):
+    """Create the table of film words and fill it from the films indexed."""
+    conn.execute(WORDS_SCHEMA)
+    docs = conn.execute("SELECT doc FROM movie_doc")
+    add_words(conn, (json.loads(row[0]) for row in docs))
+
+
+# The layout of the tables above, and the step from each older one: SQL, or a
+# function of the connection. Layout 2 is a WAL file reached through the live
+# link (see ``files``); a file of layout 1 was the live file itself, with a
+# rollback journal, and is moved behind the link by the next write. Layout 3
+# adds the words of films.
+LAYOUT = 3
 UPGRADES = {
     0: """
     ALTER TABLE movie ADD COLUMN title TEXT;
@@ -95,6 +117,7 @@ UPGRADES = {
                               WHERE d.num = movie.num);
     """,
     1: "",
+    2: _add_words,
 }
 
 TABLES = {MOVIES: "movie", GENRES: "genre", PERSONS: "person"}
@@ -104,6 +127,23 @@ DOCUMENTS = {
     PERSONS: "SELECT doc FROM person WHERE id = ?",
 }
 VOCABULARIES = {MOVIES: "movie_term", PERSONS: "person_term"}
+
+
+def add_words(conn, docs):
+    """Add the searched words of the film ``docs``, each with its term."""
+    found = sorted(
+        {
+            word
+            for doc in docs
+            for texts in searched_texts(doc)
+            for text in texts
+            for word in words(text)
+        }
+    )
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {WORDS} (word, term) VALUES (?, ?)",
+        zip(found, stem(found), strict=True),
+    )
 
 
 def table(index):
@@ -160,6 +200,9 @@ def _set_up(conn, path):
         else:
             raise SearchError(f"{path} has a layout newer than this service")
         for script in scripts:
+            if callable(script):
+                script(conn)
+                continue
             for statement in statements(script):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {LAYOUT}")

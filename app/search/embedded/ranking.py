@@ -1,8 +1,9 @@
 """Ranking: matches by relevance (``bm25()``), in tiers, ties broken on id.
 
 Films and persons that match every term as typed rank above those that need a
-typo's variant of one, each tier by its own ``bm25()``; ties are broken on id
-after ranking, among the rows read (see ``best_first``).
+typo's variant of one, and a film's title above the rest of it (see
+``tiers``); each tier by its own ``bm25()``; ties are broken on id after
+ranking, among the rows read (see ``best_first``).
 """
 
 from collections import Counter
@@ -22,23 +23,68 @@ RANKINGS = {
 }
 
 
-def relevance_page(variants, window, page, count):
+def text_match(variants, corrections=(), column=None):
+    """Return the FTS5 query of a text's matches, or None when nothing can match.
+
+    ``variants`` maps each term of the text to its indexed variants: a film
+    matches one variant of every term. With ``corrections`` (the terms of the
+    words near each word typed, see ``tiers``), a film whose ``column`` holds
+    one of the widest of them for every word matches too: "braave" is one edit
+    from "brave", and its term "braav" two from "brave".
+    """
+    parts = []
+    if variants and all(variants.values()):
+        parts.append(all_of(variants.values()))
+    if corrections and column:
+        parts.append(f"{{{column}}} : ({all_of(corrections[-1])})")
+    if len(parts) > 1:
+        return " OR ".join(f"({part})" for part in parts)
+    return parts[0] if parts else None
+
+
+def tiers(variants, corrections=(), column=None):
+    """Return the FTS5 queries of the tiers of a text's matches, best first.
+
+    ``variants`` maps each term of the text to its indexed variants. The tiers,
+    each without the matches of those before it: every term as typed in
+    ``column`` (the title); then in that column each of ``corrections``, the
+    terms of the words near each word typed (one edit away, then two); then
+    every term as typed anywhere; then the rest. So "storm" lists a film with
+    a storm in its description before "The Stork", while "runing", which is
+    no film's word, lists "Running" titles before films of "rune" (its term)
+    or of "june".
+    """
+    whole = text_match(variants, corrections, column)
+    typed = all(found and term == found[0] for term, found in variants.items())
+    exact = all_of((term,) for term in variants)
+    preferred = []
+    if column:
+        if typed:
+            preferred.append(f"{{{column}}} : ({exact})")
+        preferred += [f"{{{column}}} : ({all_of(groups)})" for groups in corrections]
+    if typed:
+        preferred.append(exact)
+    queries = []
+    for query in [*preferred, whole]:
+        if query not in queries:
+            queries.append(query)
+    return [
+        f"({query}) NOT ({' OR '.join(f'({q})' for q in queries[:i])})" if i else query
+        for i, query in enumerate(queries)
+    ]
+
+
+def relevance_page(tiers, window, page, count):
     """Return the row numbers of a ``window`` of text matches, most relevant first.
 
-    The matches of every term as typed come first, then those that need a
-    typo's variant of one. ``page(match, window)`` returns the row numbers of
-    a window of one tier's FTS5 query in its ``bm25()`` order (ties on id),
-    ``count(match)`` the size of a tier. Besides putting the fewest typos first,
-    as search engines do, this ranks less: bm25 costs about half a microsecond
-    a row, and the variants of a common word match many more films than the
-    word itself (a quarter of the catalogue for ``return``, with ``turn``).
+    ``tiers`` are FTS5 queries, best first (see ``tiers``). ``page(match,
+    window)`` returns the row numbers of a window of one tier's FTS5 query in
+    its ``bm25()`` order (ties on id), ``count(match)`` the size of a tier.
+    Besides putting the fewest typos first, as search engines do, this ranks
+    less: bm25 costs about half a microsecond a row, and the variants of a
+    common word match many more films than the word itself (a quarter of the
+    catalogue for ``return``, with ``turn``).
     """
-    whole = all_of(variants.values())
-    tiers = [whole]
-    typed = all(term == found[0] for term, found in variants.items())
-    if typed and any(len(found) > 1 for found in variants.values()):
-        exact = all_of((term,) for term in variants)
-        tiers = [exact, f"({whole}) NOT ({exact})"]
     nums, skip = [], window.offset
     for tier in tiers:
         rows = page(tier, Window(offset=skip, limit=window.limit - len(nums)))

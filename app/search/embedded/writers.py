@@ -9,8 +9,8 @@ import json
 
 from app.search import GENRES, MOVIES, PERSONS, ROLES
 from app.search.analysis import analyse
-from app.search.documents import PERSON_KEYS
-from app.search.embedded.layout import VOCABULARIES
+from app.search.documents import PERSON_KEYS, searched_texts
+from app.search.embedded.layout import VOCABULARIES, add_words
 
 
 def _terms(*texts):
@@ -46,16 +46,7 @@ def _write_movie(conn, doc):
             for person in persons.get(PERSON_KEYS[role]) or ()
         ],
     )
-    columns = (
-        _terms(title),
-        _terms(doc.get("description")),
-        _terms(
-            *(doc.get("genre") or ()),
-            *(doc.get("director") or ()),
-            *(doc.get("actors_names") or ()),
-            *(doc.get("writers_names") or ()),
-        ),
-    )
+    columns = tuple(_terms(*texts) for texts in searched_texts(doc))
     conn.execute(
         "INSERT INTO movie_fts (rowid, title, description, names) VALUES (?, ?, ?, ?)",
         (num, *(" ".join(terms) for terms in columns)),
@@ -118,11 +109,16 @@ WRITERS = {
 
 
 def write_documents(conn, index, documents):
-    """Replace ``documents`` of ``index`` and add their terms to its vocabulary."""
+    """Replace ``documents`` of ``index`` and add their terms to its vocabulary.
+
+    The words of films are kept as typed as well, each with its term.
+    """
     writer = WRITERS.get(index)
     if writer is None:
         raise ValueError(f"unknown index {index!r}")
     terms = set(writer(conn, documents))
+    if index == MOVIES:
+        add_words(conn, documents)
     if terms:
         conn.executemany(
             f"INSERT OR IGNORE INTO {VOCABULARIES[index]} (term) VALUES (?)",

@@ -1,0 +1,206 @@
+"""What ``schemathesis run`` needs to know of the API beyond its spec.
+
+Loaded by ``schemathesis.toml`` (``hooks``), so the plain command of
+the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
+
+- Tokens: the operations with the ``bearerAuth`` requirement are called with the
+  tokens of an existing account, named by ``FUZZ_USERNAME`` and
+  ``FUZZ_PASSWORD`` (made with ``flask users create``). It logs in once, before
+  the first request (failed log-ins are rate limited per address); every later access token comes from
+  ``POST /token/refresh/``. ``/token/refresh/`` is sent the refresh token, the
+  other operations an access token; ``/logout/`` gets tokens of its own, since
+  each of its calls revokes the one it carries.
+- People that exist: a person's id is never guessed, so half of the positive
+  cases of ``/api/v1/persons/{person_id}...`` (chosen by the generated id, so a
+  seed still gives the same run) ask for a person of the catalogue instead,
+  and their 200 answers are checked too.
+- The rules JSON Schema cannot state, which the spec says in its descriptions
+  (each answered 422): a page is served only if page x page size stays within
+  the result window (the ``maximum`` the spec gives ``page``); a ``role`` needs
+  a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
+  must hold a word that is not too common to search for (a list of stop words,
+  ``app.search.analysis``); and the HTTP server takes a request line of at most
+  4,094 bytes and headers of at most 8,190 (above, it answers 414 or 431
+  itself, as every operation documents). The page, role and rating rules are
+  over two parameters, the search text's a word list no ``pattern`` can hold,
+  the server's over the whole request. Generated positive cases that break
+  one are dropped, as a client that reads the descriptions would not send
+  them; negative cases are all kept, and checked as usual.
+"""
+
+import os
+import time
+import zlib
+from urllib.parse import urlencode
+
+import requests
+import schemathesis
+
+from app.search.analysis import analyse
+
+SIGNED_IN = ["/token/refresh/", "/logout/", "/request-count/", "/request-count/reset/"]
+PAGE_SIZES = ("page_size", "limit")
+
+_refresh_tokens = {}
+
+
+def _log_in(base_url):
+    """Log in as FUZZ_USERNAME once; return its refresh token."""
+    if base_url not in _refresh_tokens:
+        credentials = {
+            "username": os.environ["FUZZ_USERNAME"],
+            "password": os.environ["FUZZ_PASSWORD"],
+        }
+        url = f"{base_url.rstrip('/')}/login/"
+        response = requests.post(url, json=credentials, timeout=30)
+        if response.status_code == 429:
+            # An earlier run's failed log-ins, within the last minute: wait once.
+            time.sleep(int(response.headers.get("Retry-After", "60")))
+            response = requests.post(url, json=credentials, timeout=30)
+        response.raise_for_status()
+        _refresh_tokens[base_url] = response.json()["refresh_token"]
+    return _refresh_tokens[base_url]
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    """Log in before the first request: failed log-ins would soon limit ours."""
+    if os.environ.get("FUZZ_USERNAME"):
+        _log_in(case.operation.base_url)
+
+
+@schemathesis.auth(cache_by_key=lambda case, context: case.path == "/logout/").apply_to(
+    path=SIGNED_IN
+)
+class Tokens:
+    """An access token from the account's refresh token, and that refresh token."""
+
+    def get(self, case, context):
+        base_url = case.operation.base_url.rstrip("/")
+        refresh = _log_in(case.operation.base_url)
+        response = requests.post(
+            f"{base_url}/token/refresh/",
+            headers={"Authorization": f"Bearer {refresh}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return {"access": response.json()["access_token"], "refresh": refresh}
+
+    def set(self, case, data, context):
+        kind = "refresh" if case.path == "/token/refresh/" else "access"
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data[kind]}"}
+
+
+def _page_bounds(operation):
+    """The result window (``page``'s maximum), the page-size parameter and its default."""
+    parameters = {parameter.name: parameter.definition for parameter in operation.query}
+    window = parameters.get("page", {}).get("schema", {}).get("maximum")
+    size = next((name for name in PAGE_SIZES if name in parameters), None)
+    if window is None or size is None:
+        return None
+    return window, size, parameters[size].get("schema", {}).get("default", 1)
+
+
+def _number(value, kind=int):
+    # The coverage phase sends its values as the query string's text.
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _within_the_result_window(case, query):
+    bounds = _page_bounds(case.operation)
+    if bounds is None or "page" not in query:
+        return True
+    window, size, default = bounds
+    page, page_size = _number(query["page"]), _number(query.get(size, default))
+    return page is None or page_size is None or page * page_size <= window
+
+
+def _role_with_a_person(case, query):
+    return "role" not in query or "person" in query
+
+
+def _a_rating_range_that_is_not_empty(case, query):
+    low = _number(query.get("rating_min"), float)
+    high = _number(query.get("rating_max"), float)
+    return low is None or high is None or low <= high
+
+
+def _a_word_to_search_for(case, query):
+    text = query.get("query")
+    return (
+        not case.path.endswith("/search")
+        or not isinstance(text, str)
+        or bool(analyse(text))
+    )
+
+
+def _what_the_http_server_takes(case, query):
+    # gunicorn.conf.py's limits: a request line of 4,094 bytes, a header of
+    # 8,190, sent percent-encoded; a margin for what the estimate leaves out.
+    pairs = [
+        (name, item)
+        for name, value in query.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    line = f"{case.method} {case.formatted_path}?{urlencode(pairs)} HTTP/1.1"
+    headers = (f"{name}: {value}" for name, value in (case.headers or {}).items())
+    return len(line) <= 3_900 and all(len(header) <= 8_000 for header in headers)
+
+
+# Each says in code a rule that the spec's descriptions say in words.
+RULES = (
+    _what_the_http_server_takes,
+    _within_the_result_window,
+    _role_with_a_person,
+    _a_rating_range_that_is_not_empty,
+    _a_word_to_search_for,
+)
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    """Drop the positive cases that break a rule JSON Schema cannot state."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return True
+    query = case.query or {}
+    return all(rule(case, query) for rule in RULES)
+
+
+_person_ids = {}
+
+
+def _known_person_ids(base_url):
+    """Ids of people of the catalogue, from the cards of its best rated films."""
+    base_url = base_url.rstrip("/")
+    if base_url not in _person_ids:
+        films = requests.get(f"{base_url}/api/v1/films?page_size=10", timeout=30)
+        films.raise_for_status()
+        ids = set()
+        for film in films.json():
+            card = requests.get(f"{base_url}/api/v1/films/{film['id']}", timeout=30)
+            card.raise_for_status()
+            for role in ("actors", "writers", "directors"):
+                ids.update(person["id"] for person in card.json().get(role) or ())
+        _person_ids[base_url] = sorted(ids)
+    return _person_ids[base_url]
+
+
+@schemathesis.hook
+def map_case(context, case):
+    """Ask for a person who exists in half of the positive cases that name one."""
+    meta = case.meta
+    drawn = (case.path_parameters or {}).get("person_id")
+    if meta is None or not meta.generation.mode.is_positive or drawn is None:
+        return case
+    choice = zlib.crc32(str(drawn).encode())
+    known = _known_person_ids(case.operation.base_url)
+    if known and choice % 2 == 0:
+        case.path_parameters = {
+            **case.path_parameters,
+            "person_id": known[choice // 2 % len(known)],
+        }
+    return case
