@@ -38,7 +38,15 @@ import schemathesis
 
 from app.search.analysis import analyse
 
-SIGNED_IN = ["/token/refresh/", "/logout/", "/request-count/", "/request-count/reset/"]
+SIGNED_IN = [
+    "/token/refresh/",
+    "/logout/",
+    "/request-count/",
+    "/request-count/reset/",
+    "/movies/",
+    "/collection/",
+    "/collection/{collection_uuid}/",
+]
 PAGE_SIZES = ("page_size", "limit")
 
 _refresh_tokens = {}

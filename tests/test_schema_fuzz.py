@@ -36,10 +36,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def service_env(tmp_path):
-    """The embedded parts on a generated catalogue, and an admin account in it."""
+def service_env(tmp_path, movies_provider):
+    """The embedded parts on a generated catalogue, an admin account in it, and the
+    fake movie provider for ``/movies/``.
+    """
     env = command_env(
-        {"DATABASE_PATH": tmp_path / "movies.sqlite"},
+        {"DATABASE_PATH": tmp_path / "movies.sqlite", **movies_provider.settings()},
         FLASK_APP="wsgi",
         LOG_LEVEL="WARNING",
     )
@@ -97,7 +99,7 @@ def test_schemathesis_finds_no_failure(service_url):
     report = result.stdout + result.stderr
 
     assert result.returncode == 0, report
-    assert "Operations:       20 selected / 20 total" in report, report
+    assert "Operations:       26 selected / 26 total" in report, report
     # Every generated case passed every check.
     assert re.search(r"(\d+) generated, \1 passed", report), report
     # The operations behind a token were called with one.

@@ -402,6 +402,18 @@ def test_the_limit_counts_distinct_movies(client, users):
     assert response.json["movies"] == [movie(n) for n in range(10)]
 
 
+def test_a_change_of_nothing_changes_nothing(client, users):
+    collection = create(client, users["alice"], "T", [movie(1)])
+
+    for body in ({}, None):
+        response = client.put(
+            f"/collection/{collection}/", json=body, headers=users["alice"]
+        )
+
+        assert response.status_code == 200
+        assert response.json == {"title": "T", "description": "", "movies": [movie(1)]}
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -87,7 +87,7 @@ class CollectionByUuidViews(MethodView):
         return collection
 
     @blp.login_required()
-    @blp.arguments(CollectionUpdateSchema)
+    @blp.arguments(CollectionUpdateSchema, required=False)
     @blp.response(200, CollectionDetailSchema)
     @blp.alt_response(404, **NOT_FOUND_DOC)
     def put(self, changes, collection_uuid):

@@ -89,7 +89,10 @@ class CollectionSchema(ma.Schema):
 
 
 class CollectionUpdateSchema(CollectionSchema):
-    """A change of a collection: any of its title, description and movie list."""
+    """A change of a collection: any of its title, description and movies.
+
+    Nothing sent changes nothing (the body may be left out).
+    """
 
     title = ma.fields.String(
         validate=_length("title", *TITLE_LENGTH),
