@@ -33,7 +33,7 @@ from app.search import (
     check_window,
 )
 from app.search.analysis import analyse, words
-from app.search.embedded import planning, ranking
+from app.search.embedded import planning, ranking, versions
 from app.search.embedded.caches import RevisionCaches
 from app.search.embedded.connections import (
     ReadConnections,
@@ -263,20 +263,32 @@ class EmbeddedIndexer(SearchIndexer):
                 (generation,),
             )
 
-    def write(self, index, documents, generation=None):
-        """Insert or replace documents by id, in one transaction; return how many."""
+    def write(self, index, documents, generation=None, version=None):
+        """Insert or replace documents by id, in one transaction; return how many.
+
+        With a ``version``, a document held at a higher one is kept.
+        """
         documents = list(documents)
         with self._writing(generation) as conn:
+            if version is not None:
+                ids = versions.claim(conn, index, [d["id"] for d in documents], version)
+                documents = [doc for doc in documents if doc["id"] in ids]
             write_documents(conn, index, documents)
         return len(documents)
 
-    def remove(self, index, ids, generation=None):
-        """Delete documents by id (missing ones are fine); return how many."""
+    def remove(self, index, ids, generation=None, version=None):
+        """Delete documents by id (missing ones are fine); return how many.
+
+        With a ``version``, a document held at a higher one stays.
+        """
+        ids = list(ids)
         with self._writing(generation) as conn:
+            if version is not None:
+                ids = sorted(versions.claim(conn, index, ids, version))
             return conn.execute(
                 f"DELETE FROM {table(index)}"
                 " WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(ids)),),
+                (json.dumps(ids),),
             ).rowcount
 
     def refresh(self, generation=None):
