@@ -229,12 +229,12 @@ class CatchUp:
         self.interval = app.config["SEARCH_CATCH_UP_SECONDS"]
         self._lock = threading.Lock()
         self._thread = None
-        self.rounds = 0
+        self._stopping = threading.Event()
 
     def start(self):
         """Start the thread unless it runs."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self.running() or self._stopping.is_set():
                 return
             self._thread = threading.Thread(
                 target=self._run, name="search-catch-up", daemon=True
@@ -243,16 +243,21 @@ class CatchUp:
 
     def running(self):
         """Whether the thread runs."""
-        return self._thread is not None and self._thread.is_alive()
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def stop(self):
+        """Stop the thread before its next round (the backlog keeps what is left)."""
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def _run(self):
-        pause = threading.Event()
         with self.app.app_context():
             conn = connect(self.app.config["DATABASE_PATH"], create=False)
             try:
-                while True:
-                    pause.wait(self.interval)
-                    self.rounds += 1
+                while not self._stopping.wait(self.interval):
                     if self._round(conn):
                         return
             finally:
