@@ -19,6 +19,7 @@ backlog still holds, until the backlog is empty. The incremental
 even a process that died before catching up loses nothing.
 """
 
+import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ DONE, PENDING = "done", "pending"
 ENTITIES = {MOVIES: "film", PERSONS: "person", GENRES: "genre"}
 # Backlog rows indexed per step of a catch-up.
 CATCH_UP_BATCH = 500
+# Real threads per worker that index writes off the event loop (gevent): index
+# writes take the index's one write lock in turn anyway.
+WRITE_THROUGH_THREADS = 2
 _NEXT_REVISION = (
     "UPDATE catalogue_revision SET revision = max(revision + 1,"
     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
@@ -125,14 +129,7 @@ def index_changes(conn, indexer, changes):
     Raises whatever the search engine raised; the backlog then keeps them.
     """
     revision, documents, missing = read_documents(conn, changes)
-    for index, docs in documents.items():
-        if docs:
-            indexer.write(index, docs, version=revision)
-    for index, ids in missing.items():
-        if ids:
-            indexer.remove(index, ids, version=revision)
-    indexer.refresh()
-    indexer.set_data_version(caching.new_data_version())
+    indexer.write_changes(documents, missing, revision, caching.new_data_version())
     with transaction(conn):
         conn.executemany(
             "DELETE FROM search_backlog"
@@ -196,7 +193,7 @@ def index_after_write(changes):
     app = current_app._get_current_object()
     conn = get_db()
     try:
-        index_changes(conn, writethrough_indexer(app), changes)
+        off_the_loop(index_changes, conn, writethrough_indexer(app), changes)
     except Exception as exc:  # the write is saved; its indexing waits for the engine
         app.logger.warning(
             "indexing of a write is pending: %s: %s", type(exc).__name__, exc
@@ -208,6 +205,27 @@ def index_after_write(changes):
     if conn.execute("SELECT 1 FROM search_backlog LIMIT 1").fetchone():
         catch_up(app).start()
     return DONE
+
+
+@functools.cache
+def _pool():
+    from gevent.threadpool import ThreadPool
+
+    return ThreadPool(WRITE_THROUGH_THREADS)
+
+
+def off_the_loop(function, *args):
+    """Run ``function(*args)`` in a real thread under gevent; here otherwise.
+
+    Reading the catalogue and writing the embedded index are SQLite calls,
+    which never yield: in a thread, the worker's other requests (cached
+    pages) go on meanwhile.
+    """
+    from gevent import monkey
+
+    if not monkey.is_module_patched("threading"):
+        return function(*args)
+    return _pool().apply(function, args)
 
 
 def catch_up(app):
@@ -266,7 +284,7 @@ class CatchUp:
     def _round(self, conn):
         """Index the backlog once; return whether it is empty now."""
         try:
-            indexed = drain(conn, writethrough_indexer(self.app))
+            indexed = off_the_loop(drain, conn, writethrough_indexer(self.app))
         except Exception as exc:  # the engine is still down: try again later
             self.app.logger.info(
                 "search catch-up waits: %s: %s", type(exc).__name__, exc

@@ -226,6 +226,22 @@ class SearchIndexer(abc.ABC):
     def refresh(self, generation=None):
         """Make recent writes visible to readers (nothing to do by default)."""
 
+    def write_changes(self, documents, removed, version, data_version):
+        """Write and remove documents of several indices of the live generation.
+
+        ``documents`` is ``{index: documents}``, ``removed`` ``{index: ids}``,
+        each versioned by ``version``; once readers see them, the data version
+        is ``data_version``. What one API write changed goes through here.
+        """
+        for index, docs in documents.items():
+            if docs:
+                self.write(index, docs, version=version)
+        for index, ids in removed.items():
+            if ids:
+                self.remove(index, ids, version=version)
+        self.refresh()
+        self.set_data_version(data_version)
+
     @abc.abstractmethod
     def set_data_version(self, version, generation=None):
         """Record the data version readers key cached answers by."""

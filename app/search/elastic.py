@@ -495,6 +495,38 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
         results = self._retrying(self._bulk, actions, ignore_status=(404, 409))
         return sum(1 for result in results if result["delete"]["status"] < 300)
 
+    def write_changes(self, documents, removed, version, data_version):
+        """Index and delete across the live indices in one bulk, then refresh.
+
+        Every action carries ``version`` as its external version; a conflict
+        (a newer version held) is no error. The data version is set last, so a
+        reader that keys its cache by it already sees the documents.
+        """
+        actions = [
+            {
+                "_op_type": "index",
+                "_index": self.alias(index),
+                "_id": doc["id"],
+                "_source": doc,
+                **_versioned(version),
+            }
+            for index, docs in documents.items()
+            for doc in docs
+        ] + [
+            {
+                "_op_type": "delete",
+                "_index": self.alias(index),
+                "_id": document_id,
+                **_versioned(version),
+            }
+            for index, ids in removed.items()
+            for document_id in ids
+        ]
+        if actions:
+            self._retrying(self._bulk, actions, ignore_status=(404, 409))
+        self.refresh()
+        self.set_data_version(data_version)
+
     def refresh(self, generation=None):
         """Make recent writes to live or ``generation``'s indices searchable."""
         targets = [self._target(index, generation) for index in GENERATION_INDICES]

@@ -98,7 +98,7 @@ class CutIndexer:
 
     def __getattr__(self, name):
         attribute = getattr(self.indexer, name)
-        if name not in ("write", "remove", "refresh", "set_data_version"):
+        if name not in ("write_changes", "write", "remove", "set_data_version"):
             return attribute
 
         def cut(*args, **kwargs):
@@ -558,17 +558,17 @@ def test_a_write_while_the_search_engine_is_down_is_saved_and_indexed_later(admi
 
 def test_the_search_engine_killed_between_commit_and_index_write(admin):
     indexer = writethrough_indexer(admin.app)
-    write = indexer.write
+    write_changes = indexer.write_changes
 
     def killed_first(*args, **kwargs):
         admin.engine.down = True  # the commit is done; the engine dies now
-        return write(*args, **kwargs)
+        return write_changes(*args, **kwargs)
 
-    indexer.write = killed_first
+    indexer.write_changes = killed_first
     try:
         response = admin.post(FILMS, {"title": "Dark City"})
     finally:
-        indexer.write = write
+        indexer.write_changes = write_changes
 
     assert response.status_code == 201
     assert response.headers["X-Indexing"] == "pending"
@@ -634,19 +634,20 @@ def test_after_the_writes_the_etl_finds_nothing_to_change(admin):
 def test_of_two_racing_updates_the_later_commit_wins_in_the_index(admin):
     path = f"{FILMS}/tt0000001"
     indexer = writethrough_indexer(admin.app)
-    write = indexer.write
+    write_changes = indexer.write_changes
     first_read = threading.Event()
     second_indexed = threading.Event()
 
-    def write_late_if_first(index, documents, generation=None, version=None):
-        if threading.current_thread().name == "first" and index == MOVIES:
+    def write_late_if_first(documents, *args):
+        if threading.current_thread().name == "first":
             # The first write has committed and read its documents: it now
             # writes them after the second write, which committed later.
+            assert documents[MOVIES][0]["title"] == "First"
             first_read.set()
             second_indexed.wait(30)
-        return write(index, documents, generation, version)
+        return write_changes(documents, *args)
 
-    indexer.write = write_late_if_first
+    indexer.write_changes = write_late_if_first
     answers = {}
     first = threading.Thread(
         target=lambda: answers.update(first=admin.patch(path, {"title": "First"})),
@@ -659,7 +660,7 @@ def test_of_two_racing_updates_the_later_commit_wins_in_the_index(admin):
         second_indexed.set()
         first.join(30)
     finally:
-        indexer.write = write
+        indexer.write_changes = write_changes
 
     assert answers["first"].json["title"] == "First"
     assert answers["second"].json["title"] == "Second"

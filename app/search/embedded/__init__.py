@@ -291,6 +291,26 @@ class EmbeddedIndexer(SearchIndexer):
                 (json.dumps(ids),),
             ).rowcount
 
+    def write_changes(self, documents, removed, version, data_version):
+        """Write, remove and set the data version in one transaction of the live file.
+
+        One commit and one new revision for all of it: readers rebuild their
+        caches once per API write, and no checkpoint is forced (a write is
+        searchable once it commits; SQLite checkpoints the WAL as it grows).
+        """
+        with self._writing(None) as conn:
+            for index, docs in documents.items():
+                ids = versions.claim(conn, index, [doc["id"] for doc in docs], version)
+                write_documents(conn, index, [doc for doc in docs if doc["id"] in ids])
+            for index, gone in removed.items():
+                ids = versions.claim(conn, index, gone, version)
+                conn.execute(
+                    f"DELETE FROM {table(index)}"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(sorted(ids)),),
+                )
+            set_meta(conn, "data_version", data_version)
+
     def refresh(self, generation=None):
         """Fold the WAL into the file: a write is searchable once it commits."""
         path = self.files.writable(generation)
