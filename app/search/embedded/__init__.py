@@ -33,7 +33,7 @@ from app.search import (
     check_window,
 )
 from app.search.analysis import analyse, words
-from app.search.embedded import planning, ranking, versions
+from app.search.embedded import growth, planning, ranking, versions
 from app.search.embedded.caches import RevisionCaches
 from app.search.embedded.connections import (
     ReadConnections,
@@ -299,6 +299,7 @@ class EmbeddedIndexer(SearchIndexer):
         searchable once it commits; SQLite checkpoints the WAL as it grows).
         """
         with self._writing(None) as conn:
+            growth.keep_log(conn)
             for index, docs in documents.items():
                 ids = versions.claim(conn, index, [doc["id"] for doc in docs], version)
                 write_documents(conn, index, [doc for doc in docs if doc["id"] in ids])
