@@ -9,7 +9,7 @@ serves the copy with ``gunicorn -c gunicorn.conf.py wsgi:app``. Then, for
 ``--duration`` seconds:
 
 - ``--admins`` admins, each a thread with a keep-alive connection and a token
-  of its own, write back to back: create a film (half the writes), change one
+  of its own, write back to back (or pausing ``--admin-think-ms``): create a film (half the writes), change one
   (a third: the title, rating and actors of a film it made or an imported
   one) or delete one it made. Each write's latency and status are counted.
 - every film a write creates or renames gets a title word no other film
@@ -68,6 +68,12 @@ def main():
     parser.add_argument("--admins", type=int, default=20, help="writing admins")
     parser.add_argument("--checkers", type=int, default=4, help="search checkers")
     parser.add_argument("--seed", type=int, default=15, help="of the write mix")
+    parser.add_argument(
+        "--admin-think-ms",
+        type=int,
+        default=0,
+        help="each admin's pause between writes (default 0: back to back)",
+    )
     args = parser.parse_args()
     raise_open_files_limit()
     print(machine_line(), flush=True)
@@ -185,8 +191,9 @@ def marker(rng):
 class Admin(threading.Thread):
     """An admin writing back to back until ``stop``."""
 
-    def __init__(self, number, base_url, token, shared, stop, checks, seed):
+    def __init__(self, number, base_url, token, shared, stop, checks, seed, think):
         super().__init__(name=f"admin-{number}", daemon=True)
+        self.think = think
         self.client = Client(base_url, token)
         self.shared = shared
         self.stop = stop
@@ -197,7 +204,7 @@ class Admin(threading.Thread):
         self.indexing = {}
 
     def run(self):
-        while not self.stop.is_set():
+        while not self.stop.wait(self.think):
             roll = self.rng.random()
             if roll < CREATE_SHARE or not self.made:
                 self.create()
@@ -313,7 +320,16 @@ def run(args, service):
     checks = queue.Queue()
     delays = Tally()
     admins = [
-        Admin(n, service.url, token, shared, stop, checks, args.seed * 1000 + n)
+        Admin(
+            n,
+            service.url,
+            token,
+            shared,
+            stop,
+            checks,
+            args.seed * 1000 + n,
+            args.admin_think_ms / 1000,
+        )
         for n, token in enumerate(tokens)
     ]
     checkers = [
@@ -352,8 +368,8 @@ def report(args, admins, checkers, delays, page, seconds):
         "page p99 ms": page.p99_us / 1000,
     }
     print(
-        f"\n{args.admins} admins for {seconds:.1f} s; wrk -c{args.connections} on"
-        f" {CACHED_PAGE}:"
+        f"\n{args.admins} admins (pause {args.admin_think_ms} ms) for {seconds:.1f} s;"
+        f" wrk -c{args.connections} (think {args.think_ms} ms) on {CACHED_PAGE}:"
     )
     print_table(
         (("figure", "<"), ("value", ">"), ("target", "<")),
