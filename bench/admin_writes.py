@@ -13,9 +13,10 @@ serves the copy with ``gunicorn -c gunicorn.conf.py wsgi:app``. Then, for
   (a third: the title, rating and actors of a film it made or an imported
   one) or delete one it made. Each write's latency and status are counted.
 - every film a write creates or renames gets a title word no other film
-  has; a checker searches ``/api/v1/films/search`` for it until the film is
-  there (or, after a delete, gone), and counts the delay from the moment the
-  write was sent until search showed it.
+  has; after each write its admin searches ``/api/v1/films/search`` for it
+  until the film is there (or, after a delete, asks for its card until it is
+  gone), and counts the delay from the moment the write was sent until then.
+  The writes per second include that checking.
 - wrk holds ``--connections`` connections on the cached collection page.
 
 It prints the writes per second, their p50/p99 and errors, the X-Indexing
@@ -25,7 +26,6 @@ answers, the search delays and the cached page's rps and p99. Needs wrk.
 import contextlib
 import http.client
 import json
-import queue
 import random
 import string
 import subprocess
@@ -66,7 +66,6 @@ def main():
     add_wrk_arguments(parser)
     parser.set_defaults(duration=30, backends="embedded")
     parser.add_argument("--admins", type=int, default=20, help="writing admins")
-    parser.add_argument("--checkers", type=int, default=4, help="search checkers")
     parser.add_argument("--seed", type=int, default=15, help="of the write mix")
     parser.add_argument(
         "--admin-think-ms",
@@ -191,13 +190,15 @@ def marker(rng):
 class Admin(threading.Thread):
     """An admin writing back to back until ``stop``."""
 
-    def __init__(self, number, base_url, token, shared, stop, checks, seed, think):
+    def __init__(self, number, base_url, token, shared, stop, delays, seed, think):
         super().__init__(name=f"admin-{number}", daemon=True)
         self.think = think
         self.client = Client(base_url, token)
+        self.reader = Client(base_url)
         self.shared = shared
         self.stop = stop
-        self.checks = checks
+        self.delays = delays
+        self.late = 0
         self.rng = random.Random(seed)
         self.made = []
         self.writes = Tally()
@@ -245,7 +246,7 @@ class Admin(threading.Thread):
         status, answer, sent = self.write("POST", "/api/v1/films", body)
         if status == 201:
             self.made.append(answer["id"])
-            self.checks.put((answer["id"], word, True, sent))
+            self.check(answer["id"], word, True, sent)
 
     def update(self):
         if self.rng.random() < 0.5:
@@ -260,45 +261,25 @@ class Admin(threading.Thread):
         }
         status, _, sent = self.write("PATCH", f"/api/v1/films/{film_id}", body)
         if status == 200:
-            self.checks.put((film_id, word, True, sent))
+            self.check(film_id, word, True, sent)
 
     def delete(self):
         film_id = self.made.pop(self.rng.randrange(len(self.made)))
         status, _, sent = self.write("DELETE", f"/api/v1/films/{film_id}")
         if status == 204:
-            self.checks.put((film_id, None, False, sent))
-
-
-class Checker(threading.Thread):
-    """Searches until each write is seen; counts the delay from its sending."""
-
-    def __init__(self, base_url, checks, delays, stop):
-        super().__init__(name="checker", daemon=True)
-        self.client = Client(base_url)
-        self.checks = checks
-        self.delays = delays
-        self.stop = stop
-        self.late = 0
-
-    def run(self):
-        while True:
-            try:
-                film_id, word, present, sent = self.checks.get(timeout=0.2)
-            except queue.Empty:
-                if self.stop.is_set():
-                    return
-                continue
-            self.check(film_id, word, present, sent)
+            self.check(film_id, None, False, sent)
 
     def seen(self, film_id, word, present):
+        """Whether search shows the film (``present``) or the card is gone."""
         if present:
             path = f"/api/v1/films/search?query={quote(word)}&page_size=10"
-            _, _, films = self.client.send("GET", path)
+            _, _, films = self.reader.send("GET", path)
             return film_id in [film["id"] for film in films or ()]
-        status, _, _ = self.client.send("GET", f"/api/v1/films/{film_id}")
+        status, _, _ = self.reader.send("GET", f"/api/v1/films/{film_id}")
         return status == 404
 
     def check(self, film_id, word, present, sent):
+        """Search until the write shows; count the delay since it was sent."""
         while not self.seen(film_id, word, present):
             if time.perf_counter() - sent > SEARCH_DEADLINE:
                 self.late += 1
@@ -317,7 +298,6 @@ def run(args, service):
     tokens = [log_in(service.url) for _ in range(args.admins)]
     fill_caches(service, CACHED_PAGE)
     stop = threading.Event()
-    checks = queue.Queue()
     delays = Tally()
     admins = [
         Admin(
@@ -326,30 +306,25 @@ def run(args, service):
             token,
             shared,
             stop,
-            checks,
+            delays,
             args.seed * 1000 + n,
             args.admin_think_ms / 1000,
         )
         for n, token in enumerate(tokens)
     ]
-    checkers = [
-        Checker(service.url, checks, delays, stop) for _ in range(args.checkers)
-    ]
     with wrk_on_cached_page(service.url, args) as page:
         started = time.perf_counter()
-        for thread in (*admins, *checkers):
-            thread.start()
+        for admin in admins:
+            admin.start()
         stop.wait(args.duration)
         stop.set()
         for admin in admins:
             admin.join()
         seconds = time.perf_counter() - started
-    for checker in checkers:
-        checker.join()
-    report(args, admins, checkers, delays, page.result, seconds)
+    report(args, admins, delays, page.result, seconds)
 
 
-def report(args, admins, checkers, delays, page, seconds):
+def report(args, admins, delays, page, seconds):
     """Print the table of the run."""
     writes = Tally()
     indexing = {}
@@ -361,7 +336,7 @@ def report(args, admins, checkers, delays, page, seconds):
         for state, count in admin.indexing.items():
             indexing[state] = indexing.get(state, 0) + count
     errors = writes.count(lambda s: s >= 400) + writes.failures
-    late = sum(checker.late for checker in checkers)
+    late = sum(admin.late for admin in admins)
     figures = {
         "write p99 ms": writes.percentile(0.99),
         "searchable p99 ms": delays.percentile(0.99),
