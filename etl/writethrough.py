@@ -35,6 +35,9 @@ DONE, PENDING = "done", "pending"
 ENTITIES = {MOVIES: "film", PERSONS: "person", GENRES: "genre"}
 # Backlog rows indexed per step of a catch-up.
 CATCH_UP_BATCH = 500
+# A write that changed more documents than this (a genre of many films renamed)
+# is indexed by the catch-up, a batch at a time, instead of before it answers.
+WRITE_THROUGH_LIMIT = 500
 # Real threads per worker that index writes off the event loop (gevent): index
 # writes take the index's one write lock in turn anyway.
 WRITE_THROUGH_THREADS = 2
@@ -188,10 +191,16 @@ def index_after_write(changes):
     """Index what a committed write changed; return DONE, or PENDING on failure.
 
     A failure never fails the write: it is logged, and the catch-up of this
-    process indexes the change once the search engine is back.
+    process indexes the change once the search engine is back. A write that
+    changed more than WRITE_THROUGH_LIMIT documents is left to the catch-up
+    at once, which indexes it in batches.
     """
     app = current_app._get_current_object()
     conn = get_db()
+    if sum(len(ids) for ids in changes.by_index().values()) > WRITE_THROUGH_LIMIT:
+        # Indexing all of it now would hold the index's write lock for long.
+        catch_up(app).start()
+        return PENDING
     try:
         off_the_loop(index_changes, conn, writethrough_indexer(app), changes)
     except Exception as exc:  # the write is saved; its indexing waits for the engine

@@ -16,6 +16,7 @@ import pytest
 
 from app.db import connect, stable_id
 from app.search import MOVIES, SearchUnavailable, Sort, get_search
+from etl import writethrough
 from etl.writethrough import catch_up, writethrough_indexer
 from tests.factories import writer_id
 from tests.fixtures.accounts import bearer, make_account
@@ -175,6 +176,21 @@ def test_renaming_a_genre_shows_in_its_films_on_every_api(admin):
     assert {"id": SCIFI, "name": "Science Fiction"} in card["genres"]
     assert "Science Fiction" in admin.get("/api/v1/video/get/tt0000001").json["genre"]
     assert "tt0000003" in search_ids(admin, "science fiction")
+
+
+def test_a_rename_that_changes_many_films_is_indexed_in_the_background(
+    admin, monkeypatch
+):
+    monkeypatch.setattr(writethrough, "WRITE_THROUGH_LIMIT", 2)
+
+    response = admin.patch(f"{GENRES}/{SCIFI}", {"name": "Science Fiction"})
+
+    assert response.status_code == 200
+    assert response.headers["X-Indexing"] == "pending"
+    wait_until(lambda: not admin.backlog())
+    card = admin.get(f"{FILMS}/tt0000002").json
+    assert {"id": SCIFI, "name": "Science Fiction"} in card["genres"]
+    assert admin.get(f"{GENRES}/{SCIFI}").json["name"] == "Science Fiction"
 
 
 def test_a_genre_cannot_take_the_name_of_another(admin):
