@@ -83,6 +83,11 @@ def from_environment():
             "ELASTICSEARCH_WRITE_ATTEMPTS", 10, minimum=1
         ),
         "ELASTICSEARCH_WRITE_BACKOFF": _env_float("ELASTICSEARCH_WRITE_BACKOFF", 0.5),
+        # An admin's write indexes its change before it answers, trying the search
+        # engine this many times; what fails, the process's catch-up indexes
+        # every SEARCH_CATCH_UP_SECONDS until the engine is back.
+        "WRITE_THROUGH_ATTEMPTS": _env_int("WRITE_THROUGH_ATTEMPTS", 2, minimum=1),
+        "SEARCH_CATCH_UP_SECONDS": _env_float("SEARCH_CATCH_UP_SECONDS", 2.0),
         "REDIS_URL": _env_str("REDIS_URL"),
         # redis-py waits 5 s by default: a hung Redis would cost every request 5 s.
         # A Redis call takes a millisecond; a hung one costs a request this, once

@@ -56,30 +56,77 @@ def film_batches(conn, batch_size, after="", since=None):
         ).fetchall()
         if not films:
             return
-        ids = _ids(films)
-        genres = conn.execute(
-            "SELECT fg.film_id, g.id, g.name FROM film_genre AS fg"
-            " JOIN genre AS g ON g.id = fg.genre_id"
-            " WHERE fg.film_id IN (SELECT value FROM json_each(?))"
-            " ORDER BY fg.film_id, fg.position",
-            (ids,),
-        ).fetchall()
-        credits = conn.execute(
-            "SELECT fp.film_id, fp.role, p.id, p.full_name,"
-            " CASE fp.role"
-            "  WHEN 'actor' THEN (SELECT min(CAST(l.legacy_id AS INTEGER))"
-            "   FROM person_legacy_id AS l"
-            "   WHERE l.source = 'actor' AND l.person_id = p.id)"
-            "  WHEN 'writer' THEN (SELECT min(l.legacy_id) FROM person_legacy_id AS l"
-            "   WHERE l.source = 'writer' AND l.person_id = p.id)"
-            " END AS legacy_id"
-            " FROM film_person AS fp JOIN person AS p ON p.id = fp.person_id"
-            " WHERE fp.film_id IN (SELECT value FROM json_each(?))"
-            " ORDER BY fp.film_id, fp.role, fp.position",
-            (ids,),
-        ).fetchall()
-        yield films, genres, credits
+        yield (films, *_film_links(conn, films))
         after = films[-1]["id"]
+
+
+def _film_links(conn, films):
+    """Return the ``(genres, credits)`` rows of ``films``, in the documents' order."""
+    ids = _ids(films)
+    genres = conn.execute(
+        "SELECT fg.film_id, g.id, g.name FROM film_genre AS fg"
+        " JOIN genre AS g ON g.id = fg.genre_id"
+        " WHERE fg.film_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY fg.film_id, fg.position",
+        (ids,),
+    ).fetchall()
+    credits = conn.execute(
+        "SELECT fp.film_id, fp.role, p.id, p.full_name,"
+        " CASE fp.role"
+        "  WHEN 'actor' THEN (SELECT min(CAST(l.legacy_id AS INTEGER))"
+        "   FROM person_legacy_id AS l"
+        "   WHERE l.source = 'actor' AND l.person_id = p.id)"
+        "  WHEN 'writer' THEN (SELECT min(l.legacy_id) FROM person_legacy_id AS l"
+        "   WHERE l.source = 'writer' AND l.person_id = p.id)"
+        " END AS legacy_id"
+        " FROM film_person AS fp JOIN person AS p ON p.id = fp.person_id"
+        " WHERE fp.film_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY fp.film_id, fp.role, fp.position",
+        (ids,),
+    ).fetchall()
+    return genres, credits
+
+
+def films_by_id(conn, film_ids):
+    """Return the ``(films, genres, credits)`` rows of the films with these ids."""
+    films = conn.execute(
+        "SELECT id, title, description, imdb_rating FROM film"
+        " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(sorted(film_ids)),),
+    ).fetchall()
+    return (films, *_film_links(conn, films))
+
+
+def persons_by_id(conn, person_ids):
+    """Return the ``(persons, credits)`` rows of the persons with these ids."""
+    persons = conn.execute(
+        "SELECT id, full_name FROM person"
+        " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(sorted(person_ids)),),
+    ).fetchall()
+    return persons, _person_credits(conn, persons)
+
+
+def genres_by_id(conn, genre_ids):
+    """Return the genres with these ids, each with its number of films."""
+    return conn.execute(
+        "SELECT g.id, g.name,"
+        " (SELECT count(*) FROM film_genre AS fg WHERE fg.genre_id = g.id)"
+        " AS film_count"
+        " FROM genre AS g WHERE g.id IN (SELECT value FROM json_each(?))"
+        " ORDER BY g.id",
+        (json.dumps(sorted(genre_ids)),),
+    ).fetchall()
+
+
+def _person_credits(conn, persons):
+    """Return the ``{person_id, film_id, role}`` rows of ``persons``."""
+    return conn.execute(
+        "SELECT person_id, film_id, role FROM film_person"
+        " WHERE person_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY person_id, film_id",
+        (_ids(persons),),
+    ).fetchall()
 
 
 def person_batches(conn, batch_size, after="", since=None):
@@ -93,13 +140,7 @@ def person_batches(conn, batch_size, after="", since=None):
         ).fetchall()
         if not persons:
             return
-        credits = conn.execute(
-            "SELECT person_id, film_id, role FROM film_person"
-            " WHERE person_id IN (SELECT value FROM json_each(?))"
-            " ORDER BY person_id, film_id",
-            (_ids(persons),),
-        ).fetchall()
-        yield persons, credits
+        yield persons, _person_credits(conn, persons)
         after = persons[-1]["id"]
 
 

@@ -50,6 +50,17 @@ def operations():
             yield path, method
 
 
+# What admins write: (path, method) -> the answer on success.
+ADMIN_WRITES = {
+    ("/api/v1/films", "post"): "201",
+    ("/api/v1/films/{film_id}", "patch"): "200",
+    ("/api/v1/films/{film_id}", "delete"): "204",
+    ("/api/v1/genres", "post"): "201",
+    ("/api/v1/genres/{genre_id}", "patch"): "200",
+    ("/api/v1/genres/{genre_id}", "delete"): "204",
+}
+
+
 @pytest.fixture
 def spec(client):
     response = client.get("/openapi.json")
@@ -82,6 +93,42 @@ def test_spec_says_which_operations_need_a_token(spec):
             assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
         else:
             assert "security" not in operation, path
+
+
+@pytest.mark.parametrize(("path", "method"), list(ADMIN_WRITES))
+def test_spec_documents_each_admin_write_and_its_security(spec, path, method):
+    operation = spec["paths"][path][method]
+    responses = operation["responses"]
+    success = ADMIN_WRITES[path, method]
+
+    assert operation["summary"].endswith("(admins only).")
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert "WWW-Authenticate" in responses["401"]["headers"]
+    assert "403" in responses
+    assert "X-Indexing" in responses[success]["headers"]
+    if success == "201":
+        assert "Location" in responses[success]["headers"]
+    if method != "delete":
+        assert {"413", "422"} <= set(responses)
+        assert "requestBody" in operation
+    if method != "post":
+        assert {"404", "412"} <= set(responses)
+        names = [p.get("name") for p in operation.get("parameters", [])]
+        assert "If-Match" in names
+    if path.startswith("/api/v1/genres") and method != "delete":
+        assert "409" in responses
+
+
+def test_spec_states_the_rules_of_a_film_write(spec):
+    schema = spec["components"]["schemas"]["FilmWrite"]["properties"]
+
+    assert schema["title"]["maxLength"] == 500
+    assert (schema["imdb_rating"]["minimum"], schema["imdb_rating"]["maximum"]) == (
+        0,
+        10,
+    )
+    assert schema["genres"]["maxItems"] == 100
+    assert schema["actors"]["maxItems"] == 500
 
 
 def test_spec_documents_the_collection(spec):

@@ -4,7 +4,8 @@ Each run builds a small generated catalogue with the ``flask`` commands, starts
 gunicorn with ``gunicorn.conf.py`` (gevent worker), pointed at the fake movie
 provider of ``tests/fixtures``, and runs every request of ``postman/`` against
 it: once on the embedded parts, once on the production path (Elasticsearch and
-Redis).
+Redis). The admin the Admin folder logs in as is made first, as an operator
+makes one: ``flask users create --admin``.
 """
 
 import json
@@ -31,6 +32,8 @@ SEED = 7
 STARTUP_SECONDS = 30
 STOP_SECONDS = 20
 NEWMAN_SECONDS = 120
+ADMIN_USERNAME = "postman_admin"
+ADMIN_PASSWORD = "correct horse battery staple"
 
 pytestmark = pytest.mark.slow
 
@@ -78,11 +81,16 @@ def catalogue(service_env):
         ["etl", "run"],
     ):
         run_flask(command, service_env)
+    run_flask(
+        ["users", "create", "--admin", ADMIN_USERNAME],
+        service_env,
+        input=f"{ADMIN_PASSWORD}\n",
+    )
 
 
-def run_flask(args, env):
+def run_flask(args, env, **kwargs):
     """Run a ``flask`` command of the app; fail the test with its output if it fails."""
-    result = flask(env, *args, timeout=120)
+    result = flask(env, *args, timeout=120, **kwargs)
     assert result.returncode == 0, (
         f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
     )
@@ -134,6 +142,10 @@ def run_newman(newman, base_url):
             str(ENVIRONMENT),
             "--env-var",
             f"baseUrl={base_url}",
+            "--env-var",
+            f"adminUsername={ADMIN_USERNAME}",
+            "--env-var",
+            f"adminPassword={ADMIN_PASSWORD}",
             "--reporters",
             "cli",
             "--bail",

@@ -18,6 +18,7 @@ from flask import current_app, request
 from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
+from werkzeug.http import generate_etag
 
 from app import authentication, caching
 from app.request_id import HEADER as REQUEST_ID_HEADER
@@ -160,6 +161,15 @@ class Blueprint(flask_smorest.Blueprint):
         resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = (
             PAGINATION_HEADER_DOC
         )
+
+    @staticmethod
+    def _generate_etag(etag_data, extra_data=None):
+        """Return the ETag of the answer whose body is ``etag_data`` as JSON.
+
+        It is the hash of that body, the ETag every cached GET carries, so
+        ``check_etag`` compares an ``If-Match`` with what the caller was sent.
+        """
+        return generate_etag(current_app.json.response(etag_data).get_data())
 
     def login_required(self, role=None, refresh=False):
         """Decorate a view that only a user with a valid token (and ``role``) may call.

@@ -208,15 +208,39 @@ class SearchIndexer(abc.ABC):
         """Create the indices of ``generation`` (or the live ones) if missing."""
 
     @abc.abstractmethod
-    def write(self, index, documents, generation=None):
-        """Insert or replace documents by id; return how many were written."""
+    def write(self, index, documents, generation=None, version=None):
+        """Insert or replace documents by id; return how many were written.
+
+        With a ``version`` (a whole number), a document the index holds at a
+        higher version is kept instead: of two writers racing, the newer
+        state wins whichever writes last.
+        """
 
     @abc.abstractmethod
-    def remove(self, index, ids, generation=None):
-        """Delete documents by id (missing ones are fine); return how many."""
+    def remove(self, index, ids, generation=None, version=None):
+        """Delete documents by id (missing ones are fine); return how many.
+
+        With a ``version``, a document the index holds at a higher version stays.
+        """
 
     def refresh(self, generation=None):
         """Make recent writes visible to readers (nothing to do by default)."""
+
+    def write_changes(self, documents, removed, version, data_version):
+        """Write and remove documents of several indices of the live generation.
+
+        ``documents`` is ``{index: documents}``, ``removed`` ``{index: ids}``,
+        each versioned by ``version``; once readers see them, the data version
+        is ``data_version``. What one API write changed goes through here.
+        """
+        for index, docs in documents.items():
+            if docs:
+                self.write(index, docs, version=version)
+        for index, ids in removed.items():
+            if ids:
+                self.remove(index, ids, version=version)
+        self.refresh()
+        self.set_data_version(data_version)
 
     @abc.abstractmethod
     def set_data_version(self, version, generation=None):

@@ -462,28 +462,75 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
         else:
             self._retrying(self._ensure_live)
 
-    def write(self, index, documents, generation=None):
-        """Index ``documents`` by id (replacing any older version); return how many."""
+    def write(self, index, documents, generation=None, version=None):
+        """Index ``documents`` by id (replacing any older version); return how many.
+
+        A ``version`` is Elasticsearch's external version (``external_gte``):
+        a document held at a higher one is kept, its conflict (409) ignored.
+        """
         target = self._target(index, generation)
         actions = [
-            {"_op_type": "index", "_index": target, "_id": doc["id"], "_source": doc}
+            {
+                "_op_type": "index",
+                "_index": target,
+                "_id": doc["id"],
+                "_source": doc,
+                **_versioned(version),
+            }
             for doc in documents
         ]
         if actions:
-            self._retrying(self._bulk, actions)
+            self._retrying(self._bulk, actions, ignore_status=(409,) if version else ())
         return len(actions)
 
-    def remove(self, index, ids, generation=None):
+    def remove(self, index, ids, generation=None, version=None):
         """Delete documents by id (missing ones are fine); return how many existed."""
         target = self._target(index, generation)
         actions = [
-            {"_op_type": "delete", "_index": target, "_id": document_id}
+            {
+                "_op_type": "delete",
+                "_index": target,
+                "_id": document_id,
+                **_versioned(version),
+            }
             for document_id in ids
         ]
         if not actions:
             return 0
-        results = self._retrying(self._bulk, actions, ignore_status=(404,))
+        results = self._retrying(self._bulk, actions, ignore_status=(404, 409))
         return sum(1 for result in results if result["delete"]["status"] < 300)
+
+    def write_changes(self, documents, removed, version, data_version):
+        """Index and delete across the live indices in one bulk, then refresh.
+
+        Every action carries ``version`` as its external version; a conflict
+        (a newer version held) is no error. The data version is set last, so a
+        reader that keys its cache by it already sees the documents.
+        """
+        actions = [
+            {
+                "_op_type": "index",
+                "_index": self.alias(index),
+                "_id": doc["id"],
+                "_source": doc,
+                **_versioned(version),
+            }
+            for index, docs in documents.items()
+            for doc in docs
+        ] + [
+            {
+                "_op_type": "delete",
+                "_index": self.alias(index),
+                "_id": document_id,
+                **_versioned(version),
+            }
+            for index, ids in removed.items()
+            for document_id in ids
+        ]
+        if actions:
+            self._retrying(self._bulk, actions, ignore_status=(404, 409))
+        self.refresh()
+        self.set_data_version(data_version)
 
     def refresh(self, generation=None):
         """Make recent writes to live or ``generation``'s indices searchable."""
@@ -637,6 +684,13 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
 
 
 _ID_ASC = {"id": {"order": "asc"}}
+
+
+def _versioned(version):
+    """Return the bulk action fields of an external ``version``, if any."""
+    if version is None:
+        return {}
+    return {"version": version, "version_type": "external_gte"}
 
 
 def _unreachable(error):

@@ -726,6 +726,60 @@ def test_genre_totals_follow_writes_to_the_live_index(catalogue, indexer):
     assert search(catalogue, **like_alien).total == 2
 
 
+def test_a_versioned_write_keeps_a_document_held_at_a_higher_version(
+    catalogue, indexer
+):
+    newer = {**ALIEN, "title": "Alien: the newer state"}
+    older = {**ALIEN, "title": "Alien: the older state"}
+    indexer.write(MOVIES, [newer], version=1_700_000_000_002)
+
+    indexer.write(MOVIES, [older], version=1_700_000_000_001)
+    indexer.refresh()
+
+    assert catalogue.get_film("tt0078748") == newer
+    indexer.write(MOVIES, [older], version=1_700_000_000_003)
+    indexer.refresh()
+    assert catalogue.get_film("tt0078748") == older
+
+
+def test_a_versioned_remove_spares_a_newer_document_and_outlasts_an_older_one(
+    catalogue, indexer
+):
+    newer = {**ALIEN, "title": "Alien: the newer state"}
+    indexer.write(MOVIES, [newer], version=1_700_000_000_002)
+    indexer.remove(MOVIES, ["tt0078748"], version=1_700_000_000_001)
+    indexer.refresh()
+    assert catalogue.get_film("tt0078748") == newer
+
+    indexer.remove(MOVIES, ["tt0078748"], version=1_700_000_000_003)
+    indexer.write(MOVIES, [newer], version=1_700_000_000_002)
+    indexer.refresh()
+
+    assert catalogue.get_film("tt0078748") is None
+
+
+def test_write_changes_writes_and_removes_across_indices_and_sets_the_version(
+    catalogue, indexer
+):
+    cut = {**ALIEN, "title": "Alien: Director's Cut"}
+    held = {**WIZARD_OF_OZ, "title": "The Wizard of Oz: held at a newer version"}
+    indexer.write(MOVIES, [held], version=1_700_000_000_009)
+
+    indexer.write_changes(
+        {MOVIES: [cut, {**WIZARD_OF_OZ, "title": "Older"}], PERSONS: [], GENRES: []},
+        {MOVIES: [], PERSONS: ["p-weaver"], GENRES: ["g-family"]},
+        1_700_000_000_005,
+        "version-after-the-write",
+    )
+
+    assert catalogue.get_film("tt0078748") == cut
+    assert catalogue.get_film("tt0032138") == held
+    assert catalogue.get_person("p-weaver") is None
+    assert catalogue.get_genre("g-family") is None
+    assert ids(search(catalogue, text="director's cut")) == ["tt0078748"]
+    assert catalogue.data_version() == "version-after-the-write"
+
+
 def test_remove_deletes_by_id(reader, indexer):
     indexer.prepare("gen1")
     indexer.write(MOVIES, FILMS, "gen1")

@@ -18,7 +18,13 @@ from app.search import (
     SearchUnavailable,
     Sort,
 )
-from app.search.embedded import LAYOUT, EmbeddedIndexer, EmbeddedReader, ranking
+from app.search.embedded import (
+    LAYOUT,
+    EmbeddedIndexer,
+    EmbeddedReader,
+    caches,
+    ranking,
+)
 from app.search.embedded.connections import IDLE_CONNECTIONS
 from etl import pipeline, state
 from tests.documents import film, write_catalogue
@@ -309,3 +315,35 @@ def test_ties_are_broken_on_id_whether_or_not_they_are_read_whole(
         for limit in (1, 2, 3, 6):
             window = searched_ids(reader, "storm", offset=offset, limit=limit)
             assert window == ranked[offset : offset + limit], (offset, limit)
+
+
+def test_readers_add_the_words_an_api_write_brings_instead_of_reloading(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "movies.search.sqlite"
+    indexer = EmbeddedIndexer(path)
+    indexer.prepare()
+    indexer.write(MOVIES, [film("tt0000001", "Star Wars", 8.6)])
+    reader = EmbeddedReader(path, 10_000)
+    assert reader.search_films(FilmQuery(text="wars")).total == 1
+    loads = []
+    whole = caches.Vocabulary
+    monkeypatch.setattr(
+        caches, "Vocabulary", lambda *args: loads.append(args) or whole(*args)
+    )
+
+    indexer.write_changes({MOVIES: [film("tt0000002", "Dark City", 7.6)]}, {}, 2, "v2")
+    assert reader.search_films(FilmQuery(text="darc")).total == 1
+    first = len(loads)  # the log is new: loaded whole once more
+    indexer.write_changes({MOVIES: [film("tt0000003", "Darkman", 6.4)]}, {}, 3, "v3")
+    assert ids_of(reader.search_films(FilmQuery(text="darkmen"))) == ["tt0000003"]
+    indexer.write_changes({MOVIES: [film("tt0000004", "Dark Star", 6.4)]}, {}, 4, "v4")
+    assert reader.search_films(FilmQuery(text="darc")).total == 2
+
+    assert len(loads) == first
+    assert reader.search_films(FilmQuery(text="star")).total == 2
+
+
+def ids_of(page):
+    """The ids of a page of films."""
+    return [doc["id"] for doc in page.items]

@@ -143,3 +143,109 @@ class FilmDetailSchema(ma.Schema):
     actors = _people("actors")
     writers = _people("writers")
     directors = _people("directors")
+
+
+MAX_TITLE_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 20_000
+MAX_GENRES = 100
+MAX_PEOPLE = 500
+MAX_NAME_LENGTH = 500
+
+
+class TextField(ma.fields.String):
+    """Text loaded without surrounding spaces, ``min_length`` to ``max_length`` long."""
+
+    def __init__(self, min_length=1, max_length=None, **kwargs):
+        self.min_length, self.max_length = min_length, max_length
+        metadata = {"minLength": min_length, **kwargs.pop("metadata", {})}
+        if max_length is not None:
+            metadata["maxLength"] = max_length
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) < self.min_length:
+            raise ma.ValidationError("Must not be empty or blank.")
+        if self.max_length is not None and len(text) > self.max_length:
+            raise ma.ValidationError(
+                f"Must be at most {self.max_length} characters long; got {len(text)}."
+            )
+        return text
+
+
+def _one_decimal(value):
+    """Refuse a rating with more than one decimal."""
+    if value is not None and round(value, 1) != value:
+        raise ma.ValidationError(f"Must have at most one decimal; got {value}.")
+
+
+def _people_in(role):
+    """Return the field of the people of ``role``: full names or person ids."""
+    return ma.fields.List(
+        TextField(max_length=MAX_NAME_LENGTH),
+        validate=ma.validate.Length(
+            max=MAX_PEOPLE, error=f"At most {MAX_PEOPLE} people per film."
+        ),
+        metadata={
+            "description": f"The film's {role}, in order: each a person's id, or a"
+            " full name (the person of that name, or a new one). Replaces the"
+            " old list.",
+            "maxItems": MAX_PEOPLE,
+        },
+    )
+
+
+class FilmWriteSchema(ma.Schema):
+    """A new film: only the title is required."""
+
+    title = TextField(
+        required=True,
+        max_length=MAX_TITLE_LENGTH,
+        metadata={"example": "Star Wars"},
+    )
+    description = TextField(
+        min_length=0, max_length=MAX_DESCRIPTION_LENGTH, allow_none=True
+    )
+    imdb_rating = ma.fields.Float(
+        allow_none=True,
+        validate=[
+            ma.validate.Range(
+                min=MIN_RATING,
+                max=MAX_RATING,
+                error="Must be from 0 to 10; got {input}.",
+            ),
+            _one_decimal,
+        ],
+        metadata={"example": 8.6, "minimum": MIN_RATING, "maximum": MAX_RATING},
+    )
+    genres = ma.fields.List(
+        TextField(),
+        validate=ma.validate.Length(
+            max=MAX_GENRES, error=f"At most {MAX_GENRES} genres per film."
+        ),
+        metadata={
+            "description": "Genre ids, in order; replaces the old list.",
+            "maxItems": MAX_GENRES,
+        },
+    )
+    directors = _people_in("directors")
+    actors = _people_in("actors")
+    writers = _people_in("writers")
+
+    @ma.validates_schema
+    def check_people(self, data, **kwargs):
+        """Refuse more than MAX_PEOPLE people in all roles together."""
+        count = sum(
+            len(data.get(key) or ()) for key in ("directors", "actors", "writers")
+        )
+        if count > MAX_PEOPLE:
+            raise ma.ValidationError(
+                f"At most {MAX_PEOPLE} people per film in all roles; got {count}.",
+                field_name="actors",
+            )
+
+
+class FilmPatchSchema(FilmWriteSchema):
+    """Changes to a film: any of its fields; a list replaces the old one."""
+
+    title = TextField(max_length=MAX_TITLE_LENGTH, metadata={"example": "Star Wars"})

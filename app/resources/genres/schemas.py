@@ -22,3 +22,24 @@ class GenreSchema(ma.Schema):
     id = ma.fields.String(required=True, metadata={"description": "Genre id."})
     name = ma.fields.String(metadata={"example": "Sci-Fi"})
     film_count = ma.fields.Integer(metadata={"example": 123})
+
+
+MAX_GENRE_NAME_LENGTH = 100
+
+
+class GenreWriteSchema(ma.Schema):
+    """A genre's name, unique without regard to case and surrounding spaces."""
+
+    name = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(
+            min=1, max=MAX_GENRE_NAME_LENGTH, error="Must be 1 to 100 characters long."
+        ),
+        metadata={"example": "Sci-Fi"},
+    )
+
+    @ma.validates("name")
+    def check_not_blank(self, value, **kwargs):
+        """Refuse a blank name."""
+        if not value.strip():
+            raise ma.ValidationError("Must not be empty or blank.")

@@ -33,7 +33,7 @@ from app.search import (
     check_window,
 )
 from app.search.analysis import analyse, words
-from app.search.embedded import planning, ranking
+from app.search.embedded import growth, planning, ranking, versions
 from app.search.embedded.caches import RevisionCaches
 from app.search.embedded.connections import (
     ReadConnections,
@@ -262,21 +262,54 @@ class EmbeddedIndexer(SearchIndexer):
                 (generation,),
             )
 
-    def write(self, index, documents, generation=None):
-        """Insert or replace documents by id, in one transaction; return how many."""
+    def write(self, index, documents, generation=None, version=None):
+        """Insert or replace documents by id, in one transaction; return how many.
+
+        With a ``version``, a document held at a higher one is kept.
+        """
         documents = list(documents)
         with self._writing(generation) as conn:
+            if version is not None:
+                ids = versions.claim(conn, index, [d["id"] for d in documents], version)
+                documents = [doc for doc in documents if doc["id"] in ids]
             write_documents(conn, index, documents)
         return len(documents)
 
-    def remove(self, index, ids, generation=None):
-        """Delete documents by id (missing ones are fine); return how many."""
+    def remove(self, index, ids, generation=None, version=None):
+        """Delete documents by id (missing ones are fine); return how many.
+
+        With a ``version``, a document held at a higher one stays.
+        """
+        ids = list(ids)
         with self._writing(generation) as conn:
+            if version is not None:
+                ids = sorted(versions.claim(conn, index, ids, version))
             return conn.execute(
                 f"DELETE FROM {table(index)}"
                 " WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(ids)),),
+                (json.dumps(ids),),
             ).rowcount
+
+    def write_changes(self, documents, removed, version, data_version):
+        """Write, remove and set the data version in one transaction of the live file.
+
+        One commit and one new revision for all of it: readers rebuild their
+        caches once per API write, and no checkpoint is forced (a write is
+        searchable once it commits; SQLite checkpoints the WAL as it grows).
+        """
+        with self._writing(None) as conn:
+            growth.keep_log(conn)
+            for index, docs in documents.items():
+                ids = versions.claim(conn, index, [doc["id"] for doc in docs], version)
+                write_documents(conn, index, [doc for doc in docs if doc["id"] in ids])
+            for index, gone in removed.items():
+                ids = versions.claim(conn, index, gone, version)
+                conn.execute(
+                    f"DELETE FROM {table(index)}"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(sorted(ids)),),
+                )
+            set_meta(conn, "data_version", data_version)
 
     def refresh(self, generation=None):
         """Fold the WAL into the file: a write is searchable once it commits."""

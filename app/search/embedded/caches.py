@@ -13,7 +13,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from app.search.analysis import max_edits
-from app.search.embedded.layout import VOCABULARIES, WORDS, revision
+from app.search.embedded import growth
+from app.search.embedded.layout import VOCABULARIES, WORDS, meta, revision
 
 # Elasticsearch's default max_expansions for a fuzzy term.
 MAX_EXPANSIONS = 50
@@ -43,13 +44,32 @@ class RevisionCaches:
         return self._vocabulary(conn, WORDS, f"SELECT word, term FROM {WORDS}")
 
     def _vocabulary(self, conn, key, query):
+        """Return the vocabulary ``key``, kept, grown or loaded whole.
+
+        It grows by what the file's log says it gained; it is loaded whole the
+        first time, for another generation, or from a file without a log.
+        """
         current = revision(conn)
         cached = self._vocabularies.get(key)
-        if cached is None or cached.revision != current:
+        if cached is not None and cached.revision == current:
+            return cached
+        generation = meta(conn, "generation")
+        logged = growth.position(conn)
+        if (
+            cached is not None
+            and logged is not None
+            and cached.logged is not None
+            and cached.generation == generation
+            and logged >= cached.logged
+        ):
+            table = VOCABULARIES.get(key, key)
+            cached.add(growth.gained(conn, table, cached.logged, logged))
+        else:
             rows = conn.execute(query).fetchall()
             columns = list(zip(*rows, strict=True)) or [(), ()]
             cached = Vocabulary(current, *columns)
             self._vocabularies[key] = cached
+        cached.revision, cached.generation, cached.logged = current, generation, logged
         return cached
 
     def genre_films(self, conn):
@@ -135,11 +155,22 @@ class Vocabulary:
 
     def __init__(self, revision, words, terms=None):
         self.revision = revision
+        # Where the file's generation and vocabulary log stood when last read.
+        self.generation = self.logged = None
         self._terms = dict(zip(words, terms or words, strict=True))
         self._by_length = {}
         for word in self._terms:
             self._by_length.setdefault(len(word), []).append(word)
         self._near = functools.lru_cache(maxsize=4096)(self._near)
+
+    def add(self, rows):
+        """Add ``(word, term)`` rows the file gained; forget the look-ups made."""
+        for word, term in rows:
+            if word not in self._terms:
+                self._by_length.setdefault(len(word), []).append(word)
+            self._terms[word] = term
+        if rows:
+            self._near.cache_clear()
 
     def __contains__(self, word):
         return word in self._terms

@@ -1,0 +1,310 @@
+"""The write-through: what an API write changed, from the catalogue into the live indices.
+
+A write of the catalogue (an admin's create, change or delete) runs in one
+transaction that also calls :func:`note_changes`: the write takes the next
+catalogue revision and leaves in ``search_backlog`` one row per film, person
+and genre it changed. Right after the commit, :func:`index_after_write` reads
+those documents again, in one read transaction that also reads the revision,
+builds them with the ETL's own extract and transform, and writes them to the
+live indices with that revision as their version: of two writes racing, the
+later state wins in the index whichever of them indexes last. Then the data
+version moves on, so no answer cached before the write is served, and the
+backlog rows it indexed are cleared.
+
+When the search engine fails, the write stays saved and answers that its
+indexing is pending. The process then catches up on its own
+(:class:`CatchUp`): every ``SEARCH_CATCH_UP_SECONDS`` it indexes what the
+backlog still holds, until the backlog is empty. The incremental
+``flask etl run`` reads the same changes from the ``modified`` stamps, so
+even a process that died before catching up loses nothing.
+"""
+
+import functools
+import threading
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from app import caching
+from app.db import connect, get_db, transaction
+from app.search import GENRES, MOVIES, PERSONS, create_indexer
+from etl import extract, transform
+
+DONE, PENDING = "done", "pending"
+# The entity of each index, as the backlog and the tombstones name it.
+ENTITIES = {MOVIES: "film", PERSONS: "person", GENRES: "genre"}
+# Backlog rows indexed per step of a catch-up.
+CATCH_UP_BATCH = 500
+# A write that changed more documents than this (a genre of many films renamed)
+# is indexed by the catch-up, a batch at a time, instead of before it answers.
+WRITE_THROUGH_LIMIT = 500
+# Real threads per worker that index writes off the event loop (gevent): index
+# writes take the index's one write lock in turn anyway.
+WRITE_THROUGH_THREADS = 2
+_NEXT_REVISION = (
+    "UPDATE catalogue_revision SET revision = max(revision + 1,"
+    " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
+    " RETURNING revision"
+)
+
+
+@dataclass
+class Changes:
+    """The ids of the films, persons and genres one write changed."""
+
+    films: set = field(default_factory=set)
+    persons: set = field(default_factory=set)
+    genres: set = field(default_factory=set)
+
+    def by_index(self):
+        """Return ``{index: ids}``."""
+        return {MOVIES: self.films, PERSONS: self.persons, GENRES: self.genres}
+
+    def __bool__(self):
+        return bool(self.films or self.persons or self.genres)
+
+
+def note_changes(conn, changes):
+    """Take the next revision and note ``changes`` in the backlog; return it.
+
+    Runs inside the write's transaction, so the note commits with the write.
+    """
+    revision = conn.execute(_NEXT_REVISION).fetchone()[0]
+    conn.executemany(
+        "INSERT INTO search_backlog (entity, entity_id, revision) VALUES (?, ?, ?)"
+        " ON CONFLICT (entity, entity_id) DO UPDATE SET revision = excluded.revision",
+        [
+            (ENTITIES[index], entity_id, revision)
+            for index, ids in changes.by_index().items()
+            for entity_id in sorted(ids)
+        ],
+    )
+    return revision
+
+
+def film_document(conn, film_id):
+    """Return the document of one film as the index will hold it, or None."""
+    documents = transform.movie_documents(*extract.films_by_id(conn, {film_id}))
+    return documents[0] if documents else None
+
+
+def genre_document(conn, genre_id):
+    """Return the document of one genre as the index will hold it, or None."""
+    documents = transform.genre_documents(extract.genres_by_id(conn, {genre_id}))
+    return documents[0] if documents else None
+
+
+def read_documents(conn, changes):
+    """Read the documents of ``changes`` in one snapshot of the catalogue.
+
+    Returns ``(revision, documents, missing)``: the revision the snapshot is
+    at, ``{index: documents}`` of what exists and ``{index: ids}`` of what no
+    longer does.
+    """
+    conn.execute("BEGIN")
+    try:
+        revision = conn.execute(
+            "SELECT revision FROM catalogue_revision WHERE id = 1"
+        ).fetchone()[0]
+        documents = {
+            MOVIES: transform.movie_documents(
+                *extract.films_by_id(conn, changes.films)
+            ),
+            PERSONS: transform.person_documents(
+                *extract.persons_by_id(conn, changes.persons)
+            ),
+            GENRES: transform.genre_documents(
+                extract.genres_by_id(conn, changes.genres)
+            ),
+        }
+    finally:
+        conn.execute("COMMIT")
+    missing = {
+        index: sorted(ids - {doc["id"] for doc in documents[index]})
+        for index, ids in changes.by_index().items()
+    }
+    return revision, documents, missing
+
+
+def index_changes(conn, indexer, changes):
+    """Index the documents of ``changes`` as they are now; clear their backlog rows.
+
+    Raises whatever the search engine raised; the backlog then keeps them.
+    """
+    revision, documents, missing = read_documents(conn, changes)
+    indexer.write_changes(documents, missing, revision, caching.new_data_version())
+    with transaction(conn):
+        conn.executemany(
+            "DELETE FROM search_backlog"
+            " WHERE entity = ? AND entity_id = ? AND revision <= ?",
+            [
+                (ENTITIES[index], entity_id, revision)
+                for index, ids in changes.by_index().items()
+                for entity_id in ids
+            ],
+        )
+    return revision
+
+
+def backlog(conn, limit=CATCH_UP_BATCH):
+    """Return the Changes of the oldest ``limit`` backlog rows (empty if none)."""
+    rows = conn.execute(
+        "SELECT entity, entity_id FROM search_backlog ORDER BY revision LIMIT ?",
+        (limit,),
+    ).fetchall()
+    changes = Changes()
+    for entity, entity_id in rows:
+        {"film": changes.films, "person": changes.persons, "genre": changes.genres}[
+            entity
+        ].add(entity_id)
+    return changes
+
+
+def drain(conn, indexer, batch=CATCH_UP_BATCH):
+    """Index every change the backlog holds; return how many rows it indexed."""
+    indexed = 0
+    while changes := backlog(conn, batch):
+        index_changes(conn, indexer, changes)
+        indexed += sum(len(ids) for ids in changes.by_index().values())
+    return indexed
+
+
+def writethrough_indexer(app):
+    """Return the app's indexer for the write-through, which fails fast.
+
+    It tries each write ``WRITE_THROUGH_ATTEMPTS`` times, not the ETL's
+    patient ``ELASTICSEARCH_WRITE_ATTEMPTS``: an admin waits for the answer,
+    and what it could not index, the catch-up indexes later.
+    """
+    indexer = app.extensions.get("search-writethrough")
+    if indexer is None:
+        config = {
+            **app.config,
+            "ELASTICSEARCH_WRITE_ATTEMPTS": app.config["WRITE_THROUGH_ATTEMPTS"],
+            "ELASTICSEARCH_WRITE_BACKOFF": 0.1,
+        }
+        indexer = app.extensions["search-writethrough"] = create_indexer(config)
+    return indexer
+
+
+def index_after_write(changes):
+    """Index what a committed write changed; return DONE, or PENDING on failure.
+
+    A failure never fails the write: it is logged, and the catch-up of this
+    process indexes the change once the search engine is back. A write that
+    changed more than WRITE_THROUGH_LIMIT documents is left to the catch-up
+    at once, which indexes it in batches.
+    """
+    app = current_app._get_current_object()
+    conn = get_db()
+    if sum(len(ids) for ids in changes.by_index().values()) > WRITE_THROUGH_LIMIT:
+        # Indexing all of it now would hold the index's write lock for long.
+        catch_up(app).start()
+        return PENDING
+    try:
+        off_the_loop(index_changes, conn, writethrough_indexer(app), changes)
+    except Exception as exc:  # the write is saved; its indexing waits for the engine
+        app.logger.warning(
+            "indexing of a write is pending: %s: %s", type(exc).__name__, exc
+        )
+        catch_up(app).start()
+        return PENDING
+    finally:
+        caching.invalidate()
+    if conn.execute("SELECT 1 FROM search_backlog LIMIT 1").fetchone():
+        catch_up(app).start()
+    return DONE
+
+
+@functools.cache
+def _pool():
+    from gevent.threadpool import ThreadPool
+
+    return ThreadPool(WRITE_THROUGH_THREADS)
+
+
+def off_the_loop(function, *args):
+    """Run ``function(*args)`` in a real thread under gevent; here otherwise.
+
+    Reading the catalogue and writing the embedded index are SQLite calls,
+    which never yield: in a thread, the worker's other requests (cached
+    pages) go on meanwhile.
+    """
+    from gevent import monkey
+
+    if not monkey.is_module_patched("threading"):
+        return function(*args)
+    return _pool().apply(function, args)
+
+
+def catch_up(app):
+    """Return the catch-up of this process, made once."""
+    return app.extensions.setdefault("search-catch-up", CatchUp(app))
+
+
+class CatchUp:
+    """A background thread that indexes the backlog until it is empty.
+
+    Under gevent the thread is a greenlet. It waits
+    ``SEARCH_CATCH_UP_SECONDS`` before each try, so it does not repeat the
+    work of writes still indexing their own changes, and stops once the
+    backlog is empty; a write whose indexing fails starts it again.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.interval = app.config["SEARCH_CATCH_UP_SECONDS"]
+        self._lock = threading.Lock()
+        self._thread = None
+        self._stopping = threading.Event()
+
+    def start(self):
+        """Start the thread unless it runs."""
+        with self._lock:
+            if self.running() or self._stopping.is_set():
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="search-catch-up", daemon=True
+            )
+            self._thread.start()
+
+    def running(self):
+        """Whether the thread runs."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def stop(self):
+        """Stop the thread before its next round (the backlog keeps what is left)."""
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self):
+        with self.app.app_context():
+            conn = connect(self.app.config["DATABASE_PATH"], create=False)
+            try:
+                while not self._stopping.wait(self.interval):
+                    if self._round(conn):
+                        return
+            finally:
+                conn.close()
+
+    def _round(self, conn):
+        """Index the backlog once; return whether it is empty now."""
+        try:
+            indexed = off_the_loop(drain, conn, writethrough_indexer(self.app))
+        except Exception as exc:  # the engine is still down: try again later
+            self.app.logger.info(
+                "search catch-up waits: %s: %s", type(exc).__name__, exc
+            )
+            return False
+        if indexed:
+            self.app.logger.info("search catch-up indexed %d changes", indexed)
+            caching.invalidate()
+        with self._lock:
+            empty = backlog(conn, 1).by_index() == Changes().by_index()
+            if empty:
+                # Cleared under the lock: a start() after this makes a new thread.
+                self._thread = None
+            return empty
