@@ -19,7 +19,7 @@ from app import (
 )
 from app import config as settings
 from app.extensions import smorest
-from app.resources import BLUEPRINTS
+from app.resources import BLUEPRINTS, CONVERTERS
 from app.resources.accounts import tokens
 from app.resources.accounts.cli import users_cli
 from app.resources.movies import provider as movies_provider
@@ -111,6 +111,7 @@ def register_api(app):
     ]
     api = Api(app, spec_kwargs={"extra_plugins": plugins})
     smorest.init_spec(api)
+    app.url_map.converters.update(CONVERTERS)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     errors.init_app(app)

@@ -46,6 +46,11 @@ SIGNED_IN = [
     "/movies/",
     "/collection/",
     "/collection/{collection_uuid}/",
+    # The admin writes; the account is an admin.
+    "/api/v1/films",
+    "/api/v1/films/{film_id}",
+    "/api/v1/genres",
+    "/api/v1/genres/{genre_id}",
 ]
 PAGE_SIZES = ("page_size", "limit")
 
@@ -158,8 +163,41 @@ def _what_the_http_server_takes(case, query):
     return len(line) <= 3_900 and all(len(header) <= 8_000 for header in headers)
 
 
+def _an_etag_that_was_read(case, query):
+    # If-Match carries the ETag of the item as last read, never a guess.
+    return "If-Match" not in (case.headers or {})
+
+
+def _a_rating_with_one_decimal(case, query):
+    rating = case.body.get("imdb_rating") if isinstance(case.body, dict) else None
+    return not isinstance(rating, float) or round(rating, 1) == rating
+
+
+def _genres_that_exist(case, query):
+    genres = case.body.get("genres") if isinstance(case.body, dict) else None
+    if not case.path.startswith("/api/v1/films") or not isinstance(genres, list):
+        return True
+    return set(genres) <= _known_genre_ids(case.operation.base_url)
+
+
+_genre_ids = {}
+
+
+def _known_genre_ids(base_url):
+    """Ids of every genre of the catalogue."""
+    base_url = base_url.rstrip("/")
+    if base_url not in _genre_ids:
+        genres = requests.get(f"{base_url}/api/v1/genres?page_size=100", timeout=30)
+        genres.raise_for_status()
+        _genre_ids[base_url] = {genre["id"] for genre in genres.json()}
+    return _genre_ids[base_url]
+
+
 # Each says in code a rule that the spec's descriptions say in words.
 RULES = (
+    _an_etag_that_was_read,
+    _a_rating_with_one_decimal,
+    _genres_that_exist,
     _what_the_http_server_takes,
     _within_the_result_window,
     _role_with_a_person,

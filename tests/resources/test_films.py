@@ -507,3 +507,9 @@ def test_the_pagination_header_offers_no_page_beyond_the_window(shallow_api, pat
     assert fourth["last_page"] == 4
     assert "next_page" not in fourth
     assert fifth.status_code == 422
+
+
+def test_the_search_route_allows_only_its_own_methods(client):
+    response = client.options("/api/v1/films/search")
+
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}

@@ -3,6 +3,7 @@
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
+from werkzeug.routing import BaseConverter
 
 from app.errors import SEARCH_UNAVAILABLE_DOC
 from app.resources.catalogue import (
@@ -38,6 +39,17 @@ from app.resources.films.schemas import (
     FilmWriteSchema,
 )
 from etl.writethrough import index_after_write
+
+
+class FilmIdConverter(BaseConverter):
+    """A film id in a path: any segment but ``search``, the films' own route.
+
+    Without it ``/films/search`` also matches ``/films/<film_id>``, and its
+    ``Allow`` lists that route's PATCH and DELETE.
+    """
+
+    regex = r"(?!search(?:/|$))[^/]+"
+
 
 FILM_ID_PARAMETER = {
     "in": "path",
@@ -126,7 +138,7 @@ class FilmSearchViews(MethodView):
         return page_items(page, pagination_parameters)
 
 
-@blp.route("/<string:film_id>", parameters=[FILM_ID_PARAMETER])
+@blp.route("/<film_id:film_id>", parameters=[FILM_ID_PARAMETER])
 class FilmByIdViews(MethodView):
     """One film."""
 
@@ -138,7 +150,7 @@ class FilmByIdViews(MethodView):
         return film_or_404(film_id)
 
     @blp.login_required(role=ADMIN)
-    @blp.arguments(FilmPatchSchema)
+    @blp.arguments(FilmPatchSchema, required=False)
     @blp.response(200, FilmDetailSchema, headers={INDEXING_HEADER: INDEXING_HEADER_DOC})
     @blp.alt_response(404, **NOT_FOUND_DOC)
     @blp.alt_response(412, **PRECONDITION_FAILED_DOC)
@@ -166,7 +178,7 @@ class FilmByIdViews(MethodView):
         return None, indexing(changes)
 
 
-@blp.route("/<string:film_id>/similar", parameters=[FILM_ID_PARAMETER])
+@blp.route("/<film_id:film_id>/similar", parameters=[FILM_ID_PARAMETER])
 class SimilarFilmViews(MethodView):
     """The films like one film."""
 

@@ -216,7 +216,12 @@ class FilmWriteSchema(ma.Schema):
             ),
             _one_decimal,
         ],
-        metadata={"example": 8.6, "minimum": MIN_RATING, "maximum": MAX_RATING},
+        metadata={
+            "example": 8.6,
+            "minimum": MIN_RATING,
+            "maximum": MAX_RATING,
+            "description": "From 0 to 10, with at most one decimal (8.6, not 8.65).",
+        },
     )
     genres = ma.fields.List(
         TextField(),
@@ -224,7 +229,8 @@ class FilmWriteSchema(ma.Schema):
             max=MAX_GENRES, error=f"At most {MAX_GENRES} genres per film."
         ),
         metadata={
-            "description": "Genre ids, in order; replaces the old list.",
+            "description": "Ids of genres that exist (an unknown id is refused,"
+            " 422), in order; replaces the old list.",
             "maxItems": MAX_GENRES,
         },
     )
