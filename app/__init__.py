@@ -25,6 +25,8 @@ from app.resources.accounts.cli import users_cli
 from app.resources.request_count import counter as request_count
 from datagen.cli import data_cli
 from etl.cli import etl_cli
+from reports import registry as reports_registry
+from reports.cli import reports_cli
 
 API_TITLE = "Movie catalogue"
 API_VERSION = "1.0.0"
@@ -96,6 +98,7 @@ def register_extensions(app):
     tokens.init_app(app)
     rate_limits.init_app(app)
     request_count.init_app(app)
+    reports_registry.init_app(app)
 
 
 def register_api(app):
@@ -114,3 +117,4 @@ def register_cli(app):
     app.cli.add_command(data_cli)
     app.cli.add_command(etl_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(reports_cli)

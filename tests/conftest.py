@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.elasticsearch",
     "tests.fixtures.search",
     "tests.fixtures.redis",
+    "tests.fixtures.reports",
 ]
 
 

@@ -6,6 +6,7 @@ from app.resources.films.routes import blp as films_blueprint
 from app.resources.genres.routes import blp as genres_blueprint
 from app.resources.health.routes import blp as health_blueprint
 from app.resources.persons.routes import blp as persons_blueprint
+from app.resources.reports.routes import blp as reports_blueprint
 from app.resources.request_count.routes import blp as request_count_blueprint
 from app.resources.video.routes import blp as video_blueprint
 
@@ -17,5 +18,6 @@ BLUEPRINTS = (
     client_blueprint,
     accounts_blueprint,
     request_count_blueprint,
+    reports_blueprint,
     health_blueprint,
 )

@@ -1,0 +1,93 @@
+"""The worker: Huey's consumer, and a sweeper beside it.
+
+The consumer runs ``REPORT_WORKERS`` threads, each taking job ids off the
+queue. The sweeper, every third of ``REPORT_HEARTBEAT_TIMEOUT``, finds running
+jobs whose heartbeat is older than that timeout (their worker was killed, or
+its machine died): each goes back on the queue for another attempt, or, after
+``REPORT_MAX_ATTEMPTS``, ends in error with a message. So a killed job is
+noticed within 4/3 of the timeout (40 s by default). It also deletes what
+``REPORT_RESULT_TTL`` let expire. Several workers may sweep at once: each
+change is conditional on the state it saw, so only one acts.
+"""
+
+import logging
+import threading
+
+from reports import jobs
+from reports.queue import get_queue
+from reports.tasks import open_connection
+
+logger = logging.getLogger("reports")
+
+
+def sweep(app, now=None):
+    """Recover the jobs of silent workers and purge expired results, once.
+
+    Returns ``(requeued ids, jobs purged, results purged)``.
+    """
+    config = app.config
+    conn = open_connection(config)
+    try:
+        requeued = jobs.recover_stale(
+            conn,
+            config["REPORT_HEARTBEAT_TIMEOUT"],
+            config["REPORT_MAX_ATTEMPTS"],
+            now=now,
+        )
+        queue = get_queue(app)
+        for job_id in requeued:
+            logger.warning("report job %s lost its worker: queued again", job_id)
+            queue.enqueue(job_id)
+        purged = jobs.purge_expired(conn, config["REPORT_RESULT_TTL"], now=now)
+    finally:
+        conn.close()
+    return requeued, *purged
+
+
+class Sweeper:
+    """A thread that sweeps every ``interval`` seconds until stopped."""
+
+    def __init__(self, app, interval):
+        self.app, self.interval = app, interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+
+    def _run(self):
+        while True:
+            try:
+                sweep(self.app)
+            except Exception:  # the next sweep tries again
+                logger.exception("sweeping report jobs failed")
+            if self.stopped.wait(self.interval):
+                return
+
+    def start(self):
+        """Start sweeping."""
+        self.thread.start()
+
+    def stop(self):
+        """Stop sweeping and wait for the current sweep."""
+        self.stopped.set()
+        self.thread.join()
+
+
+def make_consumer(app, workers):
+    """Return Huey's consumer of the app's queue with ``workers`` threads."""
+    return get_queue(app).huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.05,
+        max_delay=1.0,
+        check_worker_health=True,
+    )
+
+
+def run(app, workers):
+    """Consume the queue and sweep until SIGINT or SIGTERM."""
+    sweeper = Sweeper(app, app.config["REPORT_HEARTBEAT_TIMEOUT"] / 3)
+    sweeper.start()
+    try:
+        make_consumer(app, workers).run()
+    finally:
+        sweeper.stop()
