@@ -11,7 +11,11 @@ change is conditional on the state it saw, so only one acts.
 """
 
 import logging
+import os
 import threading
+import time
+
+from huey.consumer import ConsumerStopped
 
 from reports import jobs
 from reports.queue import get_queue
@@ -80,14 +84,29 @@ def make_consumer(app, workers):
         initial_delay=0.05,
         max_delay=1.0,
         check_worker_health=True,
+        # SIGTERM (docker stop, systemd) lets the running jobs finish first.
+        graceful_signal="TERM",
     )
 
 
 def run(app, workers):
-    """Consume the queue and sweep until SIGINT or SIGTERM."""
+    """Consume the queue and sweep until SIGTERM (graceful) or SIGINT.
+
+    Huey's own ``Consumer.run``, but saying when its signal handlers are set:
+    from "ready" on, SIGTERM lets the running jobs finish and exits 0.
+    """
     sweeper = Sweeper(app, app.config["REPORT_HEARTBEAT_TIMEOUT"] / 3)
+    consumer = make_consumer(app, workers)
     sweeper.start()
     try:
-        make_consumer(app, workers).run()
+        consumer.start()
+        logger.info("report worker ready (pid %d)", os.getpid())
+        health_checked = time.monotonic()
+        while True:
+            try:
+                health_checked = consumer.loop(health_checked)
+            except ConsumerStopped:
+                break
     finally:
         sweeper.stop()
+    logger.info("report worker stopped")

@@ -24,6 +24,11 @@ SETTINGS = (
     "JWT_SECRET_PATH",
     "ETL_NICENESS",
     "REQUEST_COUNT_PATH",
+    "REPORT_QUEUE_PATH",
+    "REPORT_QUEUE_NAME",
+    "REPORT_NICENESS",
+    "REPORT_HEARTBEAT_TIMEOUT",
+    "REPORT_MAX_ATTEMPTS",
 )
 
 
@@ -38,6 +43,7 @@ def command_env(settings, **variables):
     # ETL subprocesses keep the suite's priority: niced, they would come last on a
     # busy CI machine.
     env["ETL_NICENESS"] = "0"
+    env["REPORT_NICENESS"] = "0"
     env.update({name: str(value) for name, value in settings.items() if value})
     return env | variables
 

@@ -26,6 +26,9 @@ def app_settings(db_path, **overrides):
         "ETL_STATE_PATH": str(etl_state_path(db_path)),
         "REQUEST_COUNT_PATH": str(db_path.with_name("request-count")),
         "JWT_SECRET_PATH": str(db_path.with_name("jwt-secret")),
+        "REPORT_QUEUE_PATH": str(
+            db_path.with_name(f"{db_path.stem}.reports-queue.sqlite")
+        ),
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
