@@ -27,9 +27,24 @@ OPERATIONS = {
     "/logout/": "post",
     "/request-count/": "get",
     "/request-count/reset/": "post",
+    "/api/v1/reports": "get",
+    "/api/v1/reports/{job_id}": "get",
+    "/api/v1/reports/{job_id}/results": "get",
+    "/api/v1/reports/{job_id}/results.csv": "get",
+    "/api/v1/report-types": "get",
 }
 # The operations that need a bearer token; every other one is public.
-SIGNED_IN = {"/token/refresh/", "/logout/", "/request-count/", "/request-count/reset/"}
+SIGNED_IN = {
+    "/token/refresh/",
+    "/logout/",
+    "/request-count/",
+    "/request-count/reset/",
+    "/api/v1/reports",
+    "/api/v1/reports/{job_id}",
+    "/api/v1/reports/{job_id}/results",
+    "/api/v1/reports/{job_id}/results.csv",
+    "/api/v1/report-types",
+}
 
 
 @pytest.fixture
