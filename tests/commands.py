@@ -93,3 +93,29 @@ def children(pid):
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         found += [int(child) for child in task.read_text().split()]
     return found
+
+
+@contextlib.contextmanager
+def reports_worker(env, log_path, app="wsgi", stop_seconds=20):
+    """Run ``flask reports worker`` in ``env``; yield the process.
+
+    Its output goes to ``log_path``. On the way out it is stopped with SIGTERM
+    (running jobs finish), and killed if it takes longer than ``stop_seconds``.
+    """
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", app, "reports", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
