@@ -10,6 +10,7 @@ CREATE TABLE report_result (
     data_version   TEXT NOT NULL,
     columns        TEXT NOT NULL,
     row_count      INTEGER NOT NULL DEFAULT 0,
+    chunk_rows     INTEGER NOT NULL,
     complete       INTEGER NOT NULL DEFAULT 0 CHECK (complete IN (0, 1)),
     created        TEXT NOT NULL
 );
@@ -17,12 +18,15 @@ CREATE INDEX report_result_reuse_idx
     ON report_result (report_name, parameters_key, data_version)
     WHERE complete = 1;
 
--- One row of a result, as a JSON array in the order of the result's columns.
-CREATE TABLE report_row (
+-- The rows of a result, a chunk of consecutive rows at a time: `rows` is a JSON
+-- array of rows, each a JSON array in the order of the result's columns. Chunk
+-- n holds rows n x chunk_rows to (n + 1) x chunk_rows - 1; a page reads one or
+-- two chunks, and a report of 200,000 rows is 200 inserts, not 200,000.
+CREATE TABLE report_chunk (
     result_id INTEGER NOT NULL,
-    position  INTEGER NOT NULL,
-    data      TEXT NOT NULL,
-    PRIMARY KEY (result_id, position)
+    chunk     INTEGER NOT NULL,
+    rows      TEXT NOT NULL,
+    PRIMARY KEY (result_id, chunk)
 ) WITHOUT ROWID;
 
 CREATE TABLE report_job (

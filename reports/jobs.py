@@ -2,7 +2,7 @@
 
 The web side records and reads jobs on its request's connection; the worker
 claims, runs and finishes them on connections of its own. Every write is one
-short transaction (``app.db.transaction``): a result's rows go in batches.
+short transaction (``app.db.transaction``): a result's rows go a chunk at a time.
 """
 
 import hashlib
@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from app.db import transaction
 
-# Rows written per transaction, and deleted per transaction by the purge.
-BATCH_ROWS = 1000
+# Rows in one stored chunk (one insert), and chunks deleted per purge transaction.
+CHUNK_ROWS = 1000
+PURGE_CHUNKS = 20
 _JOB_COLUMNS = (
     "j.id, j.owner_id, j.report_name, j.parameters, j.status, j.attempts, j.reused,"
     " j.error, j.result_id, j.report_date, j.started_at, j.completed_at,"
@@ -151,12 +152,31 @@ def delete(conn, job_id, owner_id=None):
 
 def result_rows(conn, result_id, first, count):
     """Return the rows ``first`` to ``first + count - 1`` of a result, decoded."""
-    rows = conn.execute(
-        "SELECT data FROM report_row WHERE result_id = ?"
-        " AND position >= ? AND position < ? ORDER BY position",
-        (result_id, first, first + count),
+    size = conn.execute(
+        "SELECT chunk_rows FROM report_result WHERE id = ?", (result_id,)
+    ).fetchone()[0]
+    chunks = conn.execute(
+        "SELECT rows FROM report_chunk WHERE result_id = ?"
+        " AND chunk BETWEEN ? AND ? ORDER BY chunk",
+        (result_id, first // size, (first + count - 1) // size),
     )
-    return [json.loads(row[0]) for row in rows]
+    rows = [row for (text,) in chunks for row in json.loads(text)]
+    start = first - (first // size) * size
+    return rows[start : start + count]
+
+
+def result_chunks(conn, result_id):
+    """Yield the rows of a result a chunk at a time, decoded, in order."""
+    chunk = 0
+    while True:
+        found = conn.execute(
+            "SELECT rows FROM report_chunk WHERE result_id = ? AND chunk = ?",
+            (result_id, chunk),
+        ).fetchone()
+        if found is None:
+            return
+        yield json.loads(found[0])
+        chunk += 1
 
 
 def result_columns(conn, result_id):
@@ -199,12 +219,13 @@ def start_result(conn, job, columns, data_version):
     with transaction(conn):
         result_id = conn.execute(
             "INSERT INTO report_result (report_name, parameters_key, data_version,"
-            " columns, created) VALUES (?, ?, ?, ?, ?)",
+            " columns, chunk_rows, created) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 job.report_name,
                 parameters_key(job.report_name, job.parameters),
                 data_version,
                 json.dumps(columns),
+                CHUNK_ROWS,
                 timestamp(),
             ),
         ).lastrowid
@@ -214,15 +235,12 @@ def start_result(conn, job, columns, data_version):
     return result_id
 
 
-def write_rows(conn, result_id, first, rows):
-    """Store ``rows`` of a result from position ``first``, in one transaction."""
+def write_chunk(conn, result_id, chunk, row_texts):
+    """Store one chunk of a result: its rows, each already a JSON array's text."""
     with transaction(conn):
-        conn.executemany(
-            "INSERT INTO report_row (result_id, position, data) VALUES (?, ?, ?)",
-            (
-                (result_id, first + offset, json.dumps(row, ensure_ascii=False))
-                for offset, row in enumerate(rows)
-            ),
+        conn.execute(
+            "INSERT INTO report_chunk (result_id, chunk, rows) VALUES (?, ?, ?)",
+            (result_id, chunk, "[" + ",".join(row_texts) + "]"),
         )
 
 
@@ -345,9 +363,9 @@ def _purge_result(conn, result_id, cutoff):
             if needed:
                 return False
             deleted = conn.execute(
-                "DELETE FROM report_row WHERE result_id = ? AND position IN"
-                " (SELECT position FROM report_row WHERE result_id = ? LIMIT ?)",
-                (result_id, result_id, BATCH_ROWS * 5),
+                "DELETE FROM report_chunk WHERE result_id = ? AND chunk IN"
+                " (SELECT chunk FROM report_chunk WHERE result_id = ? LIMIT ?)",
+                (result_id, result_id, PURGE_CHUNKS),
             ).rowcount
             if not deleted:
                 # Jobs that reused an expired result expire with it.

@@ -46,6 +46,9 @@ class Report:
     columns: tuple
     rows: Callable
     data_version: Callable = catalogue_version
+    # True when ``rows`` yields each row as the text of a JSON array, built by
+    # its SQL (json_array): the worker then stores it without decoding it.
+    json_rows: bool = False
 
     def json_schema(self):
         """Return the JSON schema of the report's parameters, nested parts inline."""

@@ -2,13 +2,14 @@
 
 A job is claimed (queued → running, one more attempt), its report's query
 runs on a read connection in one read transaction (so its rows and the data
-version agree), the rows are written a batch per transaction, and the job is
+version agree), the rows are written a chunk per transaction, and the job is
 completed. Meanwhile a thread beats the job's heart; a worker killed with
 SIGKILL stops beating, and a sweeping worker notices (``reports.worker``).
 A report that raises ends the job in error, with a message and no traceback
 (which goes to the worker's log).
 """
 
+import json
 import logging
 import threading
 from itertools import islice
@@ -101,11 +102,13 @@ def produce(config, conn, report, job):
         reader.execute("BEGIN")
         data_version = report.data_version(reader)
         result_id = jobs.start_result(conn, job, report.columns, data_version)
-        rows = iter(report.rows(reader, job.parameters))
+        rows = report.rows(reader, job.parameters)
+        if not report.json_rows:
+            rows = (json.dumps(list(row), ensure_ascii=False) for row in rows)
         count = 0
-        while batch := [list(row) for row in islice(rows, jobs.BATCH_ROWS)]:
-            jobs.write_rows(conn, result_id, count, batch)
-            count += len(batch)
+        while chunk := list(islice(rows, jobs.CHUNK_ROWS)):
+            jobs.write_chunk(conn, result_id, count // jobs.CHUNK_ROWS, chunk)
+            count += len(chunk)
         reader.execute("COMMIT")
     finally:
         reader.close()

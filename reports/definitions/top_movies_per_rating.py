@@ -55,22 +55,22 @@ def rows(conn, parameters):
         if people.get("exclude"):
             conditions.append("NOT " + _CREDITED)
             args += [role, json.dumps(people["exclude"])]
+    # Each row is built as JSON by SQLite itself: at 200,000 rows, decoding the
+    # genres and directors only to encode the row again cost a second or more.
     sql = (
-        "SELECT f.id, f.title, f.imdb_rating,"
-        " (SELECT json_group_array(name) FROM (SELECT g.name FROM film_genre fg"
+        "SELECT json_array(f.id, f.title, f.imdb_rating,"
+        " json((SELECT json_group_array(name) FROM (SELECT g.name FROM film_genre fg"
         "   JOIN genre g ON g.id = fg.genre_id WHERE fg.film_id = f.id"
-        "   ORDER BY fg.position)),"
-        " (SELECT json_group_array(name) FROM (SELECT p.full_name AS name"
+        "   ORDER BY fg.position))),"
+        " json((SELECT json_group_array(name) FROM (SELECT p.full_name AS name"
         "   FROM film_person fp JOIN person p ON p.id = fp.person_id"
         "   WHERE fp.film_id = f.id AND fp.role = 'director' ORDER BY fp.position))"
-        " FROM film f WHERE "
-        + " AND ".join(conditions)
-        + " ORDER BY f.imdb_rating DESC, f.title, f.id LIMIT ?"
+        "   ))"
+        " FROM film f WHERE " + " AND ".join(conditions) + " ORDER BY f.imdb_rating"
+        " DESC, f.title, f.id LIMIT ?"
     )
-    for film_id, title, rating, genres, directors in conn.execute(
-        sql, (*args, sql_limit(parameters))
-    ):
-        yield film_id, title, rating, json.loads(genres), json.loads(directors)
+    for (row,) in conn.execute(sql, (*args, sql_limit(parameters))):
+        yield row
 
 
 REPORT = Report(
@@ -83,4 +83,5 @@ REPORT = Report(
     parameters=TopMoviesParametersSchema,
     columns=("id", "title", "rating", "genres", "directors"),
     rows=rows,
+    json_rows=True,
 )

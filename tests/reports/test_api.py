@@ -8,6 +8,8 @@ import json
 import pytest
 
 from app.db import connect
+from app.resources.reports import export
+from reports import jobs
 from tests.waiting import wait_until
 
 TOP_MOVIES = {"report_name": "top-movies-per-rating", "rating": {"gt": 7.5}}
@@ -297,20 +299,53 @@ def test_the_csv_holds_every_row_quoted_in_utf8(reports_app, users, report_worke
     assert parsed[3][1] == 'Crouching Tiger, "Hidden" Dragon'
 
 
-def test_a_csv_of_many_rows_streams_them_all(reports_app, users, report_worker):
-    from app.resources.reports import export
-
+def test_rows_stored_in_many_chunks_are_paged_and_streamed_whole(
+    reports_app, users, report_worker, monkeypatch
+):
+    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
     client = reports_app.test_client()
-    job = run(client, users.headers["alice"], {"report_name": "genres-summary"})
+    headers = users.headers["alice"]
+    job = run(client, headers, TOP_MOVIES)
     path = reports_app.config["DATABASE_PATH"]
     with connect(path) as conn:
         result_id = conn.execute(
             "SELECT result_id FROM report_job WHERE id = ?", (job["id"],)
         ).fetchone()[0]
-    chunks = list(export.csv_chunks(path, result_id, chunk_rows=2))
-    # The header and two rows, then the third row.
+        stored = conn.execute(
+            "SELECT count(*) FROM report_chunk WHERE result_id = ?", (result_id,)
+        ).fetchone()[0]
+
+    assert stored == 2
+    pages = [
+        [
+            row["id"]
+            for row in rows_of(
+                client, headers, job["id"], page=page, page_size=3
+            ).get_json()
+        ]
+        for page in (1, 2)
+    ]
+    assert pages == [["tt0000001", "tt0000002", "tt0000003"], ["tt0000004"]]
+    middle = rows_of(client, headers, job["id"], page=2, page_size=2).get_json()
+    assert [row["id"] for row in middle] == ["tt0000003", "tt0000004"]
+    chunks = list(export.csv_chunks(path, result_id))
+    # The header and the first chunk's two rows, then the second chunk's.
     assert len(chunks) == 2
-    assert b"".join(chunks).decode().count("\r\n") == 4
+    assert b"".join(chunks).decode().count("\r\n") == 5
+
+
+def test_a_result_without_rows_is_a_csv_of_its_header(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job = run(client, headers, {**TOP_MOVIES, "rating": {"gt": 9.9}})
+
+    response = client.get(f"/api/v1/reports/{job['id']}/results.csv", headers=headers)
+
+    assert job["row_count"] == 0
+    assert response.get_data(as_text=True) == "id,title,rating,genres,directors\r\n"
+    assert rows_of(client, headers, job["id"]).get_json() == []
 
 
 def test_results_are_409_until_completed(reports_app, users):

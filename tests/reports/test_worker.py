@@ -225,7 +225,7 @@ def test_results_are_kept_for_their_ttl_then_purged(reports_app, users, report_w
     reused_id = submit(client, users.headers["bob"], TOP_MOVIES).get_json()["id"]
 
     assert worker.sweep(reports_app) == ([], 0, 0)
-    assert count(reports_app, "report_row") == 4
+    assert count(reports_app, "report_chunk") == 1
     assert expire(reports_app) == ([], 2, 1)
 
     assert client.get(f"/api/v1/reports/{job_id}", headers=headers).status_code == 404
@@ -235,7 +235,7 @@ def test_results_are_kept_for_their_ttl_then_purged(reports_app, users, report_w
         ).status_code
         == 404
     )
-    assert count(reports_app, "report_row") == 0
+    assert count(reports_app, "report_chunk") == 0
     assert count(reports_app, "report_result") == 0
 
 
@@ -249,7 +249,7 @@ def test_a_deleted_jobs_rows_are_purged_by_the_next_sweep(
     client.delete(f"/api/v1/reports/{job_id}", headers=headers)
 
     assert worker.sweep(reports_app) == ([], 0, 1)
-    assert count(reports_app, "report_row") == 0
+    assert count(reports_app, "report_chunk") == 0
 
 
 def test_flask_reports_purge(reports_app, users, report_worker):

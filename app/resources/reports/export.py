@@ -12,8 +12,6 @@ from app.db import connect
 from reports import jobs
 
 LIST_SEPARATOR = "; "
-# Rows read per query while streaming.
-CHUNK_ROWS = 1000
 
 
 def _cell(value):
@@ -22,30 +20,27 @@ def _cell(value):
     return value
 
 
-def csv_chunks(database_path, result_id, chunk_rows=CHUNK_ROWS):
+def csv_chunks(database_path, result_id):
     """Yield the CSV of a result as UTF-8 bytes, one chunk of rows at a time.
 
     The stream outlives its request's connection, so it reads on its own; each
-    chunk is one short query by position, and sending a chunk yields.
+    stored chunk of rows is one short query, and sending it yields.
     """
     conn = connect(database_path, readonly=True)
     try:
-        yield from _chunks(conn, result_id, chunk_rows)
+        yield from _chunks(conn, result_id)
     finally:
         conn.close()
 
 
-def _chunks(conn, result_id, chunk_rows):
+def _chunks(conn, result_id):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(jobs.result_columns(conn, result_id))
-    position = 0
-    while True:
-        rows = jobs.result_rows(conn, result_id, position, chunk_rows)
+    for rows in jobs.result_chunks(conn, result_id):
         writer.writerows([_cell(value) for value in row] for row in rows)
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
-        if len(rows) < chunk_rows:
-            return
-        position += len(rows)
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
