@@ -116,7 +116,7 @@ def from_environment():
             str(database_path.with_name(database_path.stem + ".reports-queue.sqlite")),
         ),
         "REPORT_QUEUE_NAME": _env_str("REPORT_QUEUE_NAME", "movie-catalogue-reports"),
-        "REPORT_WORKERS": _env_int("REPORT_WORKERS", 2, minimum=1),
+        "REPORT_WORKERS": _env_int("REPORT_WORKERS", 1, minimum=1),
         "REPORT_RESULT_TTL": _env_int("REPORT_RESULT_TTL", 7 * 24 * 3600, minimum=1),
         # A running job whose worker has not said it is alive for this many
         # seconds is taken as lost (a killed worker): it runs again, up to

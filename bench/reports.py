@@ -60,7 +60,7 @@ def main():
     )
     parser.add_argument("--parts", default="runtimes,burst,polling,page")
     parser.add_argument("--burst", type=int, default=50, help="reports at once")
-    parser.add_argument("--report-workers", type=int, default=2)
+    parser.add_argument("--report-workers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--warmup", type=int, default=5)

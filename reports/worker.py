@@ -97,6 +97,11 @@ def run(app, workers):
     """
     sweeper = Sweeper(app, app.config["REPORT_HEARTBEAT_TIMEOUT"] / 3)
     consumer = make_consumer(app, workers)
+    # The last connection to close checkpoints the whole WAL under an exclusive
+    # lock, which a request's read then waits on: after a large result, that
+    # can outlast the read's short busy timeout. This one stays open until the
+    # worker stops, so the jobs' own connections are never the last.
+    keeper = open_connection(app.config)
     sweeper.start()
     try:
         consumer.start()
@@ -109,4 +114,5 @@ def run(app, workers):
                 break
     finally:
         sweeper.stop()
+        keeper.close()
     logger.info("report worker stopped")
