@@ -1,4 +1,5 @@
-# The newcomer's commands: `make run` serves the API on embedded parts,
+# The newcomer's commands: `make run` serves the API on embedded parts (and runs
+# the report worker beside it),
 # `make test` runs the lint and the tests exactly as CI does.
 
 FILMS ?= 20000
@@ -27,6 +28,10 @@ run: venv
 	fi
 	$(FLASK) db upgrade
 	$(FLASK) etl run
+	@# The report worker runs beside the server and stops with it (Ctrl-C).
+	@$(FLASK) reports worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	echo "$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app (report worker: pid $$worker)"; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: venv

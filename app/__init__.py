@@ -26,6 +26,8 @@ from app.resources.movies import provider as movies_provider
 from app.resources.request_count import counter as request_count
 from datagen.cli import data_cli
 from etl.cli import etl_cli
+from reports import registry as reports_registry
+from reports.cli import reports_cli
 
 API_TITLE = "Movie catalogue"
 API_VERSION = "1.0.0"
@@ -98,6 +100,7 @@ def register_extensions(app):
     rate_limits.init_app(app)
     request_count.init_app(app)
     movies_provider.init_app(app)
+    reports_registry.init_app(app)
 
 
 def register_api(app):
@@ -124,3 +127,4 @@ def register_cli(app):
     app.cli.add_command(data_cli)
     app.cli.add_command(etl_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(reports_cli)

@@ -113,6 +113,26 @@ def from_environment():
             "ETL_STATE_PATH",
             str(database_path.with_name(database_path.stem + ".etl.sqlite")),
         ),
+        # Reports: the embedded queue's file (unused with REDIS_URL, where the
+        # queue is in Redis under REPORT_QUEUE_NAME), jobs run at once per worker
+        # process, and how long finished results are kept, in seconds.
+        "REPORT_QUEUE_PATH": _env_str(
+            "REPORT_QUEUE_PATH",
+            str(database_path.with_name(database_path.stem + ".reports-queue.sqlite")),
+        ),
+        "REPORT_QUEUE_NAME": _env_str("REPORT_QUEUE_NAME", "movie-catalogue-reports"),
+        "REPORT_WORKERS": _env_int("REPORT_WORKERS", 1, minimum=1),
+        "REPORT_RESULT_TTL": _env_int("REPORT_RESULT_TTL", 7 * 24 * 3600, minimum=1),
+        # A running job whose worker has not said it is alive for this many
+        # seconds is taken as lost (a killed worker): it runs again, up to
+        # REPORT_MAX_ATTEMPTS attempts in all, then ends in error.
+        "REPORT_HEARTBEAT_TIMEOUT": _env_float("REPORT_HEARTBEAT_TIMEOUT", 30.0),
+        "REPORT_MAX_ATTEMPTS": _env_int("REPORT_MAX_ATTEMPTS", 3, minimum=1),
+        # Seconds a worker's write of result rows waits for the write lock.
+        "REPORT_WRITE_TIMEOUT": _env_float("REPORT_WRITE_TIMEOUT", 30.0),
+        # `flask reports worker` lowers its CPU priority by this much, so that
+        # requests on the same machine come first.
+        "REPORT_NICENESS": _env_int("REPORT_NICENESS", 10),
         "LOG_LEVEL": _env_str("LOG_LEVEL", "INFO").upper(),
         "JWT_ACCESS_TOKEN_MINUTES": _env_int("JWT_ACCESS_TOKEN_MINUTES", 15, minimum=1),
         "JWT_REFRESH_TOKEN_DAYS": _env_int("JWT_REFRESH_TOKEN_DAYS", 30, minimum=1),

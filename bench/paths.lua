@@ -14,6 +14,8 @@
 -- several accepts one connection per turn of its event loop, and connections still
 -- waiting in the backlog would otherwise add their wait to their first request.
 -- wrk does not count a pause or a think time in the latency.
+-- BENCH_AUTHORIZATION in the environment, if set, is sent as every request's
+-- Authorization header (bench/reports.py polls jobs with an access token).
 -- done() prints one line, "WRK_RESULT {json}", for the scripts to read.
 
 local threads = {}
@@ -29,6 +31,10 @@ function init(args)
   local file, count = args[1], tonumber(args[2])
   local think, pause = tonumber(args[3] or "0"), tonumber(args[4] or "0")
   local paused = tonumber(args[5] or "0")
+  local authorization = os.getenv("BENCH_AUTHORIZATION")
+  if authorization then
+    wrk.headers["Authorization"] = authorization
+  end
   local lines = {}
   for line in io.lines(file) do
     if line ~= "" then

@@ -28,6 +28,11 @@ SETTINGS = (
     "MOVIES_PROVIDER_USERNAME",
     "MOVIES_PROVIDER_PASSWORD",
     "MOVIES_PROVIDER_BREAKER_PATH",
+    "REPORT_QUEUE_PATH",
+    "REPORT_QUEUE_NAME",
+    "REPORT_NICENESS",
+    "REPORT_HEARTBEAT_TIMEOUT",
+    "REPORT_MAX_ATTEMPTS",
 )
 
 
@@ -42,6 +47,7 @@ def command_env(settings, **variables):
     # ETL subprocesses keep the suite's priority: niced, they would come last on a
     # busy CI machine.
     env["ETL_NICENESS"] = "0"
+    env["REPORT_NICENESS"] = "0"
     env.update({name: str(value) for name, value in settings.items() if value})
     return env | variables
 
@@ -91,3 +97,29 @@ def children(pid):
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         found += [int(child) for child in task.read_text().split()]
     return found
+
+
+@contextlib.contextmanager
+def reports_worker(env, log_path, app="wsgi", stop_seconds=20):
+    """Run ``flask reports worker`` in ``env``; yield the process.
+
+    Its output goes to ``log_path``. On the way out it is stopped with SIGTERM
+    (running jobs finish), and killed if it takes longer than ``stop_seconds``.
+    """
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", app, "reports", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

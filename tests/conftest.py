@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.search",
     "tests.fixtures.redis",
     "tests.fixtures.movies_provider",
+    "tests.fixtures.reports",
 ]
 
 

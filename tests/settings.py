@@ -31,6 +31,9 @@ def app_settings(db_path, **overrides):
         "MOVIES_PROVIDER_USERNAME": None,
         "MOVIES_PROVIDER_PASSWORD": None,
         "MOVIES_PROVIDER_BREAKER_PATH": str(db_path.with_name("movies-breaker")),
+        "REPORT_QUEUE_PATH": str(
+            db_path.with_name(f"{db_path.stem}.reports-queue.sqlite")
+        ),
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,

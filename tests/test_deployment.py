@@ -20,10 +20,10 @@ from app import API_DESCRIPTION
 from app import config as settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {"elasticsearch", "redis", "loader", "app"}
+SERVICES = {"elasticsearch", "redis", "loader", "app", "worker"}
 LONG_RUNNING = ("elasticsearch", "redis", "app")
 # Built from our Dockerfile: they run the catalogue and read app/config.py.
-CATALOGUE_SERVICES = ("loader", "app")
+CATALOGUE_SERVICES = ("loader", "app", "worker")
 GUNICORN_ENV = ("GUNICORN_WORKERS", "BIND", "PORT", "GUNICORN_ACCESSLOG")
 
 
@@ -132,7 +132,7 @@ def documented_settings():
 # --- docker-compose.yml --------------------------------------------------------
 
 
-def test_compose_defines_the_four_services(services):
+def test_compose_defines_the_five_services(services):
     assert set(services) == SERVICES
 
 
@@ -218,6 +218,25 @@ def test_redis_url_names_the_redis_service(services):
     assert url.scheme == "redis"
     assert url.hostname == "redis"
     assert url.port in container_ports(services["redis"])
+
+
+def test_the_worker_runs_reports_on_the_apps_queue(services):
+    worker = services["worker"]
+    assert command_text(worker) == "flask reports worker"
+    assert worker["image"] == services["app"]["image"]
+    assert environment(worker)["REDIS_URL"] == environment(services["app"])["REDIS_URL"]
+    assert depends_on(worker) == {
+        "loader": "service_completed_successfully",
+        "redis": "service_healthy",
+    }
+    assert worker["healthcheck"] == {"disable": True}
+
+
+def test_redis_keeps_the_queue_across_restarts_and_evictions(services):
+    command = command_text(services["redis"])
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy volatile-lru" in command
+    assert "/data" in mounts(services["redis"])
 
 
 def test_database_is_on_a_volume_shared_by_loader_and_app(compose, services):

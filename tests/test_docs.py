@@ -30,6 +30,11 @@ OPERATIONS = {
     "/movies/": "get",
     "/collection/": ["get", "post"],
     "/collection/{collection_uuid}/": ["get", "put", "delete"],
+    "/api/v1/reports": "get",
+    "/api/v1/reports/{job_id}": "get",
+    "/api/v1/reports/{job_id}/results": "get",
+    "/api/v1/reports/{job_id}/results.csv": "get",
+    "/api/v1/report-types": "get",
 }
 # The operations that need a bearer token; every other one is public.
 SIGNED_IN = {
@@ -40,6 +45,11 @@ SIGNED_IN = {
     "/movies/",
     "/collection/",
     "/collection/{collection_uuid}/",
+    "/api/v1/reports",
+    "/api/v1/reports/{job_id}",
+    "/api/v1/reports/{job_id}/results",
+    "/api/v1/reports/{job_id}/results.csv",
+    "/api/v1/report-types",
 }
 
 

@@ -1,11 +1,12 @@
 """The Postman collection, run by newman against the real service.
 
 Each run builds a small generated catalogue with the ``flask`` commands, starts
-gunicorn with ``gunicorn.conf.py`` (gevent worker), pointed at the fake movie
-provider of ``tests/fixtures``, and runs every request of ``postman/`` against
-it: once on the embedded parts, once on the production path (Elasticsearch and
-Redis). The admin the Admin folder logs in as is made first, as an operator
-makes one: ``flask users create --admin``.
+gunicorn with ``gunicorn.conf.py`` (gevent worker) and ``flask reports worker``
+beside it, as ``make run`` does, pointed at the fake movie provider of
+``tests/fixtures``, and runs every request of ``postman/`` against it: once on
+the embedded parts, once on the production path (Elasticsearch and Redis). The
+admin the Admin folder logs in as is made first, as an operator makes one:
+``flask users create --admin``.
 """
 
 import json
@@ -14,11 +15,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.commands import command_env, flask, gunicorn
+from tests.commands import command_env, flask, gunicorn, reports_worker
 from tests.fixtures.elasticsearch import drop_indices
 from tests.fixtures.redis import free_port
 
@@ -64,6 +66,8 @@ def service_env(request, search_config, movies_provider, tmp_path):
     if settings["ELASTICSEARCH_URL"]:
         # The production path: Elasticsearch for search, Redis for the cache.
         settings["REDIS_URL"] = request.getfixturevalue("redis_url")
+        # The report jobs' queue too, under a name of this run's own.
+        settings["REPORT_QUEUE_NAME"] = f"postman-{uuid.uuid4().hex}"
     yield command_env(settings, FLASK_APP="wsgi", LOG_LEVEL="WARNING")
     if settings["ELASTICSEARCH_URL"]:
         drop_indices(
@@ -104,7 +108,11 @@ def service_url(catalogue, service_env, tmp_path):
     env.pop("PORT", None)
     log_path = tmp_path / "gunicorn.log"
     url = f"http://127.0.0.1:{port}"
-    with gunicorn("wsgi:app", env, log_path, stop_seconds=STOP_SECONDS) as server:
+    worker_log = tmp_path / "reports-worker.log"
+    with (
+        reports_worker(env, worker_log, stop_seconds=STOP_SECONDS),
+        gunicorn("wsgi:app", env, log_path, stop_seconds=STOP_SECONDS) as server,
+    ):
         wait_until_ready(url, server, log_path)
         yield url
 

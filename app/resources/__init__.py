@@ -9,6 +9,7 @@ from app.resources.genres.routes import blp as genres_blueprint
 from app.resources.health.routes import blp as health_blueprint
 from app.resources.movies.routes import blp as movies_blueprint
 from app.resources.persons.routes import blp as persons_blueprint
+from app.resources.reports.routes import blp as reports_blueprint
 from app.resources.request_count.routes import blp as request_count_blueprint
 from app.resources.video.routes import blp as video_blueprint
 
@@ -24,5 +25,6 @@ BLUEPRINTS = (
     request_count_blueprint,
     movies_blueprint,
     collections_blueprint,
+    reports_blueprint,
     health_blueprint,
 )

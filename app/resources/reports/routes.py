@@ -1,0 +1,293 @@
+"""Routes of reports: ``/api/v1/reports`` and ``/api/v1/report-types``.
+
+The web side only records a job and enqueues its id; the report runs in
+``flask reports worker``, never here. A user sees their own jobs, an admin
+everyone's; a job is fetched by its id and its owner in one query, so someone
+else's job is simply not found.
+"""
+
+import marshmallow as ma
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+from flask_smorest import abort
+from werkzeug.wrappers import Response
+
+from app.db import get_db
+from app.errors import ErrorSchema
+from app.extensions.smorest import Blueprint
+from app.resources.reports import export
+from app.resources.reports.schemas import (
+    ReportJobSchema,
+    ReportRequestSchema,
+    ReportRowSchema,
+    ReportTypeSchema,
+)
+from reports import jobs
+from reports.queue import get_queue
+from reports.registry import get_registry
+
+# Seconds a client should wait before polling an unfinished job again.
+POLL_AFTER = 2
+JOB_ID_PARAMETER = {"in": "path", "name": "job_id", "description": "Job id."}
+NOT_FOUND_DOC = {
+    "schema": ErrorSchema,
+    "description": "No job of yours has this id.",
+}
+NOT_COMPLETED_DOC = {
+    "schema": ErrorSchema,
+    "description": "The job has not completed (queued, running or in error).",
+}
+RETRY_AFTER = {
+    "description": "While the job is queued or running: seconds before polling again.",
+    "schema": {"type": "integer"},
+}
+
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/api/v1",
+    personal=True,
+    description="Reports: asked for by name, run in the background, read when done.",
+)
+
+
+def _owner_filter():
+    """Return whose jobs the caller may see: their own, or None (all) for an admin."""
+    return None if current_user.is_admin else current_user.id
+
+
+def job_or_404(job_id):
+    """Return the caller's job with this id (any job for an admin), or answer 404."""
+    job = jobs.get_job(get_db(), job_id, _owner_filter())
+    if job is None:
+        abort(404, message=f"No report job {job_id} of yours exists.")
+    return job
+
+
+def completed_or_409(job):
+    """Answer 409 unless the job completed."""
+    if job.status != "completed":
+        abort(
+            409,
+            message=f"Report job {job.id} is {job.status}, not completed: its"
+            " results can be read once GET on the job says completed.",
+            headers={"Retry-After": str(POLL_AFTER)} if not job.finished else None,
+        )
+
+
+def load_request(body):
+    """Return ``(report, parameters)`` of a request, or answer 422 naming what is wrong."""
+    registry = get_registry(current_app)
+    name = body.pop("report_name")
+    report = registry.get(name)
+    if report is None:
+        known = ", ".join(registry)
+        message = f"Unknown report_name {name!r}; the reports are: {known}."
+        abort(422, message=message, errors={"json": {"report_name": [message]}})
+    try:
+        parameters = report.parameters().load(body)
+    except ma.ValidationError as exc:
+        abort(422, errors={"json": exc.messages})
+    return report, parameters
+
+
+def unfinished_headers(job):
+    """Retry-After while the job is not finished."""
+    return {} if job.finished else {"Retry-After": str(POLL_AFTER)}
+
+
+@blp.route("/reports")
+class ReportViews(MethodView):
+    """The caller's report jobs."""
+
+    @blp.login_required()
+    @blp.arguments(ReportRequestSchema)
+    @blp.response(
+        202,
+        ReportJobSchema,
+        headers={"Location": {"description": "The job.", "schema": {"type": "string"}}},
+    )
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="Unknown report or bad parameters."
+    )
+    def post(self, body):
+        """Ask for a report; it runs in the background (or a finished identical result is reused)."""
+        report, parameters = load_request(body)
+        conn = get_db()
+        job, reused = jobs.submit(
+            conn,
+            current_user.id,
+            report.name,
+            parameters,
+            report.data_version(conn),
+            current_app.config["REPORT_RESULT_TTL"],
+        )
+        if not reused:
+            try:
+                get_queue(current_app).enqueue(job.id)
+            except Exception:
+                jobs.fail(conn, job.id, "The job queue could not take this report.")
+                raise
+        location = url_for("reports.ReportJobViews", job_id=job.id)
+        return job, {"Location": location, **unfinished_headers(job)}
+
+    @blp.login_required()
+    @blp.response(200, ReportJobSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """List your report jobs (an admin: everyone's), newest first."""
+        found, total = jobs.list_jobs(
+            get_db(),
+            _owner_filter(),
+            pagination_parameters.first_item,
+            pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return found
+
+
+@blp.route("/reports/<int:job_id>", parameters=[JOB_ID_PARAMETER])
+class ReportJobViews(MethodView):
+    """One report job."""
+
+    @blp.login_required()
+    @blp.response(200, ReportJobSchema, headers={"Retry-After": RETRY_AFTER})
+    @blp.alt_response(404, **NOT_FOUND_DOC)
+    def get(self, job_id):
+        """Get a report job: its status, and when completed its row count."""
+        job = job_or_404(job_id)
+        return job, unfinished_headers(job)
+
+    @blp.login_required()
+    @blp.response(204)
+    @blp.alt_response(404, **NOT_FOUND_DOC)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The job is running; it cannot be cancelled.",
+    )
+    def delete(self, job_id):
+        """Cancel a queued report job, or delete a finished one and its results."""
+        status = jobs.delete(get_db(), job_id, _owner_filter())
+        if status is None:
+            abort(404, message=f"No report job {job_id} of yours exists.")
+        if status == "running":
+            abort(
+                409,
+                message=f"Report job {job_id} is running and cannot be cancelled;"
+                " delete it once it has finished.",
+            )
+
+
+@blp.route("/reports/<int:job_id>/results", parameters=[JOB_ID_PARAMETER])
+class ReportResultsViews(MethodView):
+    """The rows of a completed report job."""
+
+    @blp.login_required()
+    @blp.response(200, ReportRowSchema(many=True))
+    @blp.alt_response(404, **NOT_FOUND_DOC)
+    @blp.alt_response(409, **NOT_COMPLETED_DOC)
+    @blp.paginate()
+    def get(self, job_id, pagination_parameters):
+        """List the rows of a completed report job, in the report's order."""
+        job = job_or_404(job_id)
+        completed_or_409(job)
+        conn = get_db()
+        columns = jobs.result_columns(conn, job.result_id)
+        rows = jobs.result_rows(
+            conn,
+            job.result_id,
+            pagination_parameters.first_item,
+            pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = job.row_count
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+@blp.route("/reports/<int:job_id>/results.csv", parameters=[JOB_ID_PARAMETER])
+class ReportCsvViews(MethodView):
+    """The rows of a completed report job, as a CSV file."""
+
+    @blp.login_required()
+    @blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type="text/csv",
+        description="A header row, then every row; RFC 4180 quoting, UTF-8.",
+    )
+    @blp.alt_response(404, **NOT_FOUND_DOC)
+    @blp.alt_response(409, **NOT_COMPLETED_DOC)
+    def get(self, job_id):
+        """Download every row of a completed report job as CSV, streamed."""
+        job = job_or_404(job_id)
+        completed_or_409(job)
+        path = current_app.config["DATABASE_PATH"]
+        body = export.csv_chunks(path, job.result_id)
+        return Response(
+            body,
+            content_type="text/csv; charset=utf-8; header=present",
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="{job.report_name}-{job.id}.csv"'
+                ),
+            },
+        )
+
+
+@blp.route("/report-types")
+class ReportTypeViews(MethodView):
+    """The reports that can be asked for."""
+
+    @blp.login_required()
+    @blp.response(200, ReportTypeSchema(many=True))
+    def get(self):
+        """List every report: its name, what it answers and its parameters' JSON schema."""
+        return [
+            {
+                "name": report.name,
+                "description": report.description,
+                "parameters": report.json_schema(),
+                "columns": list(report.columns),
+            }
+            for report in get_registry(current_app).values()
+        ]
+
+
+def _request_component(spec, report):
+    """Register the schema of a request for ``report``; return its reference."""
+    name = "".join(part.title() for part in report.name.split("-")) + "Request"
+    if name not in spec.components.schemas:
+        schema = type(
+            name,
+            (report.parameters,),
+            {
+                "report_name": ma.fields.String(
+                    required=True,
+                    validate=ma.validate.OneOf([report.name]),
+                    metadata={"enum": [report.name]},
+                ),
+                "__doc__": report.description,
+            },
+        )
+        spec.components.schema(name, schema=schema)
+    return f"#/components/schemas/{name}"
+
+
+def document_report_requests(doc, doc_info, *, spec, app, method, **kwargs):
+    """Document the body of ``POST /reports`` as one of the registered reports."""
+    content = doc.get("requestBody", {}).get("content", {}).get("application/json")
+    if not content or content.get("schema") is not ReportRequestSchema:
+        return doc
+    refs = {
+        report.name: _request_component(spec, report)
+        for report in get_registry(app).values()
+    }
+    content["schema"] = {
+        "oneOf": [{"$ref": ref} for ref in refs.values()],
+        "discriminator": {"propertyName": "report_name", "mapping": refs},
+    }
+    return doc
+
+
+blp._prepare_doc_cbks.append(document_report_requests)

@@ -1,0 +1,1 @@
+"""The reports: one module each, defining ``REPORT`` (see ``reports.registry``)."""

@@ -1,0 +1,8 @@
+"""The service with the tests' extra reports (``tests.reports.extra``), for workers
+that the tests start with ``flask --app tests.apps.extra_reports reports worker``.
+"""
+
+from app import create_app
+from tests.reports.extra import with_extra_reports
+
+app = create_app({"REPORTS": with_extra_reports()})

@@ -1,0 +1,608 @@
+"""The reports API on a real queue and worker: embedded (SqliteHuey) and Redis."""
+
+import copy
+import csv
+import io
+import json
+
+import pytest
+
+from app.db import connect
+from app.resources.reports import export
+from reports import jobs
+from tests.waiting import wait_until
+
+TOP_MOVIES = {"report_name": "top-movies-per-rating", "rating": {"gt": 7.5}}
+
+
+def submit(client, headers, body):
+    """POST a report; return the answer."""
+    return client.post("/api/v1/reports", json=body, headers=headers)
+
+
+def job_of(client, headers, job_id):
+    """GET a job; return its JSON."""
+    response = client.get(f"/api/v1/reports/{job_id}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def finished(client, headers, job_id):
+    """Poll a job until it is completed or in error; return it."""
+    states = []
+
+    def done():
+        states.append(job_of(client, headers, job_id))
+        return states[-1]["status"] in ("completed", "error")
+
+    wait_until(done)
+    return states[-1]
+
+
+def person_id(app, name):
+    """The stable id the migration gave the person ``name``."""
+    with connect(app.config["DATABASE_PATH"]) as conn:
+        return conn.execute(
+            "SELECT id FROM person WHERE full_name = ?", (name,)
+        ).fetchone()[0]
+
+
+def genre_id(app, name):
+    """The id of the genre ``name``."""
+    with connect(app.config["DATABASE_PATH"]) as conn:
+        return conn.execute("SELECT id FROM genre WHERE name = ?", (name,)).fetchone()[
+            0
+        ]
+
+
+def run(client, headers, body):
+    """Submit a report and wait for it; return the finished job."""
+    response = submit(client, headers, body)
+    assert response.status_code == 202, response.get_json()
+    return finished(client, headers, response.get_json()["id"])
+
+
+def rows_of(client, headers, job_id, **query):
+    """GET a page of a job's rows; return the answer."""
+    return client.get(
+        f"/api/v1/reports/{job_id}/results", query_string=query, headers=headers
+    )
+
+
+def test_a_report_is_queued_then_completed_by_the_worker(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    response = submit(client, users.headers["alice"], TOP_MOVIES)
+
+    assert response.status_code == 202
+    job = response.get_json()
+    assert response.headers["Location"] == f"/api/v1/reports/{job['id']}"
+    assert job["report_name"] == "top-movies-per-rating"
+    assert job["status"] in ("queued", "running", "completed")
+    assert job["parameters"]["rating"] == {"gt": 7.5}
+    assert job["report_date"].endswith("Z")
+    assert job["links"] == {
+        "self": f"/api/v1/reports/{job['id']}",
+        "results": f"/api/v1/reports/{job['id']}/results",
+        "csv": f"/api/v1/reports/{job['id']}/results.csv",
+    }
+    assert job["reused"] is False
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+    done = finished(client, users.headers["alice"], job["id"])
+    assert done["status"] == "completed"
+    assert done["row_count"] == 4
+    assert done["started_at"] and done["completed_at"]
+    assert done["attempts"] == 1
+    assert done["message"] is None
+
+
+def test_an_unfinished_job_says_when_to_poll_again(reports_app, users):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    response = client.get(f"/api/v1/reports/{job_id}", headers=users.headers["alice"])
+
+    assert response.get_json()["status"] == "queued"
+    assert response.headers["Retry-After"] == "2"
+
+
+def test_top_movies_per_rating_rows_best_first(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    job = run(client, users.headers["alice"], TOP_MOVIES)
+
+    response = rows_of(client, users.headers["alice"], job["id"])
+
+    assert response.status_code == 200
+    assert response.get_json() == [
+        {
+            "id": "tt0000001",
+            "title": "Star Wars",
+            "rating": 8.6,
+            "genres": ["Action", "Sci-Fi"],
+            "directors": ["George Lucas"],
+        },
+        {
+            "id": "tt0000002",
+            "title": "Звёздные войны: Новая надежда",
+            "rating": 8.0,
+            "genres": ["Sci-Fi"],
+            "directors": ["Джордж Лукас"],
+        },
+        {
+            "id": "tt0000003",
+            "title": 'Crouching Tiger, "Hidden" Dragon',
+            "rating": 7.9,
+            "genres": ["Action", "Drama"],
+            "directors": ["Ang Lee"],
+        },
+        {
+            "id": "tt0000004",
+            "title": "Brokeback Mountain",
+            "rating": 7.7,
+            "genres": ["Drama"],
+            "directors": ["Ang Lee"],
+        },
+    ]
+    assert json.loads(response.headers["X-Pagination"])["total"] == 4
+
+
+def test_results_are_paginated(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    job = run(client, users.headers["alice"], TOP_MOVIES)
+
+    response = rows_of(client, users.headers["alice"], job["id"], page=2, page_size=3)
+
+    assert [row["id"] for row in response.get_json()] == ["tt0000004"]
+    pagination = json.loads(response.headers["X-Pagination"])
+    assert pagination == {
+        "total": 4,
+        "total_pages": 2,
+        "first_page": 1,
+        "last_page": 2,
+        "page": 2,
+        "previous_page": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"rating": {"gte": 8.0, "lt": 8.6}}, ["tt0000002"]),
+        ({"rating": {"lte": 7.7}}, ["tt0000004", "tt0000005"]),
+        ({"rating": {"gt": 7.5}, "limit": 2}, ["tt0000001", "tt0000002"]),
+        ({"directors": {"include": ["Ang Lee"]}}, ["tt0000003", "tt0000004"]),
+        (
+            {"rating": {"gt": 7.5}, "directors": {"exclude": ["Ang Lee"]}},
+            ["tt0000001", "tt0000002"],
+        ),
+        ({"genres": ["Action"]}, ["tt0000001", "tt0000003"]),
+        ({"actors": {"include": ["Mark Hamill"]}}, ["tt0000001"]),
+        (
+            {"rating": {"gt": 7.5}, "actors": {"exclude": ["Mark Hamill"]}},
+            ["tt0000002", "tt0000003", "tt0000004"],
+        ),
+        ({"writers": {"include": ["George Lucas"]}}, ["tt0000001"]),
+    ],
+)
+def test_top_movies_filters(reports_app, users, report_worker, filters, expected):
+    filters = copy.deepcopy(filters)
+    for role in ("directors", "actors", "writers"):
+        for which, people in filters.get(role, {}).items():
+            filters[role][which] = [person_id(reports_app, name) for name in people]
+    if "genres" in filters:
+        filters["genres"] = [genre_id(reports_app, name) for name in filters["genres"]]
+    client = reports_app.test_client()
+    job = run(
+        client,
+        users.headers["alice"],
+        {"report_name": "top-movies-per-rating", **filters},
+    )
+
+    rows = rows_of(client, users.headers["alice"], job["id"]).get_json()
+
+    assert [row["id"] for row in rows] == expected
+
+
+def test_top_directors_per_movie_rating(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    job = run(
+        client,
+        users.headers["alice"],
+        {"report_name": "top-directors-per-movie-rating", "min_films": 2},
+    )
+
+    rows = rows_of(client, users.headers["alice"], job["id"]).get_json()
+
+    assert rows == [
+        {
+            "id": person_id(reports_app, "Ang Lee"),
+            "name": "Ang Lee",
+            "films": 3,
+            "rated_films": 2,
+            "average_rating": 7.8,
+            "best_film_id": "tt0000003",
+            "best_film_title": 'Crouching Tiger, "Hidden" Dragon',
+        },
+        {
+            "id": person_id(reports_app, "George Lucas"),
+            "name": "George Lucas",
+            "films": 2,
+            "rated_films": 2,
+            "average_rating": 6.8,
+            "best_film_id": "tt0000001",
+            "best_film_title": "Star Wars",
+        },
+    ]
+
+
+def test_top_directors_thresholds_and_lists(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    lucas = person_id(reports_app, "George Lucas")
+    job = run(
+        client,
+        users.headers["alice"],
+        {
+            "report_name": "top-directors-per-movie-rating",
+            "rating": {"gte": 7.0},
+            "directors": {"exclude": [lucas]},
+        },
+    )
+
+    rows = rows_of(client, users.headers["alice"], job["id"]).get_json()
+
+    assert [row["name"] for row in rows] == ["Джордж Лукас", "Ang Lee"]
+
+
+def test_genres_summary(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    job = run(client, users.headers["alice"], {"report_name": "genres-summary"})
+
+    rows = rows_of(client, users.headers["alice"], job["id"]).get_json()
+
+    assert [(r["name"], r["films"], r["rated_films"]) for r in rows] == [
+        ("Drama", 4, 3),
+        ("Action", 2, 2),
+        ("Sci-Fi", 2, 2),
+    ]
+    drama = rows[0]
+    assert drama["average_rating"] == round((7.9 + 7.7 + 5.0) / 3, 2)
+    assert drama["best_film_id"] == "tt0000003"
+
+
+def test_the_csv_holds_every_row_quoted_in_utf8(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    job = run(client, users.headers["alice"], TOP_MOVIES)
+
+    response = client.get(
+        f"/api/v1/reports/{job['id']}/results.csv", headers=users.headers["alice"]
+    )
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8; header=present"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="top-movies-per-rating-{job["id"]}.csv"'
+    )
+    assert response.is_streamed
+    text = response.get_data().decode("utf-8")
+    lines = text.split("\r\n")
+    assert lines[0] == "id,title,rating,genres,directors"
+    assert lines[1] == "tt0000001,Star Wars,8.6,Action; Sci-Fi,George Lucas"
+    assert lines[2] == "tt0000002,Звёздные войны: Новая надежда,8.0,Sci-Fi,Джордж Лукас"
+    assert lines[3] == (
+        'tt0000003,"Crouching Tiger, ""Hidden"" Dragon",7.9,Action; Drama,Ang Lee'
+    )
+    assert lines[-1] == ""
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(parsed) == 5
+    assert parsed[3][1] == 'Crouching Tiger, "Hidden" Dragon'
+
+
+def test_rows_stored_in_many_chunks_are_paged_and_streamed_whole(
+    reports_app, users, report_worker, monkeypatch
+):
+    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job = run(client, headers, TOP_MOVIES)
+    path = reports_app.config["DATABASE_PATH"]
+    with connect(path) as conn:
+        result_id = conn.execute(
+            "SELECT result_id FROM report_job WHERE id = ?", (job["id"],)
+        ).fetchone()[0]
+        stored = conn.execute(
+            "SELECT count(*) FROM report_chunk WHERE result_id = ?", (result_id,)
+        ).fetchone()[0]
+
+    assert stored == 2
+    pages = [
+        [
+            row["id"]
+            for row in rows_of(
+                client, headers, job["id"], page=page, page_size=3
+            ).get_json()
+        ]
+        for page in (1, 2)
+    ]
+    assert pages == [["tt0000001", "tt0000002", "tt0000003"], ["tt0000004"]]
+    middle = rows_of(client, headers, job["id"], page=2, page_size=2).get_json()
+    assert [row["id"] for row in middle] == ["tt0000003", "tt0000004"]
+    chunks = list(export.csv_chunks(path, result_id))
+    # The header and the first chunk's two rows, then the second chunk's.
+    assert len(chunks) == 2
+    assert b"".join(chunks).decode().count("\r\n") == 5
+
+
+def test_a_result_without_rows_is_a_csv_of_its_header(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job = run(client, headers, {**TOP_MOVIES, "rating": {"gt": 9.9}})
+
+    response = client.get(f"/api/v1/reports/{job['id']}/results.csv", headers=headers)
+
+    assert job["row_count"] == 0
+    assert response.get_data(as_text=True) == "id,title,rating,genres,directors\r\n"
+    assert rows_of(client, headers, job["id"]).get_json() == []
+
+
+def test_results_are_409_until_completed(reports_app, users):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    for path in ("results", "results.csv"):
+        response = client.get(
+            f"/api/v1/reports/{job_id}/{path}", headers=users.headers["alice"]
+        )
+        assert response.status_code == 409
+        body = response.get_json()
+        assert body["code"] == 409
+        assert "queued" in body["message"]
+        assert response.headers["Retry-After"] == "2"
+
+
+def test_someone_elses_job_is_404_and_an_admin_sees_it(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    job = run(client, users.headers["alice"], TOP_MOVIES)
+
+    for path in ("", "/results", "/results.csv"):
+        response = client.get(
+            f"/api/v1/reports/{job['id']}{path}", headers=users.headers["bob"]
+        )
+        assert response.status_code == 404
+        assert response.get_json()["code"] == 404
+    assert (
+        client.delete(
+            f"/api/v1/reports/{job['id']}", headers=users.headers["bob"]
+        ).status_code
+        == 404
+    )
+    assert job_of(client, users.headers["admin"], job["id"])["id"] == job["id"]
+    assert (
+        client.get("/api/v1/reports/999999", headers=users.headers["alice"]).status_code
+        == 404
+    )
+
+
+def test_reports_need_a_token(reports_app):
+    client = reports_app.test_client()
+
+    assert client.post("/api/v1/reports", json=TOP_MOVIES).status_code == 401
+    assert client.get("/api/v1/reports").status_code == 401
+    assert client.get("/api/v1/report-types").status_code == 401
+
+
+def test_the_list_is_the_callers_jobs_newest_first(reports_app, users):
+    client = reports_app.test_client()
+    first = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+    submit(client, users.headers["bob"], TOP_MOVIES)
+    second = submit(
+        client, users.headers["alice"], {"report_name": "genres-summary"}
+    ).get_json()["id"]
+
+    response = client.get("/api/v1/reports", headers=users.headers["alice"])
+    everyone = client.get("/api/v1/reports", headers=users.headers["admin"])
+
+    assert [job["id"] for job in response.get_json()] == [second, first]
+    assert json.loads(response.headers["X-Pagination"])["total"] == 2
+    assert len(everyone.get_json()) == 3
+    paged = client.get(
+        "/api/v1/reports",
+        query_string={"page_size": 1, "page": 2},
+        headers=users.headers["alice"],
+    )
+    assert [job["id"] for job in paged.get_json()] == [first]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"report_name": "top-movies-per-rating", "rating": {"gt": 11}}, "rating"),
+        ({"report_name": "top-movies-per-rating", "rating": {"above": 7}}, "rating"),
+        ({"report_name": "top-movies-per-rating", "colour": "red"}, "colour"),
+        ({"report_name": "top-movies-per-rating", "limit": 0}, "limit"),
+        ({"report_name": "genres-summary", "limit": "many"}, "limit"),
+        (
+            {"report_name": "top-directors-per-movie-rating", "min_films": -1},
+            "min_films",
+        ),
+        (
+            {"report_name": "top-movies-per-rating", "actors": {"include": "x"}},
+            "actors",
+        ),
+        ({"rating": {"gt": 7}}, "report_name"),
+    ],
+)
+def test_bad_parameters_are_422_naming_them(reports_app, users, body, field):
+    client = reports_app.test_client()
+
+    response = submit(client, users.headers["alice"], body)
+
+    assert response.status_code == 422
+    error = response.get_json()
+    assert set(error) == {"code", "status", "message", "errors"}
+    assert field in error["errors"]["json"]
+    assert field in error["message"]
+
+
+def test_an_unknown_report_is_422_listing_the_known_ones(reports_app, users):
+    client = reports_app.test_client()
+
+    response = submit(client, users.headers["alice"], {"report_name": "nope"})
+
+    assert response.status_code == 422
+    message = response.get_json()["message"]
+    assert "'nope'" in message
+    for name in (
+        "genres-summary",
+        "top-directors-per-movie-rating",
+        "top-movies-per-rating",
+    ):
+        assert name in message
+    assert "report_name" in response.get_json()["errors"]["json"]
+
+
+def test_the_same_report_on_unchanged_data_is_reused(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    first = run(client, users.headers["alice"], TOP_MOVIES)
+
+    response = submit(client, users.headers["bob"], {**TOP_MOVIES, "genres": []})
+
+    again = response.get_json()
+    assert response.status_code == 202
+    assert again["status"] == "completed"
+    assert again["reused"] is True
+    assert "reused" in again["message"]
+    assert again["id"] != first["id"]
+    assert "Retry-After" not in response.headers
+    rows = rows_of(client, users.headers["bob"], again["id"]).get_json()
+    assert rows == rows_of(client, users.headers["alice"], first["id"]).get_json()
+
+
+def test_changed_data_runs_the_report_again(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    run(client, users.headers["alice"], TOP_MOVIES)
+    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+        conn.execute("UPDATE film SET imdb_rating = 9.9 WHERE id = 'tt0000004'")
+
+    again = run(client, users.headers["alice"], TOP_MOVIES)
+
+    assert again["reused"] is False
+    rows = rows_of(client, users.headers["alice"], again["id"]).get_json()
+    assert rows[0]["id"] == "tt0000004"
+
+
+def test_a_queued_job_is_cancelled(reports_app, users):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    response = client.delete(
+        f"/api/v1/reports/{job_id}", headers=users.headers["alice"]
+    )
+
+    assert response.status_code == 204
+    assert (
+        client.get(
+            f"/api/v1/reports/{job_id}", headers=users.headers["alice"]
+        ).status_code
+        == 404
+    )
+    # The worker that then takes its message finds nothing to run.
+    with RunningWorkerUntilEmpty(reports_app):
+        pass
+    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+        assert conn.execute("SELECT count(*) FROM report_result").fetchone()[0] == 0
+
+
+class RunningWorkerUntilEmpty:
+    """Run a consumer until the queue is empty."""
+
+    def __init__(self, app):
+        from reports.queue import get_queue
+        from tests.fixtures.reports import RunningConsumer
+
+        self.queue = get_queue(app)
+        self.running = RunningConsumer(app)
+
+    def __enter__(self):
+        self.running.__enter__()
+        wait_until(lambda: self.queue.pending() == 0)
+
+    def __exit__(self, *exc_info):
+        self.running.__exit__(*exc_info)
+
+
+def test_a_finished_job_is_deleted(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    job = run(client, users.headers["alice"], TOP_MOVIES)
+
+    response = client.delete(
+        f"/api/v1/reports/{job['id']}", headers=users.headers["alice"]
+    )
+
+    assert response.status_code == 204
+    assert (
+        client.get(
+            f"/api/v1/reports/{job['id']}/results", headers=users.headers["alice"]
+        ).status_code
+        == 404
+    )
+
+
+def test_a_running_job_cannot_be_deleted(reports_app, users):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+        conn.execute("UPDATE report_job SET status = 'running' WHERE id = ?", (job_id,))
+
+    response = client.delete(
+        f"/api/v1/reports/{job_id}", headers=users.headers["alice"]
+    )
+
+    assert response.status_code == 409
+    assert "running" in response.get_json()["message"]
+
+
+def test_report_types_list_every_report_with_its_json_schema(reports_app, users):
+    client = reports_app.test_client()
+
+    response = client.get("/api/v1/report-types", headers=users.headers["alice"])
+
+    types = {item["name"]: item for item in response.get_json()}
+    assert sorted(types) == [
+        "genres-summary",
+        "top-directors-per-movie-rating",
+        "top-movies-per-rating",
+    ]
+    top = types["top-movies-per-rating"]
+    assert top["description"]
+    assert top["columns"] == ["id", "title", "rating", "genres", "directors"]
+    properties = top["parameters"]["properties"]
+    assert set(properties) == {
+        "limit",
+        "rating",
+        "genres",
+        "actors",
+        "directors",
+        "writers",
+    }
+    assert properties["rating"]["properties"]["gt"]["maximum"] == 10
+    assert top["parameters"]["additionalProperties"] is False
+
+
+def test_every_report_is_in_the_openapi_spec(reports_app):
+    spec = reports_app.test_client().get("/openapi.json").get_json()
+
+    body = spec["paths"]["/api/v1/reports"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert sorted(schema["discriminator"]["mapping"]) == [
+        "genres-summary",
+        "top-directors-per-movie-rating",
+        "top-movies-per-rating",
+    ]
+    component = spec["components"]["schemas"]["TopMoviesPerRatingRequest"]
+    assert {"report_name", "rating", "limit"} <= set(component["properties"])

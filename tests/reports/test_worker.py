@@ -1,0 +1,264 @@
+"""``flask reports worker`` as an operator runs it: a job survives restarts, a
+worker killed with SIGKILL mid-job leaves the job to run again or to end in
+error, a report that raises ends in error without its traceback; and expired
+results are purged. On the embedded queue and on Redis.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.db import connect
+from reports import worker
+from tests.commands import ROOT, command_env
+from tests.reports.extra import with_extra_reports
+from tests.reports.test_api import TOP_MOVIES, finished, job_of, rows_of, submit
+from tests.waiting import wait_until
+
+# A killed worker's job is noticed within 4/3 of this.
+HEARTBEAT_TIMEOUT = 1.0
+
+
+@pytest.fixture
+def extra_app(make_app, reports_db, reports_settings):
+    """An app on the reports catalogue that also knows the tests' extra reports."""
+    return make_app(
+        REPORTS=with_extra_reports(),
+        REPORT_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT,
+        **reports_settings,
+    )
+
+
+@pytest.fixture
+def start_worker(extra_app, tmp_path):
+    """Start ``flask reports worker`` on the app's database and queue; yield a starter."""
+    config = extra_app.config
+    started = []
+
+    def start(**variables):
+        settings = {
+            name: config[name]
+            for name in (
+                "DATABASE_PATH",
+                "EMBEDDED_SEARCH_PATH",
+                "ETL_STATE_PATH",
+                "REQUEST_COUNT_PATH",
+                "JWT_SECRET_PATH",
+                "REDIS_URL",
+                "REPORT_QUEUE_PATH",
+                "REPORT_QUEUE_NAME",
+            )
+        }
+        settings["REPORT_HEARTBEAT_TIMEOUT"] = HEARTBEAT_TIMEOUT
+        env = command_env(settings, LOG_LEVEL="INFO", **variables)
+        log_path = tmp_path / f"worker-{len(started) + 1}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "--app",
+                    "tests.apps.extra_reports",
+                    "reports",
+                    "worker",
+                    "--workers",
+                    "1",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        process.log_path = log_path
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def gate_body(tmp_path):
+    """A request of the gated report, its gate a fresh folder; and the folder."""
+    gate = tmp_path / "gate"
+    gate.mkdir(exist_ok=True)
+    return {"report_name": "gated", "gate": str(gate)}, gate
+
+
+def killed_mid_job(client, headers, start_worker, tmp_path):
+    """Submit a gated job, kill its worker with SIGKILL while it runs; return the
+    job id and the gate.
+    """
+    body, gate = gate_body(tmp_path)
+    job_id = submit(client, headers, body).get_json()["id"]
+    first = start_worker()
+    wait_until(lambda: (gate / "started-1").exists())
+    assert job_of(client, headers, job_id)["status"] == "running"
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    return job_id, gate
+
+
+def test_a_worker_runs_queued_reports(extra_app, users, start_worker):
+    client = extra_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    process = start_worker()
+    job = finished(client, users.headers["alice"], job_id)
+
+    assert job["status"] == "completed", process.log_path.read_text()
+    assert job["row_count"] == 4
+
+
+def test_a_queued_job_survives_restarts_of_the_api_and_the_worker(
+    extra_app, make_app, reports_settings, users, start_worker
+):
+    first = start_worker()
+    wait_until(lambda: "report worker ready" in first.log_path.read_text())
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0, first.log_path.read_text()
+    client = extra_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    restarted_api = make_app(REPORTS=with_extra_reports(), **reports_settings)
+    start_worker()
+    job = finished(restarted_api.test_client(), users.headers["alice"], job_id)
+
+    assert job["status"] == "completed"
+
+
+def test_a_job_whose_worker_is_killed_runs_again(
+    extra_app, users, start_worker, tmp_path
+):
+    client = extra_app.test_client()
+    headers = users.headers["alice"]
+    job_id, gate = killed_mid_job(client, headers, start_worker, tmp_path)
+    (gate / "release").touch()
+
+    start_worker()
+    job = finished(client, headers, job_id)
+
+    assert job["status"] == "completed"
+    assert job["attempts"] == 2
+    assert (gate / "started-2").exists()
+    rows = rows_of(client, headers, job_id).get_json()
+    assert [row["id"] for row in rows] == [f"tt000000{n}" for n in range(1, 7)]
+
+
+def test_a_job_killed_at_its_last_attempt_ends_in_error(
+    extra_app, users, start_worker, tmp_path
+):
+    client = extra_app.test_client()
+    headers = users.headers["alice"]
+    job_id, gate = killed_mid_job(client, headers, start_worker, tmp_path)
+
+    start_worker(REPORT_MAX_ATTEMPTS="1")
+    job = finished(client, headers, job_id)
+
+    assert job["status"] == "error"
+    assert job["message"] == (
+        "The worker running this report stopped once before it finished;"
+        " ask for the report again, or narrow it with limit or filters."
+    )
+    assert not (gate / "started-2").exists()
+    assert (
+        client.get(f"/api/v1/reports/{job_id}/results", headers=headers).status_code
+        == 409
+    )
+
+
+def test_a_report_that_raises_ends_in_error_without_its_traceback(
+    extra_app, users, start_worker
+):
+    client = extra_app.test_client()
+    headers = users.headers["alice"]
+    job_id = submit(client, headers, {"report_name": "broken"}).get_json()["id"]
+
+    process = start_worker()
+    response = client.get(f"/api/v1/reports/{job_id}", headers=headers)
+    job = finished(client, headers, job_id)
+
+    assert job["status"] == "error"
+    assert job["message"] == (
+        f"The report failed on our side; quote job {job_id} when you report it,"
+        " or try it again later."
+    )
+    assert job["attempts"] == 1
+    text = client.get(f"/api/v1/reports/{job_id}", headers=headers).get_data(True)
+    assert "secret internal detail" not in text
+    assert "Traceback" not in text
+    assert response.status_code == 200
+    wait_until(lambda: "secret internal detail" in process.log_path.read_text())
+
+
+def expire(app, seconds_after_ttl=1):
+    """Sweep as a worker would once the results' TTL has passed."""
+    later = datetime.now(UTC) + timedelta(
+        seconds=app.config["REPORT_RESULT_TTL"] + seconds_after_ttl
+    )
+    return worker.sweep(app, now=later)
+
+
+def count(app, table):
+    """Rows in ``table``."""
+    with connect(app.config["DATABASE_PATH"]) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_results_are_kept_for_their_ttl_then_purged(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job_id = submit(client, headers, TOP_MOVIES).get_json()["id"]
+    finished(client, headers, job_id)
+    reused_id = submit(client, users.headers["bob"], TOP_MOVIES).get_json()["id"]
+
+    assert worker.sweep(reports_app) == ([], 0, 0)
+    assert count(reports_app, "report_chunk") == 1
+    assert expire(reports_app) == ([], 2, 1)
+
+    assert client.get(f"/api/v1/reports/{job_id}", headers=headers).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/reports/{reused_id}", headers=users.headers["bob"]
+        ).status_code
+        == 404
+    )
+    assert count(reports_app, "report_chunk") == 0
+    assert count(reports_app, "report_result") == 0
+
+
+def test_a_deleted_jobs_rows_are_purged_by_the_next_sweep(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job_id = submit(client, headers, TOP_MOVIES).get_json()["id"]
+    finished(client, headers, job_id)
+    client.delete(f"/api/v1/reports/{job_id}", headers=headers)
+
+    assert worker.sweep(reports_app) == ([], 0, 1)
+    assert count(reports_app, "report_chunk") == 0
+
+
+def test_flask_reports_purge(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job_id = submit(client, headers, TOP_MOVIES).get_json()["id"]
+    finished(client, headers, job_id)
+
+    result = reports_app.test_cli_runner().invoke(args=["reports", "purge"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "requeued 0 job(s); purged 0 job(s) and 0 result(s)\n"
