@@ -51,6 +51,11 @@ SIGNED_IN = [
     "/api/v1/films/{film_id}",
     "/api/v1/genres",
     "/api/v1/genres/{genre_id}",
+    "/api/v1/reports",
+    "/api/v1/reports/{job_id}",
+    "/api/v1/reports/{job_id}/results",
+    "/api/v1/reports/{job_id}/results.csv",
+    "/api/v1/report-types",
 ]
 PAGE_SIZES = ("page_size", "limit")
 
