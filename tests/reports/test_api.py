@@ -459,6 +459,7 @@ def test_an_unknown_report_is_422_listing_the_known_ones(reports_app, users):
     assert "'nope'" in message
     for name in (
         "genres-summary",
+        "most-collected-movies",
         "top-directors-per-movie-rating",
         "top-movies-per-rating",
     ):
@@ -575,6 +576,7 @@ def test_report_types_list_every_report_with_its_json_schema(reports_app, users)
     types = {item["name"]: item for item in response.get_json()}
     assert sorted(types) == [
         "genres-summary",
+        "most-collected-movies",
         "top-directors-per-movie-rating",
         "top-movies-per-rating",
     ]
@@ -601,8 +603,70 @@ def test_every_report_is_in_the_openapi_spec(reports_app):
     schema = body["content"]["application/json"]["schema"]
     assert sorted(schema["discriminator"]["mapping"]) == [
         "genres-summary",
+        "most-collected-movies",
         "top-directors-per-movie-rating",
         "top-movies-per-rating",
     ]
     component = spec["components"]["schemas"]["TopMoviesPerRatingRequest"]
     assert {"report_name", "rating", "limit"} <= set(component["properties"])
+
+
+def collect(client, headers, title, movies):
+    """Create a collection of ``movies`` (uuid, title) pairs; return its uuid."""
+    body = {
+        "title": title,
+        "movies": [
+            {"uuid": uuid, "title": name, "description": "", "genres": ""}
+            for uuid, name in movies
+        ],
+    }
+    response = client.post("/collection/", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["collection_uuid"]
+
+
+DUNE = ("7c3a6f64-2d5e-4a51-9d86-6f0a9d1e0b01", "Dune")
+ALIEN = ("7c3a6f64-2d5e-4a51-9d86-6f0a9d1e0b02", "Alien")
+HEAT = ("7c3a6f64-2d5e-4a51-9d86-6f0a9d1e0b03", "Heat")
+MOST_COLLECTED = {"report_name": "most-collected-movies"}
+
+
+def test_most_collected_movies_counts_users_and_collections(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    alice, bob = users.headers["alice"], users.headers["bob"]
+    collect(client, alice, "Sci-fi", [DUNE, ALIEN])
+    collect(client, alice, "Again", [DUNE, HEAT])
+    collect(client, bob, "Mine", [ALIEN])
+
+    job = run(client, alice, MOST_COLLECTED)
+
+    rows = rows_of(client, alice, job["id"]).get_json()
+    assert [(r["title"], r["users"], r["collections"]) for r in rows] == [
+        ("Alien", 2, 2),
+        ("Dune", 1, 2),
+        ("Heat", 1, 1),
+    ]
+    assert rows[0]["uuid"] == ALIEN[0]
+
+
+def test_most_collected_movies_runs_again_when_a_collection_changes(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    alice, bob = users.headers["alice"], users.headers["bob"]
+    collect(client, alice, "Sci-fi", [DUNE])
+    run(client, alice, MOST_COLLECTED)
+    assert run(client, alice, MOST_COLLECTED)["reused"] is True
+
+    mine = collect(client, bob, "Mine", [HEAT])
+    after_create = run(client, alice, MOST_COLLECTED)
+    response = client.delete(f"/collection/{mine}/", headers=bob)
+    assert response.status_code == 204
+    after_delete = run(client, alice, MOST_COLLECTED)
+
+    assert after_create["reused"] is False
+    assert after_delete["reused"] is False
+    rows = rows_of(client, alice, after_delete["id"]).get_json()
+    assert [row["title"] for row in rows] == ["Dune"]
