@@ -8,6 +8,7 @@ from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import PreconditionFailed
 
 from app.extensions.smorest import Blueprint
+from etl.writethrough import index_after_write
 
 ADMIN = "admin"
 IF_MATCH_PARAMETER = {
@@ -48,6 +49,11 @@ class CatalogueBlueprint(Blueprint):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, cached=True, **kwargs)
+
+
+def indexing(changes):
+    """Index a write's changes; return the headers that say how it went."""
+    return {INDEXING_HEADER: index_after_write(changes)}
 
 
 def page_items(page, pagination_parameters):

@@ -17,6 +17,7 @@ from app.resources.catalogue import (
     CatalogueBlueprint,
     document_or_404,
     if_match,
+    indexing,
     not_found_doc,
     page_items,
 )
@@ -38,7 +39,6 @@ from app.resources.films.schemas import (
     FilmSearchQueryArgsSchema,
     FilmWriteSchema,
 )
-from etl.writethrough import index_after_write
 
 
 class FilmIdConverter(BaseConverter):
@@ -89,11 +89,6 @@ def write_film(write, *args, **kwargs):
         ids = ", ".join(repr(person_id) for person_id in exc.person_ids)
         message = f"No person has the id {ids}; give a full name for a new person."
         abort(422, message=message, errors={"json": {"persons": [message]}})
-
-
-def indexing(changes):
-    """Index a write's changes; return the headers that say how it went."""
-    return {INDEXING_HEADER: index_after_write(changes)}
 
 
 @blp.route("")

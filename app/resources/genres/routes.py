@@ -17,6 +17,7 @@ from app.resources.catalogue import (
     conflict_answers_409,
     document_or_404,
     if_match,
+    indexing,
     not_found_doc,
     page_items,
 )
@@ -33,7 +34,6 @@ from app.resources.genres.schemas import (
     GenreSchema,
     GenreWriteSchema,
 )
-from etl.writethrough import index_after_write
 
 NOT_FOUND_DOC = not_found_doc("genre")
 CONFLICT_DOC = {
@@ -53,11 +53,6 @@ blp = CatalogueBlueprint(
 def missing_genre(genre_id):
     """Answer 404 for a genre id that the catalogue does not have."""
     abort(404, message=f"No genre has the id {genre_id!r}.")
-
-
-def indexing(changes):
-    """Index a write's changes; return the headers that say how it went."""
-    return {INDEXING_HEADER: index_after_write(changes)}
 
 
 @blp.route("")
