@@ -366,3 +366,13 @@ def test_a_body_that_is_not_json_answers_the_documented_400(client, spec):
     assert response.status_code == 400
     assert response.mimetype in documented["content"]
     assert response.json["code"] == 400
+
+
+def test_a_film_s_texts_state_that_they_need_a_character_that_is_not_white_space(
+    client,
+):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    film = schemas["FilmWrite"]["properties"]
+
+    assert film["title"]["pattern"] == r"\S"
+    assert film["directors"]["items"]["pattern"] == r"\S"

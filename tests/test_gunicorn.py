@@ -78,8 +78,17 @@ def connect_at_once(port, count):
         sock.setblocking(False)
         sock.connect_ex(("127.0.0.1", port))
         clients.append(sock)
+    # poll, not select: select refuses descriptors above 1,023.
+    poller = select.poll()
     for sock in clients:
-        select.select([], [sock], [], 10)
+        poller.register(sock, select.POLLOUT)
+    connected = set()
+    deadline = time.monotonic() + 10
+    while len(connected) < count and time.monotonic() < deadline:
+        for fd, _ in poller.poll(1000):
+            poller.unregister(fd)
+            connected.add(fd)
+    for sock in clients:
         sock.settimeout(10)
     return clients
 

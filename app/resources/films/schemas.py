@@ -153,23 +153,31 @@ MAX_NAME_LENGTH = 500
 
 
 class TextField(ma.fields.String):
-    """Text loaded without surrounding spaces, ``min_length`` to ``max_length`` long."""
+    """Text loaded without surrounding spaces, ``min_length`` to ``max_length`` long.
+
+    ``max_length`` counts the text as sent, as the spec's ``maxLength`` does; a
+    text that must not be empty must hold a character that is not white space
+    (the spec's ``pattern``).
+    """
 
     def __init__(self, min_length=1, max_length=None, **kwargs):
         self.min_length, self.max_length = min_length, max_length
         metadata = {"minLength": min_length, **kwargs.pop("metadata", {})}
+        if min_length:
+            metadata["pattern"] = r"\S"
         if max_length is not None:
             metadata["maxLength"] = max_length
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        sent = super()._deserialize(value, attr, data, **kwargs)
+        if self.max_length is not None and len(sent) > self.max_length:
+            raise ma.ValidationError(
+                f"Must be at most {self.max_length} characters long; got {len(sent)}."
+            )
+        text = sent.strip()
         if len(text) < self.min_length:
             raise ma.ValidationError("Must not be empty or blank.")
-        if self.max_length is not None and len(text) > self.max_length:
-            raise ma.ValidationError(
-                f"Must be at most {self.max_length} characters long; got {len(text)}."
-            )
         return text
 
 
