@@ -94,6 +94,18 @@ def genre_document(conn, genre_id):
     return documents[0] if documents else None
 
 
+def document_before_write(conn, read, item_id, check=None):
+    """Return ``read(conn, item_id)``, the item as it was, or None if missing.
+
+    ``check(document)`` sees it first, inside the write's transaction, and may
+    refuse the write by raising (a stale ``If-Match``).
+    """
+    before = read(conn, item_id)
+    if before is not None and check is not None:
+        check(before)
+    return before
+
+
 def read_documents(conn, changes):
     """Read the documents of ``changes`` in one snapshot of the catalogue.
 

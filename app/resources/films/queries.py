@@ -13,7 +13,12 @@ from dataclasses import replace
 from app.db import stable_id, transaction
 from app.search import FILM_SUMMARY, ROLES, FilmQuery, Page, Sort, get_search
 from app.search.documents import LEGACY_CREDITS, PERSON_KEYS
-from etl.writethrough import Changes, film_document, note_changes
+from etl.writethrough import (
+    Changes,
+    document_before_write,
+    film_document,
+    note_changes,
+)
 
 # The columns of a film a write may set, each named by its field.
 FILM_COLUMNS = ("title", "description", "imdb_rating")
@@ -85,11 +90,9 @@ def update_film(film_id, data, check=None):
     may refuse the change by raising. Returns ``(document, changes)``.
     """
     with transaction() as conn:
-        before = film_document(conn, film_id)
+        before = document_before_write(conn, film_document, film_id, check)
         if before is None:
             return None
-        if check is not None:
-            check(before)
         changes = _touched(before)
         columns = [column for column in FILM_COLUMNS if column in data]
         if columns:
@@ -110,11 +113,9 @@ def delete_film(film_id, check=None):
     ``check(document)`` may refuse it by raising, as for :func:`update_film`.
     """
     with transaction() as conn:
-        before = film_document(conn, film_id)
+        before = document_before_write(conn, film_document, film_id, check)
         if before is None:
             return None
-        if check is not None:
-            check(before)
         changes = _touched(before)
         conn.execute("DELETE FROM film WHERE id = ?", (film_id,))
         note_changes(conn, changes)

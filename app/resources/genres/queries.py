@@ -4,7 +4,12 @@ import uuid
 
 from app.db import transaction
 from app.search import get_search
-from etl.writethrough import Changes, genre_document, note_changes
+from etl.writethrough import (
+    Changes,
+    document_before_write,
+    genre_document,
+    note_changes,
+)
 
 
 class GenreNameTaken(Exception):
@@ -48,11 +53,9 @@ def rename_genre(genre_id, name, check=None):
     may refuse the change by raising. Every film of the genre changes with it.
     """
     with transaction() as conn:
-        before = genre_document(conn, genre_id)
+        before = document_before_write(conn, genre_document, genre_id, check)
         if before is None:
             return None
-        if check is not None:
-            check(before)
         _check_name_free(conn, name, genre_id)
         changes = _touched(conn, genre_id)
         conn.execute("UPDATE genre SET name = ? WHERE id = ?", (_clean(name), genre_id))
@@ -63,11 +66,9 @@ def rename_genre(genre_id, name, check=None):
 def delete_genre(genre_id, check=None):
     """Delete a genre, which leaves its films; return the changes, or None."""
     with transaction() as conn:
-        before = genre_document(conn, genre_id)
+        before = document_before_write(conn, genre_document, genre_id, check)
         if before is None:
             return None
-        if check is not None:
-            check(before)
         changes = _touched(conn, genre_id)
         conn.execute("DELETE FROM genre WHERE id = ?", (genre_id,))
         note_changes(conn, changes)
