@@ -28,6 +28,7 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
   them; negative cases are all kept, and checked as usual.
 """
 
+import functools
 import os
 import time
 import zlib
@@ -185,17 +186,13 @@ def _genres_that_exist(case, query):
     return set(genres) <= _known_genre_ids(case.operation.base_url)
 
 
-_genre_ids = {}
-
-
+@functools.cache
 def _known_genre_ids(base_url):
-    """Ids of every genre of the catalogue."""
+    """Ids of every genre of the catalogue, read once per service."""
     base_url = base_url.rstrip("/")
-    if base_url not in _genre_ids:
-        genres = requests.get(f"{base_url}/api/v1/genres?page_size=100", timeout=30)
-        genres.raise_for_status()
-        _genre_ids[base_url] = {genre["id"] for genre in genres.json()}
-    return _genre_ids[base_url]
+    genres = requests.get(f"{base_url}/api/v1/genres?page_size=100", timeout=30)
+    genres.raise_for_status()
+    return {genre["id"] for genre in genres.json()}
 
 
 # Each says in code a rule that the spec's descriptions say in words.
@@ -221,23 +218,22 @@ def filter_case(context, case):
     return all(rule(case, query) for rule in RULES)
 
 
-_person_ids = {}
-
-
+@functools.cache
 def _known_person_ids(base_url):
-    """Ids of people of the catalogue, from the cards of its best rated films."""
+    """Ids of people of the catalogue, from the cards of its best rated films.
+
+    Read once per service.
+    """
     base_url = base_url.rstrip("/")
-    if base_url not in _person_ids:
-        films = requests.get(f"{base_url}/api/v1/films?page_size=10", timeout=30)
-        films.raise_for_status()
-        ids = set()
-        for film in films.json():
-            card = requests.get(f"{base_url}/api/v1/films/{film['id']}", timeout=30)
-            card.raise_for_status()
-            for role in ("actors", "writers", "directors"):
-                ids.update(person["id"] for person in card.json().get(role) or ())
-        _person_ids[base_url] = sorted(ids)
-    return _person_ids[base_url]
+    films = requests.get(f"{base_url}/api/v1/films?page_size=10", timeout=30)
+    films.raise_for_status()
+    ids = set()
+    for film in films.json():
+        card = requests.get(f"{base_url}/api/v1/films/{film['id']}", timeout=30)
+        card.raise_for_status()
+        for role in ("actors", "writers", "directors"):
+            ids.update(person["id"] for person in card.json().get(role) or ())
+    return sorted(ids)
 
 
 @schemathesis.hook
