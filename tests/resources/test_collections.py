@@ -457,3 +457,17 @@ def test_deleting_a_collection_keeps_movies_other_collections_hold(client, users
     assert client.get(f"/collection/{second}/", headers=alice).json["movies"] == [
         movie(2)
     ]
+
+
+def test_a_users_list_never_reaches_another_user_from_the_shared_cache(client, users):
+    create(client, users["alice"], title="Alice's own")
+    for _ in range(2):
+        alice = client.get("/collection/", headers=users["alice"])
+        bob = client.get("/collection/", headers=users["bob"])
+
+        assert [c["title"] for c in alice.json["data"]["collections"]] == [
+            "Alice's own"
+        ]
+        assert bob.json["data"]["collections"] == []
+        assert alice.headers["Cache-Control"] == "private, no-store"
+        assert bob.headers["Cache-Control"] == "private, no-store"
