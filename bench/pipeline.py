@@ -10,6 +10,7 @@ server (osmem behind the tests' proxy) started for the run.
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -99,7 +100,13 @@ def main():
         )
         url = server.stdout.readline().strip()
     try:
-        es_env = dict(env, ELASTICSEARCH_URL=url, ELASTICSEARCH_INDEX_PREFIX="bench_")
+        # A node on Elasticsearch must be given a signing key; the ETL signs nothing.
+        es_env = dict(
+            env,
+            ELASTICSEARCH_URL=url,
+            ELASTICSEARCH_INDEX_PREFIX="bench_",
+            JWT_SECRET_KEY=secrets.token_urlsafe(48),
+        )
         seconds, peak, out = timed(es_env, "etl", "run", "--full")
         label = "etl elasticsearch" if args.elasticsearch_url else "etl osmem+proxy"
         rows.append((label, seconds, peak, documents(out)))

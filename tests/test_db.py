@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 from flask import Blueprint
 
-from app.db import DatabaseBusy, connect, get_db, transaction, use_wal
+from app.db import (
+    DatabaseBusy,
+    IdleConnections,
+    connect,
+    get_db,
+    transaction,
+    use_wal,
+)
 from tests.commands import command_env, gunicorn
 from tests.fixtures.redis import free_port
 from tests.waiting import wait_until
@@ -120,6 +127,63 @@ def test_a_request_that_cannot_get_the_lock_answers_503(probe_app, probe_db):
     assert response.headers["Retry-After"] == "1"
     assert response.json["message"].startswith("The database is busy")
     assert rows(probe_db) == 0
+
+
+def test_a_connection_serves_the_next_request_once_given_back(probe_db):
+    connections = IdleConnections(probe_db)
+    first = connections.take()
+    connections.give_back(first)
+
+    assert connections.take() is first
+
+
+def test_a_database_replaced_at_the_same_path_is_opened_anew(probe_db):
+    connections = IdleConnections(probe_db)
+    old = connections.take()
+    connections.give_back(old)
+    os.replace(probe_db, f"{probe_db}.old")
+    with closing(connect(probe_db)) as conn:
+        conn.execute("CREATE TABLE fresh (n INTEGER)")
+
+    new = connections.take()
+
+    assert new is not old
+    assert [row["name"] for row in new.execute("SELECT name FROM sqlite_master")] == [
+        "fresh"
+    ]
+    with pytest.raises(sqlite3.ProgrammingError):
+        old.execute("SELECT 1")  # the stale connection was closed
+
+
+def test_no_more_connections_are_kept_than_the_size(probe_db):
+    connections = IdleConnections(probe_db, size=1)
+    first, second = connections.take(), connections.take()
+    connections.give_back(first)
+    connections.give_back(second)
+
+    with pytest.raises(sqlite3.ProgrammingError):
+        second.execute("SELECT 1")
+    assert connections.take() is first
+
+
+def test_a_forked_process_never_uses_its_parents_connections(probe_db, monkeypatch):
+    connections = IdleConnections(probe_db)
+    parents = connections.take()
+    connections.give_back(parents)
+    monkeypatch.setattr(os, "getpid", lambda: -1)
+
+    childs = connections.take()
+
+    assert childs is not parents
+    parents.execute("SELECT 1")  # left open: it is the parent's to close
+
+
+def test_a_missing_database_is_not_created_by_a_request(make_app, tmp_path):
+    app = make_app(DATABASE_PATH=str(tmp_path / "missing.sqlite"))
+
+    with app.app_context(), pytest.raises(sqlite3.OperationalError):
+        get_db()
+    assert not (tmp_path / "missing.sqlite").exists()
 
 
 @pytest.mark.slow
