@@ -19,7 +19,6 @@ backlog still holds, until the backlog is empty. The incremental
 even a process that died before catching up loses nothing.
 """
 
-import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from flask import current_app
 from app import caching
 from app.db import connect, get_db, transaction
 from app.search import GENRES, MOVIES, PERSONS, create_indexer
+from app.threads import off_the_loop
 from etl import extract, transform
 
 DONE, PENDING = "done", "pending"
@@ -214,7 +214,7 @@ def index_after_write(changes):
         catch_up(app).start()
         return PENDING
     try:
-        off_the_loop(index_changes, conn, writethrough_indexer(app), changes)
+        indexing(index_changes, conn, writethrough_indexer(app), changes)
     except Exception as exc:  # the write is saved; its indexing waits for the engine
         app.logger.warning(
             "indexing of a write is pending: %s: %s", type(exc).__name__, exc
@@ -228,25 +228,14 @@ def index_after_write(changes):
     return DONE
 
 
-@functools.cache
-def _pool():
-    from gevent.threadpool import ThreadPool
-
-    return ThreadPool(WRITE_THROUGH_THREADS)
-
-
-def off_the_loop(function, *args):
-    """Run ``function(*args)`` in a real thread under gevent; here otherwise.
+def indexing(function, *args):
+    """Return ``function(*args)``, run in the indexing threads under gevent.
 
     Reading the catalogue and writing the embedded index are SQLite calls,
     which never yield: in a thread, the worker's other requests (cached
     pages) go on meanwhile.
     """
-    from gevent import monkey
-
-    if not monkey.is_module_patched("threading"):
-        return function(*args)
-    return _pool().apply(function, args)
+    return off_the_loop("indexing", WRITE_THROUGH_THREADS, function, *args)
 
 
 def catch_up(app):
@@ -305,7 +294,7 @@ class CatchUp:
     def _round(self, conn):
         """Index the backlog once; return whether it is empty now."""
         try:
-            indexed = off_the_loop(drain, conn, writethrough_indexer(self.app))
+            indexed = indexing(drain, conn, writethrough_indexer(self.app))
         except Exception as exc:  # the engine is still down: try again later
             self.app.logger.info(
                 "search catch-up waits: %s: %s", type(exc).__name__, exc

@@ -12,6 +12,8 @@ import functools
 import argon2
 from flask import current_app
 
+from app.threads import off_the_loop
+
 # The longest password accepted, in characters: Argon2 takes any length, but
 # hashing a megabyte would be a denial of service.
 MAX_PASSWORD_LENGTH = 128
@@ -28,13 +30,6 @@ def _hasher(time_cost, memory_cost, parallelism):
     )
 
 
-@functools.cache
-def _pool(size):
-    from gevent.threadpool import ThreadPool
-
-    return ThreadPool(size)
-
-
 def hasher():
     """Return the PasswordHasher at the configured cost."""
     config = current_app.config
@@ -45,18 +40,15 @@ def hasher():
     )
 
 
-def off_the_loop(function, *args):
-    """Run ``function(*args)`` in a thread under gevent; here otherwise."""
-    from gevent import monkey
-
-    if not monkey.is_module_patched("threading"):
-        return function(*args)
-    return _pool(current_app.config["PASSWORD_HASH_THREADS"]).apply(function, args)
+def hashing(function, *args):
+    """Return ``function(*args)``, run in the hashing threads under gevent."""
+    threads = current_app.config["PASSWORD_HASH_THREADS"]
+    return off_the_loop("passwords", threads, function, *args)
 
 
 def hash_password(password):
     """Return the Argon2id hash of ``password``."""
-    return off_the_loop(hasher().hash, password)
+    return hashing(hasher().hash, password)
 
 
 def dummy_hash():
@@ -72,7 +64,7 @@ def _dummy_hash(password_hasher):
 def verify_password(password_hash, password):
     """Whether ``password`` matches ``password_hash``; the same cost either way."""
     try:
-        return off_the_loop(hasher().verify, password_hash, password)
+        return hashing(hasher().verify, password_hash, password)
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
         return False
 
