@@ -55,7 +55,10 @@ def rows(conn, parameters):
         if people.get("exclude"):
             conditions.append("NOT " + _CREDITED)
             args += [role, json.dumps(people["exclude"])]
-    # Each row is built as JSON by SQLite itself: at 200,000 rows, decoding the
+    # The films are filtered, sorted and cut to the limit first, on their own
+    # small rows; only then are their genres and directors looked up, so the
+    # sort never carries them (that halved the time at 200,000 films). Each
+    # row is built as JSON by SQLite itself: at 200,000 rows, decoding the
     # genres and directors only to encode the row again cost a second or more.
     sql = (
         "SELECT json_array(f.id, f.title, f.imdb_rating,"
@@ -66,8 +69,9 @@ def rows(conn, parameters):
         "   FROM film_person fp JOIN person p ON p.id = fp.person_id"
         "   WHERE fp.film_id = f.id AND fp.role = 'director' ORDER BY fp.position))"
         "   ))"
-        " FROM film f WHERE " + " AND ".join(conditions) + " ORDER BY f.imdb_rating"
-        " DESC, f.title, f.id LIMIT ?"
+        " FROM (SELECT f.id, f.title, f.imdb_rating FROM film f"
+        " WHERE " + " AND ".join(conditions) + " ORDER BY f.imdb_rating DESC,"
+        " f.title, f.id LIMIT ?) f"
     )
     for (row,) in conn.execute(sql, (*args, sql_limit(parameters))):
         yield row
