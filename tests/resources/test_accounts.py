@@ -8,6 +8,7 @@ import time
 import urllib.request
 from contextlib import closing
 
+import flask_jwt_extended
 import jwt as pyjwt
 import pytest
 import redis
@@ -409,6 +410,50 @@ def test_a_token_signed_by_this_service_works(accounts_app):
     response = accounts_app.test_client().get(PROTECTED, headers=authorized(token))
 
     assert response.status_code == 200
+
+
+def test_a_token_is_verified_once_while_it_is_valid(accounts_app, monkeypatch):
+    account = make_account(accounts_app, "alice")
+    headers = bearer(accounts_app, account)
+    verified = []
+    verify = flask_jwt_extended.JWTManager._decode_jwt_from_config
+
+    def counting(manager, *args, **kwargs):
+        verified.append(args[0])
+        return verify(manager, *args, **kwargs)
+
+    monkeypatch.setattr(
+        flask_jwt_extended.JWTManager, "_decode_jwt_from_config", counting
+    )
+    client = accounts_app.test_client()
+
+    answers = [client.get(PROTECTED, headers=headers).status_code for _ in range(3)]
+
+    assert answers == [200, 200, 200]
+    assert len(verified) == 1
+
+
+def test_a_verified_token_is_refused_once_it_expires(accounts_app):
+    account = make_account(accounts_app, "alice")
+    expiry = int(time.time()) + 2
+    headers = authorized(forged(claims_of(account, exp=expiry)))
+    client = accounts_app.test_client()
+    assert client.get(PROTECTED, headers=headers).status_code == 200
+
+    wait_until(lambda: time.time() > expiry + 0.1, attempts=100)
+    response = client.get(PROTECTED, headers=headers)
+
+    assert_refused(response)
+    assert "expired" in response.json["message"]
+
+
+def test_a_token_verified_by_one_key_is_refused_by_another(accounts_app, make_app):
+    account = make_account(accounts_app, "alice")
+    headers = bearer(accounts_app, account)
+    assert accounts_app.test_client().get(PROTECTED, headers=headers).status_code == 200
+    other = make_app(JWT_SECRET_KEY="another-signing-key-" * 3)
+
+    assert_refused(other.test_client().get(PROTECTED, headers=headers))
 
 
 # --- the signing key --------------------------------------------------------------
