@@ -25,6 +25,7 @@ from app.resources.accounts.cli import users_cli
 from app.resources.movies import provider as movies_provider
 from app.resources.request_count import counter as request_count
 from datagen.cli import data_cli
+from etl import writethrough
 from etl.cli import etl_cli
 from reports import registry as reports_registry
 from reports.cli import reports_cli
@@ -94,6 +95,7 @@ def register_extensions(app):
     request_id.init_app(app)
     db.init_app(app)
     search.init_app(app)
+    writethrough.init_app(app)
     caching.init_app(app)
     authentication.init_app(app)
     tokens.init_app(app)

@@ -180,6 +180,11 @@ def from_environment():
             "MOVIES_PROVIDER_CONNECT_TIMEOUT", 2.0
         ),
         "MOVIES_PROVIDER_READ_TIMEOUT": _env_float("MOVIES_PROVIDER_READ_TIMEOUT", 5.0),
+        # The largest answer read from the provider (a page is a few KiB): a longer
+        # one, announced or sent, is refused as garbage is, read no further.
+        "MOVIES_PROVIDER_MAX_BYTES": _env_int(
+            "MOVIES_PROVIDER_MAX_BYTES", 1024 * 1024, minimum=1024
+        ),
         # Retries of a failed call (connection error, timeout, 429, 5xx), after
         # waits growing from MOVIES_PROVIDER_BACKOFF seconds, with as much jitter;
         # a Retry-After up to MOVIES_PROVIDER_LONGEST_WAIT is waited out, a

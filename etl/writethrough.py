@@ -14,11 +14,15 @@ backlog rows it indexed are cleared.
 When the search engine fails, the write stays saved and answers that its
 indexing is pending. The process then catches up on its own
 (:class:`CatchUp`): every ``SEARCH_CATCH_UP_SECONDS`` it indexes what the
-backlog still holds, until the backlog is empty. The incremental
-``flask etl run`` reads the same changes from the ``modified`` stamps, so
-even a process that died before catching up loses nothing.
+backlog still holds, until the backlog is empty. A process that starts
+serving while the backlog holds rows, left by processes that died before
+catching up, starts its catch-up too (:func:`catch_up_on_first_request`).
+The incremental ``flask etl run`` reads the same changes from the
+``modified`` stamps as well.
 """
 
+import os
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 
@@ -41,6 +45,8 @@ WRITE_THROUGH_LIMIT = 500
 # Real threads per worker that index writes off the event loop (gevent): index
 # writes take the index's one write lock in turn anyway.
 WRITE_THROUGH_THREADS = 2
+# Set in app.extensions once the first request has checked the backlog.
+_BACKLOG_CHECKED = "search-backlog-checked"
 _NEXT_REVISION = (
     "UPDATE catalogue_revision SET revision = max(revision + 1,"
     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
@@ -158,6 +164,11 @@ def index_changes(conn, indexer, changes):
     return revision
 
 
+def has_backlog(conn):
+    """Return whether the backlog holds any row."""
+    return conn.execute("SELECT 1 FROM search_backlog LIMIT 1").fetchone() is not None
+
+
 def backlog(conn, limit=CATCH_UP_BATCH):
     """Return the Changes of the oldest ``limit`` backlog rows (empty if none)."""
     rows = conn.execute(
@@ -223,7 +234,7 @@ def index_after_write(changes):
         return PENDING
     finally:
         caching.invalidate()
-    if conn.execute("SELECT 1 FROM search_backlog LIMIT 1").fetchone():
+    if has_backlog(conn):
         catch_up(app).start()
     return DONE
 
@@ -241,6 +252,37 @@ def indexing(function, *args):
 def catch_up(app):
     """Return the catch-up of this process, made once."""
     return app.extensions.setdefault("search-catch-up", CatchUp(app))
+
+
+def catch_up_on_first_request():
+    """On the first request of a process, start its catch-up if the backlog holds rows.
+
+    Rows left by processes that died before catching up (a restart) would
+    otherwise wait for the next failing write or ETL run. The first request is
+    the hook because it runs in the process that serves, after gevent has
+    patched the standard library (the catch-up is then a greenlet), under any
+    server (gunicorn, ``flask run``, the tests' client) and never for a CLI
+    command such as ``flask db upgrade``; ``create_app`` and imports stay free
+    of work. Gunicorn's ``post_worker_init`` would miss every other server and
+    make gunicorn.conf.py import the app. Every later request pays one lookup.
+
+    A node without the catalogue file (search only) opens nothing, and a
+    catalogue not migrated yet has no backlog: either way the request goes on.
+    """
+    app = current_app._get_current_object()
+    if _BACKLOG_CHECKED in app.extensions:
+        return
+    app.extensions[_BACKLOG_CHECKED] = True
+    if not os.path.exists(app.config["DATABASE_PATH"]):
+        return
+    try:
+        behind = has_backlog(get_db())
+    except sqlite3.Error as exc:
+        app.logger.info("search backlog not checked: %s", exc)
+        return
+    if behind:
+        app.logger.info("search backlog left by earlier processes: catching up")
+        catch_up(app).start()
 
 
 class CatchUp:
@@ -309,3 +351,9 @@ class CatchUp:
                 # Cleared under the lock: a start() after this makes a new thread.
                 self._thread = None
             return empty
+
+
+def init_app(app):
+    """Catch up on a backlog left by earlier processes, once each process serves."""
+    if not app.config["DOCS_ONLY"]:
+        app.before_request(catch_up_on_first_request)

@@ -18,11 +18,11 @@ from app.db import connect, stable_id
 from app.search import MOVIES, SearchUnavailable, Sort, get_search
 from etl import writethrough
 from etl.writethrough import catch_up, writethrough_indexer
-from tests.factories import writer_id
+from tests.factories import make_legacy_db, writer_id
 from tests.fixtures.accounts import bearer, make_account
 from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
 from tests.fixtures.search import BACKENDS
-from tests.resources.catalogue import build_from_legacy, run_cli
+from tests.resources.catalogue import LEGACY_MOVIES, build_from_legacy, run_cli
 from tests.settings import make_test_app
 from tests.waiting import wait_until
 
@@ -35,9 +35,11 @@ HAMILL = stable_id("person", "Mark Hamill")
 class Admin:
     """An app on the legacy catalogue, its client and an admin's headers."""
 
-    def __init__(self, app, engine):
+    def __init__(self, app, engine, settings):
         self.app = app
         self.engine = engine
+        self.settings = settings
+        self.restarted = []
         self.client = app.test_client()
         self.headers = bearer(app, make_account(app, "admin", role="admin"))
         self.user_headers = bearer(app, make_account(app, "reader"))
@@ -69,6 +71,14 @@ class Admin:
         response = self.post(GENRES, {"name": name})
         assert response.status_code == 201, response.json
         return response.json
+
+    def restart(self):
+        """Return a new app on the same catalogue and search engine: a process of
+        the service started anew, with nothing of this one's state.
+        """
+        app = make_test_app(self.app.config["DATABASE_PATH"], **self.settings)
+        self.restarted.append(app)
+        return app
 
     def backlog(self):
         """Return the rows the write-through has yet to index."""
@@ -129,8 +139,10 @@ def admin(request, db_path, tmp_path):
         if proxy is None:
             indexer = writethrough_indexer(app)
             app.extensions["search-writethrough"] = CutIndexer(indexer, engine)
-        yield Admin(app, engine)
-        wait_until(lambda: not catch_up(app).running())
+        admin = Admin(app, engine, settings)
+        yield admin
+        apps = (app, *admin.restarted)
+        wait_until(lambda: not any(catch_up(each).running() for each in apps))
     if proxy is not None:
         proxy.close()
         drop_indices(upstream, prefix)
@@ -602,6 +614,35 @@ def test_the_search_engine_killed_between_commit_and_index_write(admin):
     admin.engine.down = False
     wait_until(lambda: not admin.backlog())
     assert admin.get(f"{FILMS}/{response.json['id']}").json == response.json
+
+
+def test_a_restarted_service_indexes_the_backlog_its_last_processes_left(admin):
+    catch_up(admin.app).stop()  # every process dies before its catch-up
+    admin.engine.down = True
+    response = admin.patch(f"{FILMS}/tt0000001", {"title": "Star Wars IV"})
+    assert response.headers["X-Indexing"] == "pending"
+    admin.engine.down = False
+
+    restarted = admin.restart()
+    assert not catch_up(restarted).running()  # creating the app starts nothing
+    client = restarted.test_client()
+    assert client.get("/healthz").status_code == 200  # it serves: no write
+
+    wait_until(lambda: not admin.backlog())
+    assert client.get(f"{FILMS}/tt0000001").json["title"] == "Star Wars IV"
+    found = client.get(f"{FILMS}/search", query_string={"query": "Star Wars IV"})
+    assert [film["id"] for film in found.json] == ["tt0000001"]
+
+
+def test_a_first_request_on_a_catalogue_not_yet_migrated_is_answered(tmp_path):
+    path = tmp_path / "legacy.sqlite"
+    make_legacy_db(path, movies=LEGACY_MOVIES)  # no search_backlog table yet
+    app = make_test_app(path)
+
+    response = app.test_client().get("/healthz")
+
+    assert response.status_code == 200
+    assert not catch_up(app).running()
 
 
 def test_the_etl_catches_up_on_a_change_the_write_through_missed(admin):

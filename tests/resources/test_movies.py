@@ -26,6 +26,9 @@ FAST = {
     "MOVIES_PROVIDER_FAILURES": 3,
     "MOVIES_PROVIDER_PAUSE": 30.0,
 }
+MIB = 1024 * 1024
+# A cap on the provider's answers small enough that a page padded past it is cheap.
+SMALL_CAP = 16 * 1024
 
 
 @pytest.fixture
@@ -355,6 +358,73 @@ def test_an_unreachable_provider_is_503(make_app, accounts_app, movies_provider)
     assert_retry_after(response)
 
 
+# --- the size of an answer -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_page_as_large_as_the_cap_is_served(
+    make_app, accounts_app, movies_provider, framing
+):
+    app = make_app(
+        **movies_provider.settings(**FAST, MOVIES_PROVIDER_MAX_BYTES=SMALL_CAP)
+    )
+    headers = bearer(app, make_account(app, "alice"))
+    movies_provider.fail_with("padded", SMALL_CAP, framing)
+
+    response = app.test_client().get("/movies/", headers=headers)
+
+    assert response.status_code == 200
+    assert response.json["data"] == movies_provider.movies[:PAGE_SIZE]
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_page_a_byte_over_the_cap_is_502(
+    make_app, accounts_app, movies_provider, framing
+):
+    app = make_app(
+        **movies_provider.settings(**FAST, MOVIES_PROVIDER_MAX_BYTES=SMALL_CAP)
+    )
+    headers = bearer(app, make_account(app, "alice"))
+    movies_provider.fail_with("padded", SMALL_CAP + 1, framing)
+
+    response = app.test_client().get("/movies/", headers=headers)
+
+    assert_error(response, 502)
+    assert_retry_after(response)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_huge_body_is_502_and_read_no_further_than_the_cap(
+    get, movies_provider, framing, caplog
+):
+    size = 64 * MIB  # a valid page but for its size; the default cap is 1 MiB
+    movies_provider.fail_with("padded", size, framing)
+
+    response = get()
+
+    assert_error(response, 502)
+    assert_retry_after(response)
+    assert movies_provider.requests == 1
+    wait_until(movies_provider.padded_done.is_set)
+    assert movies_provider.padded_sent < size  # the service hung up on the rest
+    assert "MOVIES_PROVIDER_MAX_BYTES" in caplog.text
+    assert "127.0.0.1:" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_a_body_announced_over_the_cap_is_refused_without_reading_it(
+    get, movies_provider
+):
+    # The fake holds the body after its headers: reading it would time out (504).
+    movies_provider.fail_with("padded", 2 * MIB, "announced")
+
+    response = get()
+
+    assert_error(response, 502)
+    assert_retry_after(response)
+    assert movies_provider.requests == 1
+
+
 # --- the breaker --------------------------------------------------------------------
 
 
@@ -401,6 +471,18 @@ def test_after_the_pause_one_probe_closes_the_breaker(get, movies_app, movies_pr
 
     assert get().status_code == 200
     assert get("/movies/?page=2").status_code == 200
+
+
+def test_bodies_over_the_cap_open_the_breaker_like_garbage(get, movies_provider):
+    movies_provider.fail_with("padded", 2 * MIB, "chunked")
+    for _ in range(FAST["MOVIES_PROVIDER_FAILURES"]):
+        assert get().status_code == 502
+    asked = movies_provider.requests
+
+    response = get()
+
+    assert_error(response, 503)
+    assert movies_provider.requests == asked
 
 
 def test_a_failed_probe_opens_the_breaker_again(get, movies_app, movies_provider):
@@ -451,6 +533,7 @@ def test_the_breaker_lives_in_redis_with_redis(
         ("status", 500, {}),
         ("status", 429, {"Retry-After": "120"}),
         ("invalid-json",),
+        ("padded", 2 * MIB, "chunked"),
         ("reset",),
         ("hang",),
     ],

@@ -8,6 +8,12 @@ not. Under gevent the sockets and the waits yield, so a slow provider holds
 only the requests that wait for it. A circuit shared by the workers
 (``app.circuit.SharedCircuit``) stops calling after a few failures in a row.
 
+A page's body is read in chunks up to ``MOVIES_PROVIDER_MAX_BYTES``: a longer
+one, or one whose Content-Length announces more, is refused as garbage is,
+and its connection closed instead of read to the end. The body is read after
+urllib3's retries, so a connection that breaks or stalls in the middle of a
+body is answered at once (503, 504), not retried.
+
 Pages are kept in the app's cache: fresh for ``MOVIES_PROVIDER_CACHE_TTL``,
 then served stale, for ``MOVIES_PROVIDER_STALE_TTL``, whenever the provider
 fails. While a worker reads a page from the provider, its other requests for
@@ -26,6 +32,7 @@ import marshmallow as ma
 import urllib3
 from flask import current_app
 from urllib3.exceptions import (
+    DecodeError,
     HTTPError,
     InvalidHeader,
     MaxRetryError,
@@ -47,6 +54,8 @@ POOL_SIZE = 50
 # A provider's Retry-After is passed on up to this, so a client never waits a day.
 LONGEST_RETRY_AFTER = 3600
 CREDENTIALS = ("MOVIES_PROVIDER_USERNAME", "MOVIES_PROVIDER_PASSWORD")
+# Bytes of the provider's body read at a time.
+READ_CHUNK = 64 * 1024
 _EXTENSION = "movies-provider"
 
 
@@ -163,6 +172,7 @@ class Provider:
         self.fresh_ttl = config["MOVIES_PROVIDER_CACHE_TTL"]
         self.stale_ttl = max(config["MOVIES_PROVIDER_STALE_TTL"], self.fresh_ttl)
         self.pause = config["MOVIES_PROVIDER_PAUSE"]
+        self.max_bytes = config["MOVIES_PROVIDER_MAX_BYTES"]
         retries = config["MOVIES_PROVIDER_RETRIES"]
         # The longest one call may take, retries and their pauses included.
         self.budget = (retries + 1) * (
@@ -265,39 +275,92 @@ class Provider:
             )
         try:
             response = self.pool.request(
-                "GET", self.url, fields={"page": str(number)}, headers=self.headers
+                "GET",
+                self.url,
+                fields={"page": str(number)},
+                headers=self.headers,
+                preload_content=False,
             )
         except (MaxRetryError, HTTPError) as exc:
-            reason = getattr(exc, "reason", exc)
-            self._failed(type(reason).__name__)
-            # A refused connection is a NewConnectionError, which urllib3 derives
-            # from its connect timeout: unreachable, not slow.
-            if isinstance(reason, Urllib3Timeout) and not isinstance(
-                reason, NewConnectionError
-            ):
-                raise ProviderTimedOut(
-                    "The movie provider did not answer in time.",
-                    retry_after=self._seconds_left(),
-                ) from None
-            raise ProviderUnavailable(
-                "The movie provider cannot be reached.",
+            raise self._unreachable(getattr(exc, "reason", exc)) from None
+        try:
+            return self._read(response, number)
+        finally:
+            # A body left unread (an error's, or one over the cap) must not be
+            # taken for the next answer on this connection: close it, then
+            # give the pool its place back. A body read to its end has already
+            # released its connection, which this leaves open.
+            response.close()
+            response.release_conn()
+
+    def _unreachable(self, reason):
+        """Record a failed call; return the error a timeout or a broken connection means."""
+        self._failed(type(reason).__name__)
+        # A refused connection is a NewConnectionError, which urllib3 derives
+        # from its connect timeout: unreachable, not slow.
+        if isinstance(reason, Urllib3Timeout) and not isinstance(
+            reason, NewConnectionError
+        ):
+            return ProviderTimedOut(
+                "The movie provider did not answer in time.",
                 retry_after=self._seconds_left(),
-            ) from None
-        return self._read(response, number)
+            )
+        return ProviderUnavailable(
+            "The movie provider cannot be reached.",
+            retry_after=self._seconds_left(),
+        )
+
+    def _body(self, response):
+        """Return the answer's body, read in chunks, at most ``max_bytes`` of it.
+
+        A body over the cap, or a Content-Length that announces one, is a
+        ProviderBadAnswer, and is read no further; a connection that fails
+        while the body is read is the ProviderError it means.
+        """
+        if (response.length_remaining or 0) > self.max_bytes:
+            raise self._too_large()
+        body = bytearray()
+        try:
+            while chunk := response.read(READ_CHUNK):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise self._too_large()
+        except DecodeError:  # a Content-Encoding the body does not follow
+            raise self._not_a_page() from None
+        except HTTPError as exc:
+            raise self._unreachable(exc) from None
+        return bytes(body)
+
+    def _too_large(self):
+        """Record an answer over the cap as a failure; return its error."""
+        self._failed("an answer over MOVIES_PROVIDER_MAX_BYTES")
+        self.logger.warning(
+            "movies provider answered more than %d bytes, refused: raise"
+            " MOVIES_PROVIDER_MAX_BYTES if its pages grew",
+            self.max_bytes,
+        )
+        return ProviderBadAnswer(
+            "The movie provider answered more than this service reads.",
+            retry_after=self._seconds_left(),
+        )
+
+    def _not_a_page(self):
+        """Record an answer that is not a page as a failure; return its error."""
+        self._failed("an answer that is not a page of movies")
+        return ProviderBadAnswer(
+            "The movie provider answered something that is not a page of movies.",
+            retry_after=self._seconds_left(),
+        )
 
     def _read(self, response, number):
         """Turn the provider's answer into a page, or the ProviderError it means."""
         status = response.status
         if status == 200:
+            body = self._body(response)
             try:
-                page = ProviderPageSchema().load(json.loads(response.data))
+                page = ProviderPageSchema().load(json.loads(body))
             except (ValueError, ma.ValidationError):
-                self._failed("an answer that is not a page of movies")
-                raise ProviderBadAnswer(
-                    "The movie provider answered something that is not a page of"
-                    " movies.",
-                    retry_after=self._seconds_left(),
-                ) from None
+                raise self._not_a_page() from None
             if number > 1 and not page["data"]:
                 self.circuit.succeeded()
                 raise PageNotFound(self._beyond(number))

@@ -36,8 +36,9 @@ class MovieViews(MethodView):
     @blp.alt_response(
         502,
         **retry_later_doc(
-            "The provider answered an error or something that is not a page"
-            " (wrong credentials included), and no earlier copy is at hand."
+            "The provider answered an error (wrong credentials included),"
+            " something that is not a page, or more than this service reads,"
+            " and no earlier copy is at hand."
         ),
     )
     @blp.alt_response(
