@@ -59,7 +59,11 @@ class ReportQueue:
 
 
 def get_queue(app):
-    """Return the app's queue, made on first use (never at import or start)."""
+    """Return the app's queue, made on first use (never at import or start).
+
+    ``app`` is the app itself, never the ``current_app`` proxy: the queue's task
+    runs its jobs with it in the worker's threads, outside any request.
+    """
     queue = app.extensions.get("reports-queue")
     if queue is None:
         queue = app.extensions["reports-queue"] = ReportQueue(app)

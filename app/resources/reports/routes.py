@@ -125,7 +125,7 @@ class ReportViews(MethodView):
         )
         if not reused:
             try:
-                get_queue(current_app).enqueue(job.id)
+                get_queue(current_app._get_current_object()).enqueue(job.id)
             except Exception:
                 jobs.fail(conn, job.id, "The job queue could not take this report.")
                 raise
