@@ -57,6 +57,10 @@ class ReportQueue:
         """Return how many messages wait on the queue."""
         return self.huey.pending_count()
 
+    def pending_job_ids(self):
+        """Return the ids of the jobs whose messages wait on the queue."""
+        return {task.args[0] for task in self.huey.pending()}
+
 
 def get_queue(app):
     """Return the app's queue, made on first use (never at import or start).
