@@ -125,7 +125,8 @@ def from_environment():
         "REPORT_RESULT_TTL": _env_int("REPORT_RESULT_TTL", 7 * 24 * 3600, minimum=1),
         # A running job whose worker has not said it is alive for this many
         # seconds is taken as lost (a killed worker): it runs again, up to
-        # REPORT_MAX_ATTEMPTS attempts in all, then ends in error.
+        # REPORT_MAX_ATTEMPTS attempts in all, then ends in error. A job queued
+        # this long whose message is not on the queue is enqueued again.
         "REPORT_HEARTBEAT_TIMEOUT": _env_float("REPORT_HEARTBEAT_TIMEOUT", 30.0),
         "REPORT_MAX_ATTEMPTS": _env_int("REPORT_MAX_ATTEMPTS", 3, minimum=1),
         # Seconds a worker's write of result rows waits for the write lock.

@@ -5,5 +5,6 @@ The registry (``reports.registry``) knows every report by name: one module in
 web side only records a job (``reports.jobs``) and enqueues its id
 (``reports.queue``); ``flask reports worker`` runs the queue's consumer, which
 runs the job (``reports.tasks``) and, beside it, recovers the jobs of workers
-that died and purges expired results (``reports.worker``).
+that died (running, or taken off the queue but not yet claimed) and purges
+expired results (``reports.worker``).
 """

@@ -38,7 +38,7 @@ def worker_command(workers):
 
 @reports_cli.command("purge")
 def purge_command():
-    """Recover silent jobs and delete expired results now (the worker does it too)."""
+    """Recover lost jobs and delete expired results now (the worker does it too)."""
     requeued, jobs_purged, results_purged = worker.sweep(
         current_app._get_current_object()
     )

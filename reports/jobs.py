@@ -93,8 +93,8 @@ def submit(conn, owner_id, report_name, parameters, data_version, ttl_seconds):
         if result is None:
             job_id = conn.execute(
                 "INSERT INTO report_job (owner_id, report_name, parameters,"
-                " parameters_key, report_date) VALUES (?, ?, ?, ?, ?)",
-                (owner_id, report_name, json.dumps(parameters), key, now),
+                " parameters_key, report_date, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (owner_id, report_name, json.dumps(parameters), key, now, now),
             ).lastrowid
         else:
             job_id = conn.execute(
@@ -276,8 +276,9 @@ def fail(conn, job_id, message, attempt=None):
 def recover_stale(conn, heartbeat_timeout, max_attempts, now=None):
     """Find running jobs whose worker went silent; requeue or fail each.
 
-    Returns the ids requeued, for the caller to enqueue again. The update is
-    conditional, so of several workers sweeping at once only one acts.
+    Returns the ids requeued (queued since ``now``), for the caller to enqueue
+    again. The update is conditional, so of several workers sweeping at once
+    only one acts.
     """
     now = now or datetime.now(UTC)
     cutoff = timestamp(now - timedelta(seconds=heartbeat_timeout))
@@ -291,10 +292,10 @@ def recover_stale(conn, heartbeat_timeout, max_attempts, now=None):
         with transaction(conn):
             if attempts < max_attempts:
                 changed = conn.execute(
-                    "UPDATE report_job SET status = 'queued', heartbeat_at = NULL"
-                    " WHERE id = ? AND status = 'running' AND attempts = ?"
-                    " AND heartbeat_at < ?",
-                    (job_id, attempts, cutoff),
+                    "UPDATE report_job SET status = 'queued', heartbeat_at = NULL,"
+                    " queued_at = ? WHERE id = ? AND status = 'running'"
+                    " AND attempts = ? AND heartbeat_at < ?",
+                    (timestamp(now), job_id, attempts, cutoff),
                 ).rowcount
                 if changed:
                     requeued.append(job_id)
@@ -312,6 +313,38 @@ def recover_stale(conn, heartbeat_timeout, max_attempts, now=None):
                     ),
                 )
     return requeued
+
+
+def waiting_too_long(conn, timeout, now=None):
+    """Return ``(id, queued_at)`` of the jobs queued more than ``timeout`` s ago.
+
+    Such a job is either waiting its turn behind a long queue or has lost its
+    message; the caller tells which by looking at the queue.
+    """
+    now = now or datetime.now(UTC)
+    cutoff = timestamp(now - timedelta(seconds=timeout))
+    rows = conn.execute(
+        "SELECT id, queued_at FROM report_job"
+        " WHERE status = 'queued' AND queued_at < ? ORDER BY id",
+        (cutoff,),
+    )
+    return [(job_id, queued_at) for job_id, queued_at in rows]
+
+
+def requeue_lost(conn, job_id, queued_at, now=None):
+    """Mark a job whose message was lost as queued again at ``now``.
+
+    Returns whether the caller is to enqueue it: the update is conditional on
+    the job being still queued since ``queued_at``, so of several workers that
+    found the same lost message only one enqueues it again.
+    """
+    with transaction(conn):
+        changed = conn.execute(
+            "UPDATE report_job SET queued_at = ?"
+            " WHERE id = ? AND status = 'queued' AND queued_at = ?",
+            (timestamp(now), job_id, queued_at),
+        ).rowcount
+    return bool(changed)
 
 
 def interrupted_message(attempts):

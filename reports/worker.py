@@ -1,13 +1,22 @@
 """The worker: Huey's consumer, and a sweeper beside it.
 
 The consumer runs ``REPORT_WORKERS`` threads, each taking job ids off the
-queue. The sweeper, every third of ``REPORT_HEARTBEAT_TIMEOUT``, finds running
-jobs whose heartbeat is older than that timeout (their worker was killed, or
-its machine died): each goes back on the queue for another attempt, or, after
-``REPORT_MAX_ATTEMPTS``, ends in error with a message. So a killed job is
-noticed within 4/3 of the timeout (40 s by default). It also deletes what
-``REPORT_RESULT_TTL`` let expire. Several workers may sweep at once: each
-change is conditional on the state it saw, so only one acts.
+queue. The sweeper, every third of ``REPORT_HEARTBEAT_TIMEOUT``, recovers the
+jobs that would otherwise never finish:
+
+- running jobs whose heartbeat is older than that timeout (their worker was
+  killed, or its machine died): each goes back on the queue for another
+  attempt, or, after ``REPORT_MAX_ATTEMPTS``, ends in error with a message;
+- queued jobs whose message is gone (a worker took it and died before it
+  claimed the job, or the API died between recording a job and enqueuing it):
+  a job queued longer than the timeout whose id is not among the messages
+  waiting on the queue is enqueued again, its attempts unchanged.
+
+So such a job is noticed within 4/3 of the timeout (40 s by default). The
+sweeper also deletes what ``REPORT_RESULT_TTL`` let expire. Several workers may
+sweep at once: each change is conditional on the state it saw, so only one
+acts; and a job is only ever run by the worker that claimed it, so a message
+enqueued once too often finds it claimed and does nothing.
 """
 
 import logging
@@ -25,27 +34,50 @@ logger = logging.getLogger("reports")
 
 
 def sweep(app, now=None):
-    """Recover the jobs of silent workers and purge expired results, once.
+    """Recover lost jobs and purge expired results, once.
 
-    Returns ``(requeued ids, jobs purged, results purged)``.
+    Returns ``(requeued ids, jobs purged, results purged)``: the ids are those
+    of the jobs of silent workers, then those of the jobs whose message was lost.
     """
     config = app.config
+    timeout = config["REPORT_HEARTBEAT_TIMEOUT"]
+    queue = get_queue(app)
     conn = open_connection(config)
     try:
         requeued = jobs.recover_stale(
-            conn,
-            config["REPORT_HEARTBEAT_TIMEOUT"],
-            config["REPORT_MAX_ATTEMPTS"],
-            now=now,
+            conn, timeout, config["REPORT_MAX_ATTEMPTS"], now=now
         )
-        queue = get_queue(app)
         for job_id in requeued:
             logger.warning("report job %s lost its worker: queued again", job_id)
             queue.enqueue(job_id)
+        requeued += recover_lost_messages(conn, queue, timeout, now=now)
         purged = jobs.purge_expired(conn, config["REPORT_RESULT_TTL"], now=now)
     finally:
         conn.close()
     return requeued, *purged
+
+
+def recover_lost_messages(conn, queue, timeout, now=None):
+    """Enqueue again the jobs queued over ``timeout`` s whose message is gone.
+
+    Returns their ids. The queue is read only when some job has waited that
+    long, and a job whose message still waits its turn is left alone, so a
+    long queue gets no duplicates. A worker may take a job's message between
+    the two reads: if it has not claimed the job by the update, the job is
+    enqueued once more, and that extra message finds it claimed and does nothing.
+    """
+    waiting = jobs.waiting_too_long(conn, timeout, now=now)
+    if not waiting:
+        return []
+    on_queue = queue.pending_job_ids()
+    requeued = []
+    for job_id, queued_at in waiting:
+        if job_id in on_queue or not jobs.requeue_lost(conn, job_id, queued_at, now):
+            continue
+        logger.warning("report job %s lost its message: queued again", job_id)
+        queue.enqueue(job_id)
+        requeued.append(job_id)
+    return requeued
 
 
 class Sweeper:

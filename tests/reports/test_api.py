@@ -10,6 +10,7 @@ import pytest
 from app.db import connect
 from app.resources.reports import export
 from reports import jobs
+from tests.fixtures.reports import RunningConsumer
 from tests.waiting import wait_until
 
 TOP_MOVIES = {"report_name": "top-movies-per-rating", "rating": {"gt": 7.5}}
@@ -106,6 +107,16 @@ def test_an_unfinished_job_says_when_to_poll_again(reports_app, users):
 
     assert response.get_json()["status"] == "queued"
     assert response.headers["Retry-After"] == "2"
+
+
+def test_a_job_queued_before_any_worker_runs_once_one_starts(reports_app, users):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    with RunningConsumer(reports_app):
+        job = finished(client, users.headers["alice"], job_id)
+
+    assert job["status"] == "completed"
 
 
 def test_top_movies_per_rating_rows_best_first(reports_app, users, report_worker):
@@ -524,7 +535,6 @@ class RunningWorkerUntilEmpty:
 
     def __init__(self, app):
         from reports.queue import get_queue
-        from tests.fixtures.reports import RunningConsumer
 
         self.queue = get_queue(app)
         self.running = RunningConsumer(app)

@@ -1,11 +1,13 @@
 """``flask reports worker`` as an operator runs it: a job survives restarts, a
 worker killed with SIGKILL mid-job leaves the job to run again or to end in
-error, a report that raises ends in error without its traceback; and expired
-results are purged. On the embedded queue and on Redis.
+error, a job whose message was taken by a worker that died before claiming it
+is queued again (once), a report that raises ends in error without its
+traceback; and expired results are purged. On the embedded queue and on Redis.
 """
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +16,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.db import connect
-from reports import worker
+from app.migrations import discover, upgrade
+from reports import jobs, worker
+from reports.queue import get_queue
 from tests.commands import ROOT, command_env
+from tests.factories import make_star_wars_db
+from tests.fixtures.reports import RunningConsumer
 from tests.reports.extra import with_extra_reports
 from tests.reports.test_api import TOP_MOVIES, finished, job_of, rows_of, submit
 from tests.waiting import wait_until
@@ -201,6 +207,100 @@ def test_a_report_that_raises_ends_in_error_without_its_traceback(
     assert "Traceback" not in text
     assert response.status_code == 200
     wait_until(lambda: "secret internal detail" in process.log_path.read_text())
+
+
+def after_the_grace(app):
+    """A moment at which a job queued now has waited longer than its grace."""
+    return datetime.now(UTC) + timedelta(
+        seconds=app.config["REPORT_HEARTBEAT_TIMEOUT"] + 1
+    )
+
+
+def test_a_job_whose_message_was_lost_is_queued_again_and_runs(reports_app, users):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job_id = submit(client, headers, TOP_MOVIES).get_json()["id"]
+    queue = get_queue(reports_app)
+    # A worker takes the message, then dies before it claims the job.
+    assert queue.huey.dequeue().args == (job_id,)
+
+    assert worker.sweep(reports_app) == ([], 0, 0)
+    assert worker.sweep(reports_app, now=after_the_grace(reports_app)) == (
+        [job_id],
+        0,
+        0,
+    )
+    assert worker.sweep(reports_app, now=after_the_grace(reports_app)) == ([], 0, 0)
+    assert queue.pending() == 1
+    with RunningConsumer(reports_app):
+        job = finished(client, headers, job_id)
+
+    assert job["status"] == "completed"
+    assert job["attempts"] == 1
+
+
+def test_jobs_waiting_their_turn_on_the_queue_are_not_queued_twice(reports_app, users):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job_ids = [submit(client, headers, TOP_MOVIES).get_json()["id"] for _ in "abc"]
+
+    assert worker.sweep(reports_app, now=after_the_grace(reports_app)) == ([], 0, 0)
+    assert get_queue(reports_app).pending() == 3
+    with RunningConsumer(reports_app):
+        done = [finished(client, headers, job_id) for job_id in job_ids]
+
+    assert [job["status"] for job in done] == ["completed"] * 3
+    assert [job["attempts"] for job in done] == [1] * 3
+
+
+def test_of_two_sweeps_that_find_the_same_lost_message_one_acts(reports_app, users):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+    get_queue(reports_app).huey.dequeue()
+    later = after_the_grace(reports_app)
+    timeout = reports_app.config["REPORT_HEARTBEAT_TIMEOUT"]
+
+    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+        first = jobs.waiting_too_long(conn, timeout, now=later)
+        second = jobs.waiting_too_long(conn, timeout, now=later)
+        assert first == second == [(job_id, first[0][1])]
+        acted = [
+            jobs.requeue_lost(conn, *first[0], now=later),
+            jobs.requeue_lost(conn, *second[0], now=later),
+        ]
+
+    assert acted == [True, False]
+
+
+def test_a_job_queued_before_the_upgrade_counts_as_queued_since_it_was_asked(
+    db_path, tmp_path
+):
+    make_star_wars_db(db_path)
+    before = tmp_path / "migrations-before-queued-at"
+    before.mkdir()
+    for version, path in discover():
+        if version < "0012":
+            shutil.copy(path, before)
+    asked = "2030-01-01T00:00:00.000Z"
+    with contextlib.closing(connect(db_path)) as conn:
+        upgrade(conn, before)
+        conn.execute(
+            "INSERT INTO account (id, username, username_key, password_hash)"
+            " VALUES (1, 'alice', 'alice', 'x')"
+        )
+        conn.execute(
+            "INSERT INTO report_job (id, owner_id, report_name, parameters,"
+            " parameters_key, report_date) VALUES (7, 1, 'genres-summary', '{}',"
+            " 'key', ?)",
+            (asked,),
+        )
+        upgrade(conn)
+        moment = datetime(2030, 1, 1, tzinfo=UTC)
+
+        assert jobs.waiting_too_long(conn, 30, now=moment) == []
+        assert jobs.waiting_too_long(conn, 30, now=moment + timedelta(seconds=31)) == [
+            (7, asked)
+        ]
 
 
 def expire(app, seconds_after_ttl=1):

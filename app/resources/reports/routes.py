@@ -24,7 +24,7 @@ from app.resources.reports.schemas import (
     ReportTypeSchema,
 )
 from reports import jobs
-from reports.queue import get_queue
+from reports.queue import enqueue_job
 from reports.registry import get_registry
 
 # Seconds a client should wait before polling an unfinished job again.
@@ -125,7 +125,7 @@ class ReportViews(MethodView):
         )
         if not reused:
             try:
-                get_queue(current_app).enqueue(job.id)
+                enqueue_job(current_app._get_current_object(), job.id)
             except Exception:
                 jobs.fail(conn, job.id, "The job queue could not take this report.")
                 raise
