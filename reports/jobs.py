@@ -191,7 +191,8 @@ def claim(conn, job_id, max_attempts):
     """Mark a queued job running for this attempt; return it, or None.
 
     None when the job was cancelled, is already taken (a duplicate message),
-    or is no longer queued. A job past ``max_attempts`` ends in error instead.
+    or is no longer queued. A queued job that has used up ``max_attempts``
+    (the setting was lowered while it waited) ends in error instead.
     """
     now = timestamp()
     with transaction(conn):
@@ -201,6 +202,19 @@ def claim(conn, job_id, max_attempts):
             " WHERE id = ? AND status = 'queued' AND attempts < ?",
             (now, now, job_id, max_attempts),
         ).rowcount
+        spent = None
+        if not changed:
+            spent = conn.execute(
+                "SELECT attempts FROM report_job"
+                " WHERE id = ? AND status = 'queued' AND attempts >= ?",
+                (job_id, max_attempts),
+            ).fetchone()
+        if spent is not None:
+            conn.execute(
+                "UPDATE report_job SET status = 'error', completed_at = ?, error = ?"
+                " WHERE id = ?",
+                (now, interrupted_message(spent[0]), job_id),
+            )
     return get_job(conn, job_id) if changed else None
 
 

@@ -272,6 +272,20 @@ def test_of_two_sweeps_that_find_the_same_lost_message_one_acts(reports_app, use
     assert acted == [True, False]
 
 
+def test_a_queued_job_past_its_attempts_ends_in_error_when_taken(reports_app, users):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    job_id = submit(client, headers, TOP_MOVIES).get_json()["id"]
+    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+        # Requeued after its second attempt, then REPORT_MAX_ATTEMPTS lowered to 2.
+        conn.execute("UPDATE report_job SET attempts = 2 WHERE id = ?", (job_id,))
+        assert jobs.claim(conn, job_id, max_attempts=2) is None
+
+    job = job_of(client, headers, job_id)
+    assert job["status"] == "error"
+    assert "stopped 2 times" in job["message"]
+
+
 def test_a_job_queued_before_the_upgrade_counts_as_queued_since_it_was_asked(
     db_path, tmp_path
 ):
