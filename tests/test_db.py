@@ -12,6 +12,7 @@ import pytest
 from flask import Blueprint
 
 from app.db import (
+    Checkpointer,
     DatabaseBusy,
     IdleConnections,
     connect,
@@ -176,6 +177,49 @@ def test_a_forked_process_never_uses_its_parents_connections(probe_db, monkeypat
 
     assert childs is not parents
     parents.execute("SELECT 1")  # left open: it is the parent's to close
+
+
+def write_pages(conn, pages):
+    """Commit about ``pages`` pages (more than 1,000 make SQLite checkpoint)."""
+    with transaction(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS filler (b BLOB)")
+        conn.executemany("INSERT INTO filler VALUES (zeroblob(4000))", [()] * pages)
+
+
+def test_a_commit_leaves_its_checkpoint_to_the_checkpointer(probe_db):
+    checkpointer = Checkpointer(interval=0.2)
+    with closing(connect(probe_db)) as conn:
+        checkpointer.attach(conn, probe_db)
+        before = os.path.getsize(probe_db)
+
+        write_pages(conn, 2000)
+
+        # The commit left its pages in the log, past SQLite's own threshold...
+        assert os.path.getsize(probe_db) == before
+        # ... and the checkpointer folds them into the file soon after.
+        wait_until(lambda: os.path.getsize(probe_db) > before)
+
+
+def test_the_checkpointer_rests_when_nothing_is_written_and_wakes_on_a_write(
+    probe_db,
+):
+    checkpointer = Checkpointer(interval=0.1)
+    with closing(connect(probe_db)) as conn:
+        checkpointer.attach(conn, probe_db)
+        write_pages(conn, 10)
+        wait_until(lambda: checkpointer._thread is None)
+        before = os.path.getsize(probe_db)
+
+        write_pages(conn, 2000)
+
+        wait_until(lambda: os.path.getsize(probe_db) > before)
+
+
+def test_request_connections_leave_their_checkpoints_to_the_process(probe_app):
+    with probe_app.app_context():
+        conn = get_db()
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert conn.checkpointer is probe_app.extensions["db-checkpointer"]
 
 
 def test_a_missing_database_is_not_created_by_a_request(make_app, tmp_path):

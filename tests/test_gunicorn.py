@@ -12,6 +12,7 @@ import pytest
 
 from tests.commands import ROOT, gunicorn
 from tests.fixtures.redis import free_port
+from tests.waiting import wait_until
 
 # A WSGI app that answers with the id of the worker process serving it.
 PID_APP = """
@@ -154,6 +155,44 @@ def raw_answer(port, request):
                 break
             answer += chunk
     return answer.split(b"\r\n", 1)[0].decode()
+
+
+# A WSGI app that answers how many objects its worker left out of collections.
+FROZEN_APP = """
+import gc
+
+def app(environ, start_response):
+    body = str(gc.get_freeze_count()).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def test_a_worker_leaves_its_loaded_app_out_of_full_collections(tmp_path):
+    (tmp_path / "frozen_app.py").write_text(FROZEN_APP)
+    port = free_port()
+    env = dict(
+        os.environ,
+        BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        PYTHONPATH=str(tmp_path),
+    )
+    answers = []
+
+    def answered():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                answers.append(ask_pid(sock))
+        except ConnectionRefusedError:
+            return False
+        return True
+
+    with gunicorn("frozen_app:app", env, tmp_path / "gunicorn.log"):
+        wait_until(answered)
+    (frozen,) = answers
+
+    # Everything the worker had loaded: gevent, gunicorn and the app.
+    assert frozen > 10_000
 
 
 @pytest.mark.parametrize(

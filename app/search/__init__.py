@@ -274,15 +274,18 @@ def create_reader(config):
     return EmbeddedReader.from_config(config)
 
 
-def create_indexer(config):
-    """Build the indexer of the backend the configuration asks for."""
+def create_indexer(config, checkpointer=None):
+    """Build the indexer of the backend the configuration asks for.
+
+    An embedded index written with a ``checkpointer`` leaves it its checkpoints.
+    """
     if config.get("ELASTICSEARCH_URL"):
         from app.search.elastic import ElasticsearchIndexer
 
         return ElasticsearchIndexer.from_config(config)
     from app.search.embedded import EmbeddedIndexer
 
-    return EmbeddedIndexer.from_config(config)
+    return EmbeddedIndexer.from_config(config, checkpointer)
 
 
 def get_search():

@@ -242,13 +242,18 @@ class EmbeddedReader(SearchReader):
 class EmbeddedIndexer(SearchIndexer):
     """Writes the generations of the index and makes one of them live."""
 
-    def __init__(self, path):
+    def __init__(self, path, checkpointer=None):
         self.files = IndexFiles(path)
+        self.checkpointer = checkpointer
 
     @classmethod
-    def from_config(cls, config):
-        """Build the indexer from the app's settings."""
-        return cls(config["EMBEDDED_SEARCH_PATH"])
+    def from_config(cls, config, checkpointer=None):
+        """Build the indexer from the app's settings.
+
+        With a ``checkpointer`` (``app.db.Checkpointer``), writes to the live
+        file leave their checkpoints to it.
+        """
+        return cls(config["EMBEDDED_SEARCH_PATH"], checkpointer)
 
     def describe(self):
         """Name the backend and its file."""
@@ -378,10 +383,13 @@ class EmbeddedIndexer(SearchIndexer):
         """
         path = self.files.writable(generation)
         read = generation is None
-        with closing(open_for_writing(path, read=read)) as conn, transaction(conn):
-            yield conn
-            if changes_data:
-                new_revision(conn)
+        with closing(open_for_writing(path, read=read)) as conn:
+            if read and self.checkpointer is not None:
+                self.checkpointer.attach(conn, path)
+            with transaction(conn):
+                yield conn
+                if changes_data:
+                    new_revision(conn)
 
 
 def _filters_only_genres(query):
