@@ -86,7 +86,14 @@ def main():
         "--think-ms",
         type=int,
         default=0,
-        help="each list client's pause between requests (default 0: closed loop)",
+        help="each list or page client's pause between requests (default 0:"
+        " closed loop)",
+    )
+    parser.add_argument(
+        "--writer-think-ms",
+        type=int,
+        default=0,
+        help="each writer's pause between requests (default 0: closed loop)",
     )
     parser.add_argument("--workers", type=int)
     args = parser.parse_args()
@@ -313,14 +320,20 @@ def writes_part(args, service, tokens, workdir):
         threads=args.threads,
         connections=args.connections,
         timeout=10,
-        think_ms=0,
+        think_ms=args.think_ms,
         pause_ms=PAUSE_MS,
         duration=args.write_duration,
     )
     run_wrk(service.url, paths, page_args, duration=args.warmup)
     writers = subprocess.Popen(
         wrk_command(
-            service.url, tokens, "create", args.writers, args.write_duration, args
+            service.url,
+            tokens,
+            "create",
+            args.writers,
+            args.write_duration,
+            args,
+            think_ms=args.writer_think_ms,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -331,7 +344,8 @@ def writes_part(args, service, tokens, workdir):
     writes = result_of(output)
     print(
         f"\nPOST /collection/ ({args.movies_per_collection} movies) from"
-        f" {args.writers} writers while {args.connections} clients read a cached"
+        f" {args.writers} writers (think {args.writer_think_ms} ms) while"
+        f" {args.connections} clients (think {args.think_ms} ms) read a cached"
         f" catalogue page, {args.write_duration} s:"
     )
     print_table(
