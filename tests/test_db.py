@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.request
 from contextlib import closing
@@ -65,6 +66,21 @@ def test_a_transaction_cannot_nest(probe_db):
         transaction(conn),
     ):
         pass
+
+
+def test_a_write_yields_to_the_waiting_requests_before_it_takes_the_lock(
+    probe_db, monkeypatch
+):
+    events = []
+    monkeypatch.setattr(time, "sleep", lambda seconds: events.append(seconds))
+    with closing(connect(probe_db)) as conn:
+        conn.set_trace_callback(events.append)
+        with transaction(conn):
+            conn.execute("INSERT INTO probe DEFAULT VALUES")
+
+    begin = events.index("BEGIN IMMEDIATE")
+    # Under gevent, time.sleep(0) lets the worker's other greenlets run first.
+    assert 0 in events[:begin]
 
 
 def test_a_write_gives_up_when_the_lock_stays_taken(probe_db):

@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from app.db import get_checkpointer
+from etl import writethrough
 from etl.writethrough import (
     WRITE_THROUGH_LIMIT,
     Batches,
@@ -159,3 +160,25 @@ def test_the_write_through_leaves_the_live_index_checkpoints_to_the_process(
     indexer = writethrough_indexer(app)
 
     assert indexer.checkpointer is get_checkpointer(app)
+
+
+def test_a_small_batch_is_indexed_here_and_a_large_one_in_the_threads(monkeypatch):
+    indexed, in_threads = [], []
+
+    def index_changes(conn, indexer, changes):
+        indexed.append(changes)
+
+    monkeypatch.setattr(writethrough, "index_changes", index_changes)
+    monkeypatch.setattr(
+        writethrough,
+        "indexing",
+        lambda function, *args: in_threads.append(args[-1]) or function(*args),
+    )
+    small = films(*range(writethrough.ON_LOOP_DOCUMENTS))
+    large = films(*range(writethrough.ON_LOOP_DOCUMENTS + 1))
+
+    writethrough.index_batch(None, None, small)
+    writethrough.index_batch(None, None, large)
+
+    assert indexed == [small, large]
+    assert in_threads == [large]
