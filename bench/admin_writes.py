@@ -220,26 +220,27 @@ class Admin(multiprocessing.Process):
             else:
                 self.delete()
         self.results.put(
-            (
-                self.writes.statuses,
-                self.writes.latencies_ms,
-                self.writes.failures,
-                self.indexing,
-                self.delays.latencies_ms,
-                self.late,
-            )
+            {
+                "writes": (
+                    self.writes.statuses,
+                    self.writes.latencies_ms,
+                    self.writes.failures,
+                ),
+                "indexing": self.indexing,
+                "delays": self.delays.latencies_ms,
+                "late": self.late,
+            }
         )
 
     def collect(self):
         """Take the figures the admin's process sent when it stopped."""
-        (
-            self.writes.statuses,
-            self.writes.latencies_ms,
-            self.writes.failures,
-            self.indexing,
-            self.delays.latencies_ms,
-            self.late,
-        ) = self.results.get()
+        figures = self.results.get()
+        statuses, latencies_ms, failures = figures["writes"]
+        self.writes.statuses, self.writes.latencies_ms = statuses, latencies_ms
+        self.writes.failures = failures
+        self.indexing = figures["indexing"]
+        self.delays.latencies_ms = figures["delays"]
+        self.late = figures["late"]
 
     def write(self, method, path, body=None):
         """Send one write and count it; return its answer and when it was sent."""

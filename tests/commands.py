@@ -36,6 +36,24 @@ SETTINGS = (
 )
 
 
+# The files a process of an app reads and writes, and where its queue is.
+PROCESS_FILES = (
+    "DATABASE_PATH",
+    "EMBEDDED_SEARCH_PATH",
+    "ETL_STATE_PATH",
+    "REQUEST_COUNT_PATH",
+    "JWT_SECRET_PATH",
+    "REDIS_URL",
+    "REPORT_QUEUE_PATH",
+    "REPORT_QUEUE_NAME",
+)
+
+
+def process_settings(config):
+    """The settings of ``config`` that another process needs to share its files."""
+    return {name: config[name] for name in PROCESS_FILES}
+
+
 def command_env(settings, **variables):
     """This process's environment without SETTINGS, then ``settings`` and ``variables``.
 

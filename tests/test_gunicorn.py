@@ -1,5 +1,6 @@
 """gunicorn.conf.py at work: a real gunicorn with two gevent workers."""
 
+import contextlib
 import os
 import select
 import socket
@@ -12,21 +13,22 @@ import pytest
 
 from tests.commands import ROOT, gunicorn
 from tests.fixtures.redis import free_port
-from tests.waiting import wait_until
 
-# A WSGI app that answers with the id of the worker process serving it.
-PID_APP = """
-import os
+# A WSGI app that answers with a number its worker knows; PID_APP, the id of
+# the worker process serving it.
+NUMBER_APP = """
+import {module}
 
 def app(environ, start_response):
-    body = str(os.getpid()).encode()
+    body = str({module}.{number}()).encode()
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
 """
+PID_APP = NUMBER_APP.format(module="os", number="getpid")
 
 
-def ask_pid(sock):
-    """Send one keep-alive request on ``sock``; return the pid in the answer."""
+def ask_number(sock):
+    """Send one keep-alive request on ``sock``; return the number it answers."""
     sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
     answer = b""
     while b"\r\n\r\n" not in answer:
@@ -44,30 +46,40 @@ def ask_pid(sock):
     return int(body)
 
 
-@pytest.fixture
-def two_workers(tmp_path):
-    """Port of gunicorn -c gunicorn.conf.py serving PID_APP with two workers."""
-    (tmp_path / "pid_app.py").write_text(PID_APP)
+@contextlib.contextmanager
+def serving(tmp_path, source, workers):
+    """Serve the app ``source`` with gunicorn.conf.py and ``workers`` workers.
+
+    Yields the port and the log once every worker has answered (each opens
+    its own listening socket once it has booted), with the numbers they
+    answered.
+    """
+    (tmp_path / "number_app.py").write_text(source)
     port = free_port()
     env = dict(
         os.environ,
         BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="2",
+        GUNICORN_WORKERS=str(workers),
         PYTHONPATH=str(tmp_path),
     )
     log = tmp_path / "gunicorn.log"
-    with gunicorn("pid_app:app", env, log) as server:
-        # Each worker opens its own listening socket once it has booted: wait
-        # until both have answered.
+    with gunicorn("number_app:app", env, log) as server:
         seen, deadline = set(), time.monotonic() + 60
-        while len(seen) < 2:
+        while len(seen) < workers:
             if time.monotonic() > deadline or server.poll() is not None:
                 pytest.fail(f"gunicorn workers not serving:\n{log.read_text()}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                    seen.add(ask_pid(sock))
+                    seen.add(ask_number(sock))
             except OSError:
                 time.sleep(0.1)
+        yield port, log, seen
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    """Port and log of gunicorn -c gunicorn.conf.py serving PID_APP, two workers."""
+    with serving(tmp_path, PID_APP, workers=2) as (port, log, _):
         yield port, log
 
 
@@ -100,8 +112,8 @@ def test_a_burst_of_keep_alive_clients_spreads_over_the_workers(two_workers):
     try:
         # Every client is connected before any asks, as with a load balancer's
         # pool or a burst of browsers; each connection stays with its worker.
-        per_worker = Counter(ask_pid(sock) for sock in clients)
-        again = Counter(ask_pid(sock) for sock in clients)
+        per_worker = Counter(ask_number(sock) for sock in clients)
+        again = Counter(ask_number(sock) for sock in clients)
     finally:
         for sock in clients:
             sock.close()
@@ -120,7 +132,7 @@ def test_a_second_server_on_a_busy_port_refuses_to_start(two_workers, tmp_path):
         PYTHONPATH=str(tmp_path),
     )
     second = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "pid_app:app"],
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "number_app:app"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -135,7 +147,7 @@ def test_a_second_server_on_a_busy_port_refuses_to_start(two_workers, tmp_path):
     )
     # The first goes on alone.
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        assert ask_pid(sock) > 0
+        assert ask_number(sock) > 0
 
 
 def test_the_log_says_where_the_server_listens(two_workers):
@@ -157,39 +169,11 @@ def raw_answer(port, request):
     return answer.split(b"\r\n", 1)[0].decode()
 
 
-# A WSGI app that answers how many objects its worker left out of collections.
-FROZEN_APP = """
-import gc
-
-def app(environ, start_response):
-    body = str(gc.get_freeze_count()).encode()
-    start_response("200 OK", [("Content-Length", str(len(body)))])
-    return [body]
-"""
-
-
 def test_a_worker_leaves_its_loaded_app_out_of_full_collections(tmp_path):
-    (tmp_path / "frozen_app.py").write_text(FROZEN_APP)
-    port = free_port()
-    env = dict(
-        os.environ,
-        BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="1",
-        PYTHONPATH=str(tmp_path),
-    )
-    answers = []
+    frozen_app = NUMBER_APP.format(module="gc", number="get_freeze_count")
 
-    def answered():
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-                answers.append(ask_pid(sock))
-        except ConnectionRefusedError:
-            return False
-        return True
-
-    with gunicorn("frozen_app:app", env, tmp_path / "gunicorn.log"):
-        wait_until(answered)
-    (frozen,) = answers
+    with serving(tmp_path, frozen_app, workers=1) as (_, _, answers):
+        (frozen,) = answers
 
     # Everything the worker had loaded: gevent, gunicorn and the app.
     assert frozen > 10_000

@@ -12,7 +12,7 @@ from contextlib import closing
 import pytest
 
 from reports.queue import QUEUE_LOCK_TIMEOUT, get_queue
-from tests.commands import command_env, gunicorn
+from tests.commands import command_env, gunicorn, process_settings
 from tests.fixtures.redis import free_port
 from tests.fixtures.reports import Users
 from tests.reports.test_api import TOP_MOVIES
@@ -30,18 +30,11 @@ def embedded_app(make_app, reports_db):
 
 def served_env(app, port):
     """The environment of a gunicorn serving ``app``'s files with one worker."""
-    settings = {
-        name: app.config[name]
-        for name in (
-            "DATABASE_PATH",
-            "EMBEDDED_SEARCH_PATH",
-            "ETL_STATE_PATH",
-            "REQUEST_COUNT_PATH",
-            "JWT_SECRET_PATH",
-            "REPORT_QUEUE_PATH",
-        )
-    }
-    return command_env(settings, BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1")
+    return command_env(
+        process_settings(app.config),
+        BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+    )
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from app.db import connect
 from app.migrations import discover, upgrade
 from reports import jobs, worker
 from reports.queue import get_queue
-from tests.commands import ROOT, command_env
+from tests.commands import ROOT, command_env, process_settings
 from tests.factories import make_star_wars_db
 from tests.fixtures.reports import RunningConsumer
 from tests.reports.extra import with_extra_reports
@@ -47,19 +47,7 @@ def start_worker(extra_app, tmp_path):
     started = []
 
     def start(**variables):
-        settings = {
-            name: config[name]
-            for name in (
-                "DATABASE_PATH",
-                "EMBEDDED_SEARCH_PATH",
-                "ETL_STATE_PATH",
-                "REQUEST_COUNT_PATH",
-                "JWT_SECRET_PATH",
-                "REDIS_URL",
-                "REPORT_QUEUE_PATH",
-                "REPORT_QUEUE_NAME",
-            )
-        }
+        settings = process_settings(config)
         settings["REPORT_HEARTBEAT_TIMEOUT"] = HEARTBEAT_TIMEOUT
         env = command_env(settings, LOG_LEVEL="INFO", **variables)
         log_path = tmp_path / f"worker-{len(started) + 1}.log"
