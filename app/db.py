@@ -23,7 +23,6 @@ which gevent turns into a cooperative sleep in the web workers.
 import logging
 import os
 import sqlite3
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -31,8 +30,7 @@ from pathlib import Path
 
 import tenacity
 from flask import current_app, g, has_request_context
-
-from app.threads import off_the_loop
+from gevent import monkey
 
 # Fixed namespace: person and genre ids are uuid5 of this and the normalised name,
 # so the same name gets the same id on every migration and every machine.
@@ -52,6 +50,10 @@ IDLE_CONNECTIONS = 8
 CHECKPOINT_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
+# The checkpointer's thread, lock and sleep are the system's own under gevent too.
+_start_native_thread = monkey.get_original("_thread", "start_new_thread")
+_native_lock = monkey.get_original("_thread", "allocate_lock")
+_native_sleep = monkey.get_original("time", "sleep")
 
 
 class DatabaseBusy(Exception):
@@ -194,18 +196,18 @@ class Checkpointer:
 
     A connection :meth:`attach`-ed here no longer checkpoints when it commits
     (``wal_autocheckpoint`` 0); each commit says which file it wrote, and at
-    most ``interval`` seconds later a thread of the checkpointer folds that
+    most ``interval`` seconds later the checkpointer's thread folds that
     file's log into it, ``PASSIVE`` (it never waits for readers or writers).
-    Under gevent that thread is a greenlet and the checkpoint runs in a real
-    thread (``app.threads``), so no request waits for it. The thread stops
-    when a round finds nothing written, and the next write starts it again.
+    The thread is a real one even under gevent (commits come from greenlets
+    and from the indexing threads alike), so no request waits for it; it
+    stops when a round finds nothing written, and the next write starts it.
     """
 
     def __init__(self, interval=CHECKPOINT_SECONDS):
         self.interval = interval
         self._written = set()
-        self._lock = threading.Lock()
-        self._thread = None
+        self._lock = _native_lock()
+        self._running = False
 
     def attach(self, conn, path):
         """Leave the checkpoints of ``conn``, a connection to ``path``, to this."""
@@ -216,23 +218,26 @@ class Checkpointer:
         """Note a commit to ``path``: it is checkpointed within the interval."""
         with self._lock:
             self._written.add(path)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="wal-checkpoints", daemon=True
-                )
-                self._thread.start()
+            if self._running:
+                return
+            self._running = True
+        _start_native_thread(self._run, ())
+
+    def running(self):
+        """Whether the thread runs (a write is waiting for its checkpoint)."""
+        return self._running
 
     def _run(self):
         while True:
-            time.sleep(self.interval)
+            _native_sleep(self.interval)
             with self._lock:
                 paths, self._written = self._written, set()
                 if not paths:
-                    self._thread = None
+                    self._running = False
                     return
             for path in sorted(paths):
                 try:
-                    off_the_loop("checkpoints", 1, checkpoint, path)
+                    checkpoint(path)
                 except sqlite3.Error as exc:  # gone (a replaced index file), say
                     logger.info("checkpoint of %s skipped: %s", path, exc)
 

@@ -2,6 +2,8 @@
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -21,7 +23,7 @@ from app.db import (
     transaction,
     use_wal,
 )
-from tests.commands import command_env, gunicorn
+from tests.commands import ROOT, command_env, gunicorn
 from tests.fixtures.redis import free_port
 from tests.waiting import wait_until
 
@@ -227,12 +229,58 @@ def test_the_checkpointer_rests_when_nothing_is_written_and_wakes_on_a_write(
     with closing(connect(probe_db)) as conn:
         checkpointer.attach(conn, probe_db)
         write_pages(conn, 10)
-        wait_until(lambda: checkpointer._thread is None)
+        wait_until(lambda: not checkpointer.running())
         before = os.path.getsize(probe_db)
 
         write_pages(conn, 2000)
 
         wait_until(lambda: os.path.getsize(probe_db) > before)
+
+
+# Under gevent, the first write after a rest may come from an indexing thread.
+CHECKPOINT_FROM_A_THREAD = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import os, sys
+
+import gevent
+from gevent.threadpool import ThreadPool
+
+from app.db import Checkpointer, connect, transaction
+
+path = sys.argv[1]
+checkpointer = Checkpointer(interval=0.1)
+conn = connect(path)
+checkpointer.attach(conn, path)
+before = os.path.getsize(path)
+
+def write():
+    with transaction(conn):
+        conn.execute("CREATE TABLE filler (b BLOB)")
+        conn.executemany("INSERT INTO filler VALUES (zeroblob(4000))", [()] * 2000)
+
+ThreadPool(1).apply(write)
+for _ in range(100):
+    if os.path.getsize(path) > before:
+        print("checkpointed")
+        break
+    gevent.sleep(0.05)
+"""
+
+
+def test_under_gevent_a_write_from_a_real_thread_is_checkpointed(probe_db):
+    done = subprocess.run(
+        [sys.executable, "-c", CHECKPOINT_FROM_A_THREAD, str(probe_db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.stdout.strip() == "checkpointed", done.stderr
 
 
 def test_request_connections_leave_their_checkpoints_to_the_process(probe_app):
