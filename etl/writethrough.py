@@ -47,8 +47,8 @@ WRITE_THROUGH_LIMIT = 500
 WRITE_THROUGH_THREADS = 2
 # A batch of at most this many documents is indexed on the event loop: in a
 # thread, each of its SQLite calls waited for the GIL, and a write took twice
-# as long (p50 24 ms against 13 ms, p99 185-276 ms against 160-183 ms, with
-# cached pages still under 36 ms). A larger batch goes to a thread, so that
+# as long (p50 19-26 ms against 12-13 ms, p99 185-276 ms against 131-224 ms over
+# five runs each, with cached pages still under 36 ms). A larger batch goes to a thread, so that
 # it never holds the loop for long.
 ON_LOOP_DOCUMENTS = 50
 # Set in app.extensions once the first request has checked the backlog.
@@ -286,9 +286,9 @@ class Batches:
     While one batch is indexing, the writes that commit meanwhile wait, and
     then go together as the next batch: one read of their documents at one
     revision, one index transaction, one new data version (so one new
-    rendering of each cached answer) for all of them, instead of one each.
-    Under load that halves what a write costs and takes the index's write
-    lock once per batch; a write alone is a batch of one, indexed at once.
+    rendering of each cached answer) for all of them, instead of one each
+    (546 admin writes made 445 batches at 18 writes a second). A write alone
+    is a batch of one, indexed at once.
     The writer first in line indexes the batch for all its writes, whose
     requests then answer as it went; the next in line leads the next batch.
     A batch holds at most WRITE_THROUGH_LIMIT documents.
