@@ -9,9 +9,13 @@ serves the copy with ``gunicorn -c gunicorn.conf.py wsgi:app``. Then, for
 ``--duration`` seconds:
 
 - ``--admins`` admins, each a process with a keep-alive connection and a token
-  of its own, write back to back (or pausing ``--admin-think-ms``): create a film (half the writes), change one
-  (a third: the title, rating and actors of a film it made or an imported
-  one) or delete one it made. Each write's latency and status are counted.
+  of its own, write back to back (or pausing ``--admin-think-ms``): create a
+  film (half the writes), change one (a third: the title, rating and actors
+  of a film it made or of an imported one of its own share, so that no other
+  admin renames it meanwhile) or delete one it made. Each write's latency and
+  status are counted. Paced admins start at a random moment of their first
+  pause, as people do, not all in the same millisecond
+  (``--admins-in-step`` keeps them in step: 20 writes at once every pause).
 - every film a write creates or renames gets a title word no other film
   has; after each write its admin searches ``/api/v1/films/search`` for it
   until the film is there (or, after a delete, asks for its card until it is
@@ -72,6 +76,11 @@ def main():
         type=int,
         default=0,
         help="each admin's pause between writes (default 0: back to back)",
+    )
+    parser.add_argument(
+        "--admins-in-step",
+        action="store_true",
+        help="paced admins all start at once instead of at random moments",
     )
     args = parser.parse_args()
     raise_open_files_limit()
@@ -195,9 +204,11 @@ class Admin(multiprocessing.Process):
     p99 of what they measured (the service's own time stayed below it).
     """
 
-    def __init__(self, number, base_url, token, shared, stop, seed, think):
+    def __init__(self, number, base_url, token, shared, stop, seed, think, start):
         super().__init__(name=f"admin-{number}", daemon=True)
+        self.number = number
         self.think = think
+        self.start_after = start
         self.client = Client(base_url, token)
         self.reader = Client(base_url)
         self.shared = shared
@@ -211,6 +222,8 @@ class Admin(multiprocessing.Process):
         self.results = multiprocessing.SimpleQueue()
 
     def run(self):
+        if self.stop.wait(self.start_after):
+            return self.send_figures()
         while not self.stop.wait(self.think):
             roll = self.rng.random()
             if roll < CREATE_SHARE or not self.made:
@@ -219,6 +232,10 @@ class Admin(multiprocessing.Process):
                 self.update()
             else:
                 self.delete()
+        self.send_figures()
+
+    def send_figures(self):
+        """Send the figures to the benchmark's process."""
         self.results.put(
             {
                 "writes": (
@@ -280,7 +297,7 @@ class Admin(multiprocessing.Process):
         if self.rng.random() < 0.5:
             film_id = self.rng.choice(self.made)
         else:
-            film_id = self.rng.choice(self.shared["imported"])
+            film_id = self.rng.choice(self.shared["imported"][self.number])
         word = marker(self.rng)
         body = {
             "title": f"Bench {word}",
@@ -319,8 +336,9 @@ class Admin(multiprocessing.Process):
 def run(args, service):
     """Write, check and read for the duration; print the figures."""
     rng = random.Random(args.seed)
+    imported = imported_films(service.url, rng)
     shared = {
-        "imported": imported_films(service.url, rng),
+        "imported": [imported[n :: args.admins] for n in range(args.admins)],
         "genres": genre_ids(service.url),
     }
     tokens = [log_in(service.url) for _ in range(args.admins)]
@@ -335,6 +353,7 @@ def run(args, service):
             stop,
             args.seed * 1000 + n,
             args.admin_think_ms / 1000,
+            0 if args.admins_in_step else rng.uniform(0, args.admin_think_ms / 1000),
         )
         for n, token in enumerate(tokens)
     ]
@@ -373,7 +392,9 @@ def report(args, admins, delays, page, seconds):
         "page p99 ms": page.p99_us / 1000,
     }
     print(
-        f"\n{args.admins} admins (pause {args.admin_think_ms} ms) for {seconds:.1f} s;"
+        f"\n{args.admins} admins (pause {args.admin_think_ms} ms"
+        f"{', in step' if args.admins_in_step and args.admin_think_ms else ''})"
+        f" for {seconds:.1f} s;"
         f" wrk -c{args.connections} (think {args.think_ms} ms) on {CACHED_PAGE}:"
     )
     print_table(
@@ -395,7 +416,7 @@ def report(args, admins, delays, page, seconds):
                 for name, value in figures.items()
             ],
             ("searchable p50 ms", f"{delays.percentile(0.5):.1f}", ""),
-            ("writes checked", f"{delays.count():,}", ""),
+            ("writes checked", f"{len(delays.latencies_ms):,}", ""),
             ("not searchable in 10 s", late, ""),
             ("page rps", f"{page.rps:,.0f}", ""),
             ("page p50 ms", f"{page.p50_us / 1000:.1f}", ""),
