@@ -634,6 +634,51 @@ def test_a_restarted_service_indexes_the_backlog_its_last_processes_left(admin):
     assert [film["id"] for film in found.json] == ["tt0000001"]
 
 
+def left_by_a_dead_process(admin, seconds_ago):
+    """Leave a change in the backlog, noted ``seconds_ago``, by a process that died.
+
+    Returns another process of the service, which served before the change.
+    """
+    other = admin.restart()
+    assert other.test_client().get("/healthz").status_code == 200
+    catch_up(admin.app).stop()
+    admin.engine.down = True
+    response = admin.patch(f"{FILMS}/tt0000001", {"title": "Star Wars IV"})
+    assert response.headers["X-Indexing"] == "pending"
+    admin.engine.down = False
+    with closing(connect(admin.app.config["DATABASE_PATH"])) as conn:
+        conn.execute(
+            "UPDATE search_backlog SET revision = revision - ?", (seconds_ago * 1000,)
+        )
+    return other
+
+
+def test_a_write_that_finds_a_change_left_behind_starts_the_catch_up(admin):
+    other = left_by_a_dead_process(admin, writethrough.LEFT_BEHIND_SECONDS + 1)
+
+    response = other.test_client().post(
+        GENRES, json={"name": "Noir"}, headers=admin.headers
+    )
+
+    assert response.headers["X-Indexing"] == "done"
+    wait_until(lambda: not admin.backlog())
+    assert get_search().get_film("tt0000001")["title"] == "Star Wars IV"
+
+
+def test_a_write_leaves_the_younger_changes_of_other_processes_to_them(admin):
+    other = left_by_a_dead_process(admin, 1)
+    left = admin.backlog()
+
+    response = other.test_client().post(
+        GENRES, json={"name": "Noir"}, headers=admin.headers
+    )
+
+    assert response.headers["X-Indexing"] == "done"
+    assert not catch_up(other).running()
+    assert ("film", "tt0000001") in [tuple(row) for row in left]
+    assert admin.backlog() == left
+
+
 def test_a_first_request_on_a_catalogue_not_yet_migrated_is_answered(tmp_path):
     path = tmp_path / "legacy.sqlite"
     make_legacy_db(path, movies=LEGACY_MOVIES)  # no search_backlog table yet
