@@ -1,9 +1,11 @@
 """The OpenAPI spec at /openapi.json, Swagger UI at /docs, and the DOCS_ONLY mode."""
 
 import re
+import sys
 
 import pytest
 
+from app.resources.arguments import NOT_BLANK_PATTERN
 from tests.settings import make_test_app
 
 OPERATIONS = {
@@ -248,7 +250,8 @@ def test_the_spec_states_the_rules_of_a_search_text(spec, path):
     }
     rules = parameters["query"]["schema"]
 
-    assert (rules["minLength"], rules["maxLength"], rules["pattern"]) == (1, 200, r"\S")
+    assert (rules["minLength"], rules["maxLength"]) == (1, 200)
+    assert rules["pattern"] == NOT_BLANK_PATTERN
     assert parameters["query"]["required"] is True
     assert "MAX_RESULT_WINDOW" in parameters["page"]["description"]
 
@@ -374,5 +377,19 @@ def test_a_film_s_texts_state_that_they_need_a_character_that_is_not_white_space
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     film = schemas["FilmWrite"]["properties"]
 
-    assert film["title"]["pattern"] == r"\S"
-    assert film["directors"]["items"]["pattern"] == r"\S"
+    assert film["title"]["pattern"] == NOT_BLANK_PATTERN
+    assert film["directors"]["items"]["pattern"] == NOT_BLANK_PATTERN
+    assert schemas["GenreWrite"]["properties"]["name"]["pattern"] == NOT_BLANK_PATTERN
+
+
+def test_the_spec_s_not_blank_pattern_refuses_what_the_service_strips_as_blank():
+    blank = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    passing = [
+        chr(c)
+        for c in range(sys.maxunicode + 1)
+        if re.search(NOT_BLANK_PATTERN, chr(c))
+    ]
+
+    assert len(passing) + len(blank) == sys.maxunicode + 1
+    assert not set(passing) & set(blank)
+    assert "\x85" in blank and "\x1e" in blank  # white space to Python, not to \S

@@ -1,9 +1,17 @@
-"""Query arguments the catalogue resources share: a sort key and the words to search."""
+"""Arguments the catalogue resources share: a sort key, the words to search, no blank."""
 
 import marshmallow as ma
 
 from app.search import MAX_QUERY_LENGTH, Sort
 from app.search.analysis import analyse
+
+# The spec's rule for a text that must not be blank: a character that Python's
+# ``str.strip()`` keeps, each white space character named, since JSON Schema's
+# ``\S`` (ECMAScript's) is another set: U+0085 and U+001C to U+001F pass it,
+# and a title of U+0085 alone met the spec, then was refused as blank.
+NOT_BLANK_PATTERN = (
+    r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 
 
 class SortField(ma.fields.String):
@@ -50,8 +58,7 @@ class SearchTextField(ma.fields.String):
         metadata = {
             "minLength": 1,
             "maxLength": MAX_QUERY_LENGTH,
-            # Not blank: at least one character that is not white space.
-            "pattern": r"\S",
+            "pattern": NOT_BLANK_PATTERN,
             **kwargs.pop("metadata", {}),
         }
         metadata["description"] = metadata.get("description", "") + self.RULE

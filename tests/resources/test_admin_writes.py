@@ -496,8 +496,9 @@ def test_a_write_without_a_token_is_401_and_a_users_is_403(admin, method, path, 
         ({"title": "x" * 501}, "title"),
         # The spec's maxLength counts the text as sent, spaces too.
         ({"title": "x" * 500 + " "}, "title"),
-        # White space of any kind is blank (the spec's pattern \S).
+        # White space of any kind is blank, as the spec's pattern says.
         ({"title": "A", "directors": ["\x1e"]}, "directors"),
+        ({"title": "\x85"}, "title"),
         ({"title": None}, "title"),
         ({"title": 7}, "title"),
         ({"title": "A", "imdb_rating": 10.1}, "imdb_rating"),

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from app.resources.arguments import SearchTextField, SortField
+from app.resources.arguments import NOT_BLANK_PATTERN, SearchTextField, SortField
 from app.search import FILM_SORT_FIELDS, ROLES, FilmQuery, Sort
 
 MIN_RATING, MAX_RATING = 0, 10
@@ -164,7 +164,7 @@ class TextField(ma.fields.String):
         self.min_length, self.max_length = min_length, max_length
         metadata = {"minLength": min_length, **kwargs.pop("metadata", {})}
         if min_length:
-            metadata["pattern"] = r"\S"
+            metadata["pattern"] = NOT_BLANK_PATTERN
         if max_length is not None:
             metadata["maxLength"] = max_length
         super().__init__(metadata=metadata, **kwargs)

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from app.resources.arguments import SortField
+from app.resources.arguments import NOT_BLANK_PATTERN, SortField
 from app.search import GENRE_SORT_FIELDS, Sort
 
 
@@ -35,7 +35,7 @@ class GenreWriteSchema(ma.Schema):
         validate=ma.validate.Length(
             min=1, max=MAX_GENRE_NAME_LENGTH, error="Must be 1 to 100 characters long."
         ),
-        metadata={"example": "Sci-Fi"},
+        metadata={"example": "Sci-Fi", "pattern": NOT_BLANK_PATTERN},
     )
 
     @ma.validates("name")
