@@ -26,6 +26,7 @@ import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import tenacity
@@ -257,6 +258,8 @@ class IdleConnections:
     A connection is given out again only while the file at the path is the
     one it was opened on, so a database replaced at the same path is opened
     anew; after a fork, the parent's connections are left alone, never used.
+    ``opener(path)`` opens a new one (by default :func:`connect`, which
+    never creates the file).
     """
 
     def __init__(
@@ -265,28 +268,37 @@ class IdleConnections:
         write_timeout=WRITE_TIMEOUT,
         size=IDLE_CONNECTIONS,
         checkpointer=None,
+        opener=None,
     ):
         self.path = path
         self.write_timeout = write_timeout
         self.size = size
         self.checkpointer = checkpointer
+        self.opener = opener or partial(
+            connect, create=False, write_timeout=write_timeout
+        )
         self._idle = []
         self._pid = os.getpid()
+        self._lock = _native_lock()  # indexing threads share some with the loop
 
     def take(self):
         """Return an open connection: an idle one to the same file, or a new one.
 
-        A missing file is not created: it raises sqlite3.Error.
+        With the default opener, a missing file is not created: it raises
+        sqlite3.Error.
         """
         identity = _identity(self.path)
         if self._pid != os.getpid():
             self._idle, self._pid = [], os.getpid()
-        while self._idle:
-            conn = self._idle.pop()
+        while True:
+            with self._lock:
+                if not self._idle:
+                    break
+                conn = self._idle.pop()
             if conn.identity == identity and identity is not None:
                 return conn
             conn.close()
-        conn = connect(self.path, create=False, write_timeout=self.write_timeout)
+        conn = self.opener(self.path)
         conn.identity = identity
         if self.checkpointer is not None:
             self.checkpointer.attach(conn, self.path)
@@ -294,10 +306,20 @@ class IdleConnections:
 
     def give_back(self, conn):
         """Keep ``conn`` for a later request, or close it if enough are kept."""
-        if len(self._idle) < self.size and self._pid == os.getpid():
-            self._idle.append(conn)
-        else:
+        with self._lock:
+            keep = len(self._idle) < self.size and self._pid == os.getpid()
+            if keep:
+                self._idle.append(conn)
+        if not keep:
             conn.close()
+
+    def close(self):
+        """Close the connections kept; one given out is closed when given back."""
+        with self._lock:
+            idle, self._idle, self.size = self._idle, [], 0
+        if self._pid == os.getpid():
+            for conn in idle:
+                conn.close()
 
 
 def _identity(path):

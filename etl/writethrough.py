@@ -492,7 +492,19 @@ class CatchUp:
             return empty
 
 
+def release_indexer(exc=None):
+    """Let the write-through's indexer free what it keeps and no longer needs."""
+    indexer = current_app.extensions.get("search-writethrough")
+    if indexer is not None:
+        indexer.release()
+
+
 def init_app(app):
-    """Catch up on a backlog left by earlier processes, once each process serves."""
+    """Catch up on a backlog left by earlier processes, once each process serves.
+
+    At the end of each request, the indexer frees what it keeps of an index
+    that a full load replaced.
+    """
     if not app.config["DOCS_ONLY"]:
         app.before_request(catch_up_on_first_request)
+        app.teardown_appcontext(release_indexer)

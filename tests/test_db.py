@@ -189,6 +189,34 @@ def test_no_more_connections_are_kept_than_the_size(probe_db):
     assert connections.take() is first
 
 
+def test_connections_are_opened_by_the_opener_given(probe_db):
+    opened = []
+
+    def opener(path):
+        opened.append(path)
+        return connect(path)
+
+    connections = IdleConnections(probe_db, opener=opener)
+    first = connections.take()
+    connections.give_back(first)
+
+    assert connections.take() is first
+    assert opened == [probe_db]
+
+
+def test_closed_connections_close_those_kept_and_those_given_back(probe_db):
+    connections = IdleConnections(probe_db)
+    kept, out = connections.take(), connections.take()
+    connections.give_back(kept)
+
+    connections.close()
+    connections.give_back(out)
+
+    for conn in (kept, out):
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")
+
+
 def test_a_forked_process_never_uses_its_parents_connections(probe_db, monkeypatch):
     connections = IdleConnections(probe_db)
     parents = connections.take()

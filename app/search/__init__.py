@@ -226,6 +226,9 @@ class SearchIndexer(abc.ABC):
     def refresh(self, generation=None):
         """Make recent writes visible to readers (nothing to do by default)."""
 
+    def release(self):
+        """Free what is kept between writes and no longer of use (nothing by default)."""
+
     def write_changes(self, documents, removed, version, data_version):
         """Write and remove documents of several indices of the live generation.
 

@@ -1,10 +1,13 @@
 """The write-through: writes that commit while a batch indexes go together."""
 
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
 from app.db import get_checkpointer
+from app.search import embedded
 from etl import writethrough
 from etl.writethrough import (
     WRITE_THROUGH_LIMIT,
@@ -12,6 +15,8 @@ from etl.writethrough import (
     Changes,
     writethrough_indexer,
 )
+from tests.fixtures.accounts import bearer, make_account
+from tests.resources.catalogue import build_from_legacy, run_cli
 from tests.waiting import wait_until
 
 
@@ -182,3 +187,32 @@ def test_a_small_batch_is_indexed_here_and_a_large_one_in_the_threads(monkeypatc
 
     assert indexed == [small, large]
     assert in_threads == [large]
+
+
+def deleted_index_files(app):
+    """The replaced index files this process still holds open."""
+    index, held = app.config["EMBEDDED_SEARCH_PATH"], []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            held.append(os.readlink(fd))
+        except OSError:  # the descriptor of the listing itself, closed since
+            continue
+    return [f for f in held if f.startswith(index) and f.endswith("(deleted)")]
+
+
+def test_a_request_after_a_full_load_frees_the_old_file_a_write_held(
+    make_app, monkeypatch
+):
+    monkeypatch.setattr(embedded, "WRITERS_CHECK_SECONDS", 0)
+    app = make_app()
+    build_from_legacy(app)
+    client = app.test_client()
+    headers = bearer(app, make_account(app, "admin", role="admin"))
+    response = client.post("/api/v1/genres", json={"name": "Noir"}, headers=headers)
+    assert response.headers["X-Indexing"] == "done"
+
+    run_cli(make_app(), "etl", "run", "--full")  # as another process runs it
+    assert deleted_index_files(app)  # the write's kept connection holds it
+
+    assert client.get("/healthz").status_code == 200
+    assert deleted_index_files(app) == []

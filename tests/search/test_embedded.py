@@ -104,6 +104,34 @@ def test_a_request_after_a_full_reload_reads_the_new_file(reader, indexer, index
     assert not [f for f in open_descriptors(index_path) if f.endswith("(deleted)")]
 
 
+def write_live(indexer, film_id, title):
+    """Write one film to the live index, as an API write does."""
+    indexer.write_changes({MOVIES: [film(film_id, title)]}, {}, 1, film_id)
+
+
+def test_live_writes_share_one_connection_kept_between_them(indexer, index_path):
+    load(indexer, "gen1", [film("tt0000001", "Alien")])
+
+    for n in range(2, 5):
+        write_live(indexer, f"tt000000{n}", "Aliens")
+
+    assert open_descriptors(index_path) == [f"{index_path}.gen1"]
+
+
+def test_a_full_reload_frees_the_file_the_kept_writer_held(indexer, index_path):
+    load(indexer, "gen1", [film("tt0000001", "Alien")])
+    write_live(indexer, "tt0000002", "Aliens")
+
+    load(indexer, "gen2", [film("tt0000003", "Alien 3")])
+    held = open_descriptors(index_path)
+    indexer.release()
+
+    assert held == [f"{index_path}.gen1 (deleted)"]
+    assert open_descriptors(index_path) == []
+    write_live(indexer, "tt0000004", "Alien Resurrection")
+    assert open_descriptors(index_path) == [f"{index_path}.gen2"]
+
+
 def set_layout(path, layout, *statements):
     """Give the file at ``path`` another layout number, after ``statements``."""
     with closing(sqlite3.connect(path)) as conn, conn:

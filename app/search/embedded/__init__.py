@@ -18,10 +18,11 @@ for another only through ``app.db.transaction``, cooperatively.
 """
 
 import json
+import time
 from contextlib import closing, contextmanager
 from functools import partial
 
-from app.db import transaction
+from app.db import IdleConnections, transaction
 from app.search import (
     GENRES,
     MOVIES,
@@ -30,6 +31,7 @@ from app.search import (
     SearchError,
     SearchIndexer,
     SearchReader,
+    SearchUnavailable,
     check_window,
 )
 from app.search.analysis import analyse, words
@@ -64,6 +66,11 @@ SELECT (SELECT count(*) FROM meta),
 """
 # What the data version reads before any was set.
 NO_DATA_VERSION = "0"
+# Connections to the live file an indexer keeps between its writes: an admin's
+# write took 5.0-5.4 ms with them, 6.2-7.3 ms opening one each time.
+IDLE_WRITERS = 4
+# Seconds between two checks that the live file those connections hold is live.
+WRITERS_CHECK_SECONDS = 1.0
 
 
 class EmbeddedReader(SearchReader):
@@ -245,6 +252,8 @@ class EmbeddedIndexer(SearchIndexer):
     def __init__(self, path, checkpointer=None):
         self.files = IndexFiles(path)
         self.checkpointer = checkpointer
+        self._live_writers = None
+        self._next_check = 0.0
 
     @classmethod
     def from_config(cls, config, checkpointer=None):
@@ -382,14 +391,61 @@ class EmbeddedIndexer(SearchIndexer):
         A transaction that ``changes_data`` gives the file a new revision.
         """
         path = self.files.writable(generation)
-        read = generation is None
-        with closing(open_for_writing(path, read=read)) as conn:
-            if read and self.checkpointer is not None:
-                self.checkpointer.attach(conn, path)
+        if generation is None:
+            writers = self._writers_of(path)
+            conn = writers.take()
+        else:
+            writers, conn = None, open_for_writing(path, read=False)
+        try:
             with transaction(conn):
                 yield conn
                 if changes_data:
                     new_revision(conn)
+        except BaseException:
+            conn.close()
+            raise
+        if writers is None:
+            conn.close()
+        else:
+            writers.give_back(conn)
+
+    def release(self):
+        """Close the connections kept to a live file that another has replaced.
+
+        A full load publishes a new file and deletes the old one, whose disk
+        space stays taken while a connection holds it: checked at the end of
+        a request, at most once every WRITERS_CHECK_SECONDS, so it is freed
+        without waiting for this process's next write.
+        """
+        writers, now = self._live_writers, time.monotonic()
+        if writers is None or now < self._next_check:
+            return
+        self._next_check = now + WRITERS_CHECK_SECONDS
+        try:
+            live = self.files.live_file()
+        except SearchUnavailable:
+            live = None
+        if live != writers.path:
+            self._live_writers = None
+            writers.close()
+
+    def _writers_of(self, path):
+        """Return the connections kept to the live file ``path``.
+
+        Those kept to a file no longer live (a full load published another)
+        are closed.
+        """
+        writers = self._live_writers
+        if writers is None or writers.path != path:
+            if writers is not None:
+                writers.close()
+            writers = self._live_writers = IdleConnections(
+                path,
+                size=IDLE_WRITERS,
+                checkpointer=self.checkpointer,
+                opener=open_for_writing,
+            )
+        return writers
 
 
 def _filters_only_genres(query):
