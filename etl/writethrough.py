@@ -175,19 +175,20 @@ def index_changes(conn, indexer, changes):
     return revision
 
 
-def has_backlog(conn, older_than=0):
-    """Return whether the backlog holds a row at least ``older_than`` seconds old.
+def has_backlog(conn, older_than=None):
+    """Return whether the backlog holds a row (one ``older_than`` seconds or more).
 
-    A row's revision is the clock in milliseconds when it was noted (or just
-    above the revision before it).
+    A row's revision is the clock in milliseconds when it was noted, or just
+    above the revision before it (so a row may look younger, never older).
     """
-    return (
-        conn.execute(
+    if older_than is None:
+        row = conn.execute("SELECT 1 FROM search_backlog LIMIT 1").fetchone()
+    else:
+        row = conn.execute(
             "SELECT 1 FROM search_backlog WHERE revision <= ? LIMIT 1",
             (int((time.time() - older_than) * 1000),),
         ).fetchone()
-        is not None
-    )
+    return row is not None
 
 
 def backlog(conn, limit=CATCH_UP_BATCH):
