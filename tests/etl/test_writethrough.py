@@ -3,6 +3,7 @@
 import os
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,6 +85,29 @@ def test_writes_that_commit_while_a_batch_indexes_go_together_in_the_next():
 
     assert index.batches == [films("a"), films("b", "c", "d")]
     assert failures == {}
+
+
+def test_the_first_writer_lets_the_writes_ready_to_commit_join_its_batch(
+    monkeypatch,
+):
+    batches, index = Batches(), Index()
+    others = []
+
+    def one_turn_of_the_loop(seconds):
+        # What the turn lets run: another request's write, committing now.
+        assert seconds == 0
+        others.extend(in_threads(batches, index, [films("b")])[0])
+        wait_until(lambda: waiting(batches) == 2)
+
+    monkeypatch.setattr(
+        writethrough, "time", SimpleNamespace(sleep=one_turn_of_the_loop)
+    )
+
+    batches.index(films("a"), index)
+    for thread in others:
+        thread.join(5)
+
+    assert index.batches == [films("a", "b")]
 
 
 def test_a_failed_batch_fails_each_of_its_writes_and_the_next_batch_runs():
