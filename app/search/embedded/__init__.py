@@ -66,8 +66,9 @@ SELECT (SELECT count(*) FROM meta),
 """
 # What the data version reads before any was set.
 NO_DATA_VERSION = "0"
-# Connections to the live file an indexer keeps between its writes: an admin's
-# write took 5.0-5.4 ms with them, 6.2-7.3 ms opening one each time.
+# Connections to the live file an indexer keeps between its writes: a create took
+# 5.0-5.4 and 6.1-6.3 ms with them, 6.2-7.3 and 7.4-7.9 ms opening one each time
+# (in process, two rounds of three alternating runs).
 IDLE_WRITERS = 4
 # Seconds between two checks that the live file those connections hold is live.
 WRITERS_CHECK_SECONDS = 1.0
