@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 # Prints the database the app uses: DATABASE_PATH, or its default under var/.
 PRINT_DB_PATH := $(BIN)/python -c \
-	'from app.config import from_environment as env; print(env()["DATABASE_PATH"])'
+	'from catalogue.config import from_environment as env; print(env()["DATABASE_PATH"])'
 
 .PHONY: run test venv
 

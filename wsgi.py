@@ -1,5 +1,5 @@
-"""WSGI entry point: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py wsgi:app``; ``flask --app wsgi``."""
 
-from app import create_app
+from service import create_service
 
-app = create_app()
+app = create_service()

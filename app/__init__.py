@@ -6,29 +6,16 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import (
-    authentication,
-    caching,
-    db,
-    docs,
-    errors,
-    migrations,
-    rate_limits,
-    request_id,
-    search,
-)
-from app import config as settings
+from app import authentication, caching, docs, errors, rate_limits, request_id
 from app.extensions import smorest
 from app.resources import BLUEPRINTS, CONVERTERS
 from app.resources.accounts import tokens
-from app.resources.accounts.cli import users_cli
 from app.resources.movies import provider as movies_provider
 from app.resources.request_count import counter as request_count
-from datagen.cli import data_cli
-from etl import writethrough
-from etl.cli import etl_cli
+from catalogue import config as settings
+from catalogue import db, search, versions
+from catalogue.indexing import writethrough
 from reports import registry as reports_registry
-from reports.cli import reports_cli
 
 API_TITLE = "Movie catalogue"
 API_VERSION = "1.0.0"
@@ -52,7 +39,6 @@ def create_app(config=None):
     register_logging(app)
     register_extensions(app)
     register_api(app)
-    register_cli(app)
     return app
 
 
@@ -95,6 +81,7 @@ def register_extensions(app):
     request_id.init_app(app)
     db.init_app(app)
     search.init_app(app)
+    versions.init_app(app)
     writethrough.init_app(app)
     caching.init_app(app)
     authentication.init_app(app)
@@ -121,12 +108,3 @@ def register_api(app):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     docs.init_app(app)
-
-
-def register_cli(app):
-    """Register the ``flask`` command groups."""
-    migrations.init_app(app)
-    app.cli.add_command(data_cli)
-    app.cli.add_command(etl_cli)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(reports_cli)

@@ -24,9 +24,9 @@ from pathlib import Path
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import abort
 
-from app.config import ConfigError
 from app.errors import error_response
 from app.extensions import jwt
+from catalogue.config import ConfigError
 
 ALGORITHM = "HS256"
 SECRET_BYTES = 64

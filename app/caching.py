@@ -1,12 +1,11 @@
 """Whole GET answers cached in Redis (or in process), and made conditional for clients.
 
 An answer is keyed by its path, its sorted query arguments and the data version
-that the search indices hold (``SearchReader.data_version``), so new data (a
-completed ETL run) makes every older entry unreachable (within
-``CACHE_VERSION_CHECK_MS``, how long a worker reuses the version it read). The
-version lives with the indices, so a node that serves reads needs nothing but
-the search engine and the cache. A cache that fails is skipped for a few
-seconds, and the failure is logged once for that pause: answers go on, uncached.
+that the search indices hold (``catalogue.versions``), so new data (a completed
+ETL run, an admin's write) makes every older entry unreachable (within
+``CACHE_VERSION_CHECK_MS``, how long a worker reuses the version it read). A
+cache that fails is skipped for a few seconds, and the failure is logged once
+for that pause: answers go on, uncached.
 
 Caching is opt-in per blueprint (``Blueprint(..., cached=True)``). An answer
 that depends on who asks (a ``login_required`` view) is never served from or
@@ -15,17 +14,15 @@ stored in the shared cache, and is sent ``Cache-Control: private, no-store``.
 
 import hashlib
 import time
-import uuid
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import redis
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
-from app.circuit import Circuit
 from app.extensions import cache
-from app.search import SearchError, get_search
+from catalogue import versions
+from catalogue.circuit import Circuit
 
 # Every cache key starts with this: the service's other keys (the request
 # count, revoked tokens, rate limits) have other prefixes, which clear() spares.
@@ -47,39 +44,11 @@ _CACHEABLE_METHODS = ("GET", "HEAD")
 class ResponseCache:
     """The app's cache as seen by the response hooks: failures pause it, never raise."""
 
-    def __init__(self, ttl, logger, version_interval=0.0, clock=time.monotonic):
+    def __init__(self, ttl, logger, clock=time.monotonic):
         self.clock = clock
         self.ttl = ttl
         self.logger = logger
         self.circuit = Circuit(PAUSE_AFTER_FAILURE, clock=lambda: self.clock())
-        self.version_interval = version_interval
-        self._version = None
-        self._version_read_at = None
-
-    def data_version(self):
-        """Return the data version of the indices, read at most once per interval.
-
-        Every GET needs it for its key, and reading it costs more than answering
-        from the cache: each worker reuses it for ``version_interval`` seconds,
-        so new data reaches every worker within that time. None while the
-        search engine cannot tell it (not built, unavailable); that too is
-        kept for the interval, so a search engine that is down is not asked
-        again by every request.
-        """
-        now = self.clock()
-        if self._version_read_at is None or (
-            now - self._version_read_at >= self.version_interval
-        ):
-            try:
-                self._version = get_search().data_version()
-            except SearchError:
-                self._version = None
-            self._version_read_at = now
-        return self._version
-
-    def forget_version(self):
-        """Read the data version anew on the next request."""
-        self._version_read_at = None
 
     def get(self, key):
         """Return the entry stored under ``key``, or None (also if the cache fails)."""
@@ -90,7 +59,7 @@ class ResponseCache:
         self._call("write", cache.set, key, entry, timeout=ttl or self.ttl)
 
     def _call(self, action, operation, *args, **kwargs):
-        """Call the cache, unless its circuit is open (see ``app.circuit``)."""
+        """Call the cache, unless its circuit is open (see ``catalogue.circuit``)."""
         if not self.circuit.allow():
             return None
         try:
@@ -128,27 +97,9 @@ def ping():
         raise RuntimeError("the cache refused a write")
 
 
-def new_data_version():
-    """Return a data version no indices ever had: the time, and a random part.
-
-    Unique across databases and machines, so deployments that share one Redis
-    never share cache entries.
-    """
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
-
-
-def invalidate():
-    """Make the answers cached before new data unreachable from this process now.
-
-    The new data version already makes them unreachable everywhere within
-    ``CACHE_VERSION_CHECK_MS``; they expire from the cache with their TTL.
-    """
-    current_app.extensions["response-cache"].forget_version()
-
-
 def response_key():
     """Return the cache key of this request's answer, or None if it has no version."""
-    version = current_app.extensions["response-cache"].data_version()
+    version = versions.current()
     if version is None:
         return None
     query = urlencode(sorted(request.args.items(multi=True)))
@@ -254,7 +205,5 @@ def init_app(app):
     cache.init_app(app, config=settings)
     app.after_request(keep_personal_answers_private)
     app.extensions["response-cache"] = ResponseCache(
-        app.config["CACHE_TTL"],
-        app.logger,
-        version_interval=app.config["CACHE_VERSION_CHECK_MS"] / 1000,
+        app.config["CACHE_TTL"], app.logger
     )

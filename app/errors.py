@@ -12,9 +12,9 @@ from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from app.db import DatabaseBusy
 from app.request_id import current_request_id
-from app.search import ResultWindowExceeded, SearchIndexDamaged, SearchUnavailable
+from catalogue.db import DatabaseBusy
+from catalogue.search import ResultWindowExceeded, SearchIndexDamaged, SearchUnavailable
 
 # Seconds a client should wait before retrying while the search engine is down.
 SEARCH_RETRY_AFTER = 5

@@ -54,7 +54,7 @@ from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from app.search.analysis import STOP_WORDS  # noqa: E402 - the path is set first
+from catalogue.search.analysis import STOP_WORDS  # noqa: E402 - the path is set first
 
 BENCH = ROOT / "bench"
 PATHS_SCRIPT = BENCH / "paths.lua"

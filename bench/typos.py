@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.search import FilmQuery
-from app.search.analysis import STOP_WORDS
-from app.search.embedded import EmbeddedReader
+from catalogue.search import FilmQuery
+from catalogue.search.analysis import STOP_WORDS
+from catalogue.search.embedded import EmbeddedReader
 
 PAGE = 20
 

@@ -1,7 +1,8 @@
 """``flask data generate``: write a legacy movie database at DATABASE_PATH.
 
-The generator, and with it Faker, is imported only when the command runs: the app
-registers this group, and the service must start without the tool's dependencies.
+The generator, and with it Faker, is imported only when the command runs: the
+service (``service.py``) attaches this group, and must start without the tool's
+dependencies.
 """
 
 import os

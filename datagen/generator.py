@@ -16,7 +16,7 @@ from pathlib import Path
 
 from faker import Faker
 
-from app.legacy import create_legacy_tables
+from catalogue.legacy import create_legacy_tables
 from datagen import vocabulary as en
 from datagen import vocabulary_ru as ru
 

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
-from app.search import INDICES, SearchError, get_indexer
+from catalogue.search import INDICES, SearchError, get_indexer
 from etl import EtlError, runner
 
 etl_cli = AppGroup("etl", help="Load the catalogue into the search backend.")

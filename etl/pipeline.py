@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-from app.caching import new_data_version
-from app.db import connect
-from app.search import GENRES, MOVIES, PERSONS
-from etl import extract, load, state, transform
+from catalogue.db import connect
+from catalogue.indexing import extract, transform
+from catalogue.search import GENRES, MOVIES, PERSONS
+from catalogue.versions import new_data_version
+from etl import load, state
 
 PHASES = (MOVIES, PERSONS, GENRES)
 _DONE = object()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from app import caching
-from app.db import DatabaseBusy, connect
-from app.migrations import MigrationError, pending
-from app.search import get_indexer
+from catalogue import versions
+from catalogue.db import DatabaseBusy, connect
+from catalogue.migrations import MigrationError, pending
+from catalogue.search import get_indexer
 from etl import EtlError, pipeline, state
 
 # Seconds the ETL waits to read the catalogue's clock under its write lock; the
@@ -49,7 +49,7 @@ def run(*, full=False, batch_size=None, progress=None):
         raise EtlError(f"the catalogue stayed busy ({exc}); try again") from None
     finally:
         conn.close()
-    caching.invalidate()
+    versions.invalidate()
     return summary
 
 

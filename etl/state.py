@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.db import connect, statements, transaction, use_wal
+from catalogue.db import connect, statements, transaction, use_wal
 from etl import EtlError
 
 SCHEMA = """

@@ -2,7 +2,7 @@
 
 The web side records and reads jobs on its request's connection; the worker
 claims, runs and finishes them on connections of its own. Every write is one
-short transaction (``app.db.transaction``): a result's rows go a chunk at a time.
+short transaction (``catalogue.db.transaction``): a result's rows go a chunk at a time.
 """
 
 import hashlib
@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.db import transaction
+from catalogue.db import transaction
 
 # Rows in one stored chunk (one insert), and chunks deleted per purge transaction.
 CHUNK_ROWS = 1000

@@ -13,7 +13,7 @@ keeps the embedded queue's waits off a gevent worker's event loop.
 import redis
 from huey import RedisHuey, SqliteHuey
 
-from app.threads import off_the_loop
+from catalogue.threads import off_the_loop
 from reports import tasks
 
 TASK_NAME = "reports.run_job"

@@ -14,7 +14,7 @@ import logging
 import threading
 from itertools import islice
 
-from app.db import connect
+from catalogue.db import connect
 from reports import jobs
 from reports.registry import get_registry
 

@@ -1,9 +1,9 @@
 """Small factories for search documents: films, genres and people as the ETL
-writes them (see ``app.search``), and a catalogue of them written into a backend.
+writes them (see ``catalogue.search``), and a catalogue of them written into a backend.
 """
 
-from app.search import GENRES, MOVIES, PERSONS, ROLES
-from app.search.documents import (
+from catalogue.search import GENRES, MOVIES, PERSONS, ROLES
+from catalogue.search.documents import (
     PERSON_KEYS,
     genre_document,
     movie_document,

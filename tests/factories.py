@@ -5,9 +5,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from app.db import connect
-from app.legacy import create_legacy_tables
-from app.migrations import upgrade
+from catalogue.db import connect
+from catalogue.legacy import create_legacy_tables
+from catalogue.migrations import upgrade
 
 REAL_LEGACY_DB = Path(__file__).resolve().parents[2] / "shared" / "legacy" / "db.sqlite"
 

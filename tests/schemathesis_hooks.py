@@ -19,7 +19,7 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
   the result window (the ``maximum`` the spec gives ``page``); a ``role`` needs
   a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
   must hold a word that is not too common to search for (a list of stop words,
-  ``app.search.analysis``); and the HTTP server takes a request line of at most
+  ``catalogue.search.analysis``); and the HTTP server takes a request line of at most
   4,094 bytes and headers of at most 8,190 (above, it answers 414 or 431
   itself, as every operation documents). The page, role and rating rules are
   over two parameters, the search text's a word list no ``pattern`` can hold,
@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 import requests
 import schemathesis
 
-from app.search.analysis import analyse
+from catalogue.search.analysis import analyse
 
 SIGNED_IN = [
     "/token/refresh/",

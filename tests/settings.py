@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app import create_app
+from service import create_service
 
 # Signs the tests' tokens; long enough for HS256.
 TEST_JWT_SECRET = "test-signing-key-of-the-movie-catalogue-suite-" + "0123456789" * 3
@@ -48,4 +48,4 @@ def app_settings(db_path, **overrides):
 
 def make_test_app(db_path, **overrides):
     """Create an app with ``app_settings(db_path, **overrides)``."""
-    return create_app(app_settings(db_path, **overrides))
+    return create_service(app_settings(db_path, **overrides))

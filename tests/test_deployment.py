@@ -17,7 +17,7 @@ import yaml
 from gunicorn.config import Config
 
 from app import API_DESCRIPTION
-from app import config as settings
+from catalogue import config as settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {"elasticsearch", "redis", "loader", "app", "worker"}

@@ -22,7 +22,7 @@ from werkzeug.http import generate_etag
 
 from app import authentication, caching
 from app.request_id import HEADER as REQUEST_ID_HEADER
-from app.search import check_window
+from catalogue.search import check_window
 
 BEARER_SCHEME = "bearerAuth"
 BEARER_SECURITY_SCHEME = {

@@ -2,8 +2,8 @@
 
 import marshmallow as ma
 
-from app.search import MAX_QUERY_LENGTH, Sort
-from app.search.analysis import analyse
+from catalogue.search import MAX_QUERY_LENGTH, Sort
+from catalogue.search.analysis import analyse
 
 # The spec's rule for a text that must not be blank: a character that Python's
 # ``str.strip()`` keeps, each white space character named, since JSON Schema's

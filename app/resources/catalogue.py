@@ -8,7 +8,7 @@ from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import PreconditionFailed
 
 from app.extensions.smorest import Blueprint
-from etl.writethrough import index_after_write
+from catalogue.indexing.writethrough import index_after_write
 
 ADMIN = "admin"
 IF_MATCH_PARAMETER = {

@@ -2,7 +2,7 @@
 that the tests start with ``flask --app tests.apps.extra_reports reports worker``.
 """
 
-from app import create_app
+from service import create_service
 from tests.reports.extra import with_extra_reports
 
-app = create_app({"REPORTS": with_extra_reports()})
+app = create_service({"REPORTS": with_extra_reports()})

@@ -1,15 +1,15 @@
 """A WSGI app for gunicorn in the tests: the service, and two routes that a test
 uses to race a write against a read on one gevent worker.
 
-``POST /probe/write`` commits one row through ``app.db.transaction``;
+``POST /probe/write`` commits one row through ``catalogue.db.transaction``;
 ``GET /probe/read`` counts the rows. Both open the request's own connection to
 DATABASE_PATH, as every view of the service does.
 """
 
 from flask import Blueprint
 
-from app import create_app
-from app.db import get_db, transaction
+from catalogue.db import get_db, transaction
+from service import create_service
 
 probe = Blueprint("probe", __name__, url_prefix="/probe")
 
@@ -28,5 +28,5 @@ def read():
     return {"rows": get_db().execute("SELECT count(*) FROM probe").fetchone()[0]}
 
 
-app = create_app()
+app = create_service()
 app.register_blueprint(probe)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.legacy import create_legacy_tables, legacy_columns
+from catalogue.legacy import create_legacy_tables, legacy_columns
 from datagen import generator
 from datagen.generator import generate
 
@@ -359,9 +359,9 @@ def test_cli_interrupted_run_leaves_nothing_behind(runner, db_path, monkeypatch)
 WITHOUT_FAKER = """
 import json, sys
 sys.modules["faker"] = None
-import app
+import service
 from tests.settings import app_settings
-flask_app = app.create_app(app_settings(sys.argv[1]))
+flask_app = service.create_service(app_settings(sys.argv[1]))
 result = flask_app.test_cli_runner().invoke(args=["data", "generate", "--films", "5"])
 print(json.dumps({
     "commands": sorted(flask_app.cli.list_commands(None)),

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from app.db import connect
-from app.migrations import upgrade
+from catalogue.db import connect
+from catalogue.migrations import upgrade
 from tests.commands import ROOT, SETTINGS, command_env, flask
 from tests.factories import make_legacy_db, movie
 from tests.settings import etl_state_path
@@ -28,7 +28,7 @@ def catalogue(search_app, db_path, runner_env):
 def runner_env(search_app):
     """Environment for ``flask`` subprocesses on the test's settings."""
     settings = {key: search_app.config.get(key) for key in SETTINGS}
-    return command_env(settings, FLASK_APP="app:create_app")
+    return command_env(settings, FLASK_APP="service:create_service")
 
 
 def test_run_prints_a_summary_and_status_shows_matching_counts(catalogue, runner_env):
@@ -89,7 +89,7 @@ def test_unreachable_elasticsearch_fails_clearly(db_path, tmp_path):
     upgrade(connect(db_path))
     env = command_env(
         {"DATABASE_PATH": db_path, "ELASTICSEARCH_URL": "http://127.0.0.1:9"},
-        FLASK_APP="app:create_app",
+        FLASK_APP="service:create_service",
         ELASTICSEARCH_TIMEOUT="1",
         ELASTICSEARCH_WRITE_ATTEMPTS="2",
         ELASTICSEARCH_WRITE_BACKOFF="0.1",

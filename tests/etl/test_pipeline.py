@@ -4,9 +4,9 @@ from contextlib import closing
 
 import pytest
 
-from app.db import connect, stable_id
-from app.migrations import upgrade
-from app.search import FilmQuery, SearchUnavailable, Sort
+from catalogue.db import connect, stable_id
+from catalogue.migrations import upgrade
+from catalogue.search import FilmQuery, SearchUnavailable, Sort
 from etl import pipeline, state
 from tests.factories import (
     FORD,

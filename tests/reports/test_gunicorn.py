@@ -12,11 +12,11 @@ from contextlib import closing
 import pytest
 
 from reports.queue import QUEUE_LOCK_TIMEOUT, get_queue
+from tests.catalogue.test_db import holder_sees_a_waiter, wait_until_serving
 from tests.commands import command_env, gunicorn, process_settings
 from tests.fixtures.redis import free_port
 from tests.fixtures.reports import Users
 from tests.reports.test_api import TOP_MOVIES
-from tests.test_db import holder_sees_a_waiter, wait_until_serving
 from tests.waiting import wait_until
 
 

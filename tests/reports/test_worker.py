@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.db import connect
-from app.migrations import discover, upgrade
+from catalogue.db import connect
+from catalogue.migrations import discover, upgrade
 from reports import jobs, worker
 from reports.queue import get_queue
 from tests.commands import ROOT, command_env, process_settings

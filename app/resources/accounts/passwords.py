@@ -12,7 +12,7 @@ import functools
 import argon2
 from flask import current_app
 
-from app.threads import off_the_loop
+from catalogue.threads import off_the_loop
 
 # The longest password accepted, in characters: Argon2 takes any length, but
 # hashing a megabyte would be a denial of service.

@@ -3,7 +3,7 @@
 import sqlite3
 from dataclasses import dataclass
 
-from app.db import get_db, transaction
+from catalogue.db import get_db, transaction
 
 ROLES = ("user", "admin")
 

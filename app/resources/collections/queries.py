@@ -9,7 +9,7 @@ import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
 
-from app.db import get_db, transaction
+from catalogue.db import get_db, transaction
 
 FAVOURITE_GENRES = 3
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"

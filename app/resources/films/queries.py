@@ -2,7 +2,7 @@
 
 Reads go to the search backend. Each write is one transaction on the
 catalogue that also notes its changes for the write-through
-(``etl.writethrough``), and returns the film's new document with them.
+(``catalogue.indexing.writethrough``), and returns the film's new document with them.
 """
 
 import hashlib
@@ -10,15 +10,15 @@ import json
 import uuid
 from dataclasses import replace
 
-from app.db import stable_id, transaction
-from app.search import FILM_SUMMARY, ROLES, FilmQuery, Page, Sort, get_search
-from app.search.documents import LEGACY_CREDITS, PERSON_KEYS
-from etl.writethrough import (
+from catalogue.db import stable_id, transaction
+from catalogue.indexing.writethrough import (
     Changes,
     document_before_write,
     film_document,
     note_changes,
 )
+from catalogue.search import FILM_SUMMARY, ROLES, FilmQuery, Page, Sort, get_search
+from catalogue.search.documents import LEGACY_CREDITS, PERSON_KEYS
 
 # The columns of a film a write may set, each named by its field.
 FILM_COLUMNS = ("title", "description", "imdb_rating")

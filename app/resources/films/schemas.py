@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.resources.arguments import NOT_BLANK_PATTERN, SearchTextField, SortField
-from app.search import FILM_SORT_FIELDS, ROLES, FilmQuery, Sort
+from catalogue.search import FILM_SORT_FIELDS, ROLES, FilmQuery, Sort
 
 MIN_RATING, MAX_RATING = 0, 10
 _RATING_RULE = f"must be a number from {MIN_RATING} to {MAX_RATING}"

@@ -2,14 +2,14 @@
 
 import uuid
 
-from app.db import transaction
-from app.search import get_search
-from etl.writethrough import (
+from catalogue.db import transaction
+from catalogue.indexing.writethrough import (
     Changes,
     document_before_write,
     genre_document,
     note_changes,
 )
+from catalogue.search import get_search
 
 
 class GenreNameTaken(Exception):

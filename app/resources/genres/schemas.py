@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.resources.arguments import NOT_BLANK_PATTERN, SortField
-from app.search import GENRE_SORT_FIELDS, Sort
+from catalogue.search import GENRE_SORT_FIELDS, Sort
 
 
 class GenreQueryArgsSchema(ma.Schema):

@@ -9,9 +9,9 @@ import sqlite3
 from flask import current_app
 
 from app import caching
-from app.db import connect
-from app.migrations import discover
-from app.search import SearchError, get_search
+from catalogue.db import connect
+from catalogue.migrations import discover
+from catalogue.search import SearchError, get_search
 
 
 class NotReady(Exception):

@@ -6,7 +6,7 @@ connection errors, timeouts, 429 and 5xx (urllib3's ``Retry``), a
 ``Retry-After`` waited out when it is short and answered at once when it is
 not. Under gevent the sockets and the waits yield, so a slow provider holds
 only the requests that wait for it. A circuit shared by the workers
-(``app.circuit.SharedCircuit``) stops calling after a few failures in a row.
+(``catalogue.circuit.SharedCircuit``) stops calling after a few failures in a row.
 
 A page's body is read in chunks up to ``MOVIES_PROVIDER_MAX_BYTES``: a longer
 one, or one whose Content-Length announces more, is refused as garbage is,
@@ -42,9 +42,9 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from app.circuit import FileStore, RedisStore, SharedCircuit
 from app.errors import error_response
 from app.resources.movies.schemas import ProviderPageSchema
+from catalogue.circuit import FileStore, RedisStore, SharedCircuit
 
 CACHE_KEY_PREFIX = "movies-provider:"
 BREAKER_KEY = "movie-catalogue:movies-provider-breaker"

@@ -1,7 +1,7 @@
 """What the persons resource asks the search backend."""
 
 from app.resources.films.queries import find_films
-from app.search import FilmQuery, get_search
+from catalogue.search import FilmQuery, get_search
 
 
 def search_persons(text, page_params):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.resources.arguments import SearchTextField
-from app.search import ROLES
+from catalogue.search import ROLES
 
 
 class PersonSearchQueryArgsSchema(ma.Schema):

@@ -8,7 +8,7 @@ one field, its items joined by ``; ``.
 import csv
 import io
 
-from app.db import connect
+from catalogue.db import connect
 from reports import jobs
 
 LIST_SEPARATOR = "; "

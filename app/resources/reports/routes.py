@@ -13,7 +13,6 @@ from flask_jwt_extended import current_user
 from flask_smorest import abort
 from werkzeug.wrappers import Response
 
-from app.db import get_db
 from app.errors import ErrorSchema
 from app.extensions.smorest import Blueprint
 from app.resources.reports import export
@@ -23,6 +22,7 @@ from app.resources.reports.schemas import (
     ReportRowSchema,
     ReportTypeSchema,
 )
+from catalogue.db import get_db
 from reports import jobs
 from reports.queue import enqueue_job
 from reports.registry import get_registry

@@ -24,7 +24,7 @@ import gevent
 import redis
 from gevent import monkey
 
-from app.circuit import Circuit
+from catalogue.circuit import Circuit
 
 REDIS_KEY = "movie-catalogue:request-count"
 # After a Redis failure, count in the worker for this many seconds.

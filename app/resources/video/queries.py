@@ -1,6 +1,6 @@
 """What the legacy video API asks the search backend."""
 
-from app.search import FILM_SUMMARY, FilmQuery, Sort, get_search
+from catalogue.search import FILM_SUMMARY, FilmQuery, Sort, get_search
 
 
 def find_videos(search, sort, sort_order, page_params):

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from app.search import FILM_SORT_FIELDS, MAX_QUERY_LENGTH
+from catalogue.search import FILM_SORT_FIELDS, MAX_QUERY_LENGTH
 
 SORT_ORDERS = ("asc", "desc")
 

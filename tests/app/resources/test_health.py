@@ -1,0 +1,129 @@
+"""Health probes: /healthz touches nothing, /readyz checks every dependency."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.app.resources.catalogue import run_cli
+from tests.factories import make_legacy_db, movie
+from tests.fixtures.elasticsearch import drop_indices
+from tests.fixtures.redis import free_port
+from tests.settings import make_test_app
+
+
+def build_catalogue(app):
+    make_legacy_db(app.config["DATABASE_PATH"], movies=[movie("tt0000001", "Alien")])
+    run_cli(app, "db", "upgrade")
+    run_cli(app, "etl", "run")
+
+
+def test_healthz_answers_without_touching_anything(tmp_path):
+    database = tmp_path / "nowhere" / "movies.sqlite"
+    app = make_test_app(
+        database,
+        ELASTICSEARCH_URL="http://127.0.0.1:9",
+        REDIS_URL="redis://127.0.0.1:9/0",
+    )
+
+    response = app.test_client().get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+    assert not database.parent.exists()
+
+
+def test_readyz_is_ready_when_everything_answers(app):
+    build_catalogue(app)
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["status"] == "ready"
+    assert set(response.json["checks"]) == {"database", "search", "cache"}
+    assert all(check["ok"] for check in response.json["checks"].values())
+
+
+def test_readyz_is_ready_on_each_search_backend(search_app, db_path):
+    build_catalogue(search_app)
+
+    response = search_app.test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["checks"]["search"]["ok"] is True
+
+
+def test_readyz_names_what_is_missing_before_any_setup(app, db_path):
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["code"] == 503
+    checks = response.json["errors"]
+    assert checks["database"]["ok"] is False
+    assert checks["search"]["ok"] is False
+    assert checks["cache"]["ok"] is True
+    assert "database" in response.json["message"]
+    assert "search" in response.json["message"]
+    assert not db_path.exists(), "a probe must not create the database"
+
+
+@pytest.mark.parametrize(
+    ("setting", "failing"),
+    [
+        ({"ELASTICSEARCH_URL": "http://127.0.0.1:9"}, "search"),
+        ({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, "cache"),
+    ],
+)
+def test_readyz_is_503_when_a_dependency_is_down(app, make_app, setting, failing):
+    build_catalogue(app)
+    broken = make_app(**setting)
+
+    response = broken.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    checks = response.json["errors"]
+    assert checks[failing]["ok"] is False
+    assert [name for name, check in checks.items() if not check["ok"]] == [failing]
+    assert failing in response.json["message"]
+
+
+def test_readyz_is_503_when_elasticsearch_has_lost_its_indices(
+    make_app, elasticsearch_url, tmp_path
+):
+    prefix = f"gone_{tmp_path.name[-8:].lower()}_"
+    app = make_app(
+        ELASTICSEARCH_URL=elasticsearch_url, ELASTICSEARCH_INDEX_PREFIX=prefix
+    )
+    build_catalogue(app)
+    assert app.test_client().get("/readyz").status_code == 200
+
+    drop_indices(elasticsearch_url, prefix)  # as after a restart on an empty disk
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["errors"]["search"]["ok"] is False
+    assert "flask etl run" in response.json["errors"]["search"]["detail"]
+
+
+def damage(path):
+    """Overwrite every page of the SQLite file ``path`` but the first with noise."""
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        file.seek(4096)
+        file.write(bytes(range(256)) * ((size - 4096) // 256 + 1))
+
+
+def test_a_damaged_embedded_index_is_not_ready_and_not_retry_later(app):
+    build_catalogue(app)
+    live = Path(app.config["EMBEDDED_SEARCH_PATH"]).resolve()
+    damage(live)
+    client = app.test_client()
+
+    ready = client.get("/readyz")
+    film = client.get("/api/v1/films/tt0000001")
+
+    assert ready.status_code == 503
+    assert ready.json["errors"]["search"]["ok"] is False
+    assert "damaged" in ready.json["errors"]["search"]["detail"]
+    assert film.status_code == 503
+    assert "Retry-After" not in film.headers
+    assert "rebuilt" in film.json["message"]
