@@ -59,6 +59,7 @@ def register_config(app, overrides):
     )
     if overrides:
         app.config.update(overrides)
+    settings.check_deployment(app.config)
     app.json.sort_keys = False
 
 

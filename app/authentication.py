@@ -59,10 +59,11 @@ def _secret_key(config):
                 " print(secrets.token_urlsafe(64))'"
             )
         return config["JWT_SECRET_KEY"]
-    if config["ELASTICSEARCH_URL"] or config["REDIS_URL"]:
+    if config["ELASTICSEARCH_URL"] or config["REDIS_URL"] or config["DATABASE_URL"]:
         raise ConfigError(
-            "JWT_SECRET_KEY must be set when REDIS_URL or ELASTICSEARCH_URL is:"
-            " every node has to sign and accept tokens with the same key"
+            "JWT_SECRET_KEY must be set when DATABASE_URL, REDIS_URL or"
+            " ELASTICSEARCH_URL is: every node has to sign and accept tokens with"
+            " the same key"
         )
     return _kept_secret(Path(config["JWT_SECRET_PATH"]))
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from app.request_id import current_request_id
-from catalogue.db import DatabaseBusy
+from catalogue.db import DatabaseBusy, DatabaseUnavailable
 from catalogue.search import ResultWindowExceeded, SearchIndexDamaged, SearchUnavailable
 
 # Seconds a client should wait before retrying while the search engine is down.
@@ -146,6 +146,18 @@ def handle_database_busy(error):
     )
 
 
+def handle_database_unavailable(error):
+    """503 with Retry-After: the database cannot be reached right now."""
+    current_app.logger.warning(
+        "database unavailable (request %s): %s", current_request_id(), error
+    )
+    return error_response(
+        503,
+        "The database cannot be reached right now; try again in a moment.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def handle_result_window_exceeded(error):
     """422: the page lies deeper than the search engine can page."""
     window = current_app.config["MAX_RESULT_WINDOW"]
@@ -180,5 +192,6 @@ def init_app(app):
     app.register_error_handler(SearchIndexDamaged, handle_search_index_damaged)
     app.register_error_handler(SearchUnavailable, handle_search_unavailable)
     app.register_error_handler(DatabaseBusy, handle_database_busy)
+    app.register_error_handler(DatabaseUnavailable, handle_database_unavailable)
     app.register_error_handler(ResultWindowExceeded, handle_result_window_exceeded)
     app.register_error_handler(Exception, handle_unexpected_error)

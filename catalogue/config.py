@@ -2,7 +2,7 @@
 
 Every setting has a working default, so a fresh checkout runs on embedded parts
 (SQLite, the embedded search index, an in-process cache). Production points
-``ELASTICSEARCH_URL`` and ``REDIS_URL`` at real services.
+``DATABASE_URL``, ``ELASTICSEARCH_URL`` and ``REDIS_URL`` at real services.
 """
 
 import os
@@ -65,8 +65,25 @@ def from_environment():
     embedded_default = database_path.with_name(database_path.stem + ".search.sqlite")
     return {
         "DATABASE_PATH": str(database_path),
+        # PostgreSQL instead of the SQLite file (postgresql://user:pass@host/db):
+        # every machine of a deployment then shares it.
+        "DATABASE_URL": _env_str("DATABASE_URL"),
+        # Connections each process keeps to PostgreSQL; a request waits this many
+        # seconds for a free one before a 503. Idle ones above one close after
+        # DATABASE_POOL_MAX_IDLE seconds.
+        "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 10, minimum=1),
+        "DATABASE_POOL_TIMEOUT": _env_float("DATABASE_POOL_TIMEOUT", 5.0),
+        "DATABASE_POOL_MAX_IDLE": _env_float("DATABASE_POOL_MAX_IDLE", 600.0),
+        "DATABASE_CONNECT_TIMEOUT": _env_float("DATABASE_CONNECT_TIMEOUT", 5.0),
+        # Seconds a statement of a request may run on PostgreSQL (a 503 then);
+        # the ETL, the report worker and the import have no such limit.
+        "DATABASE_STATEMENT_TIMEOUT": _env_float("DATABASE_STATEMENT_TIMEOUT", 15.0),
+        # With PostgreSQL, one machine alone may keep the embedded index, cache,
+        # queue and counters in its local files (a deployment of one node).
+        "SINGLE_NODE": _env_bool("SINGLE_NODE"),
         # Seconds a request that writes waits for another writer (the ETL, another
-        # request) to commit before it answers 503; the wait yields to other requests.
+        # request) to commit before it answers 503; the wait yields to other
+        # requests. On PostgreSQL, how long a write waits for a row another holds.
         "DATABASE_WRITE_TIMEOUT": _env_float("DATABASE_WRITE_TIMEOUT", 5.0),
         "EMBEDDED_SEARCH_PATH": _env_str("EMBEDDED_SEARCH_PATH", str(embedded_default)),
         "ELASTICSEARCH_URL": _env_str("ELASTICSEARCH_URL"),
@@ -108,7 +125,8 @@ def from_environment():
         # it shares with the API, the batch work gives way to the requests.
         "ETL_NICENESS": _env_int("ETL_NICENESS", 10),
         # The ETL's runs and checkpoints, in a file of their own: the ETL never
-        # writes to the catalogue, so it never waits on a request that does.
+        # writes to the SQLite catalogue, so it never waits on a request that
+        # does. With DATABASE_URL they are in PostgreSQL, for every machine.
         "ETL_STATE_PATH": _env_str(
             "ETL_STATE_PATH",
             str(database_path.with_name(database_path.stem + ".etl.sqlite")),
@@ -212,3 +230,20 @@ def from_environment():
             "MOVIES_PROVIDER_STALE_TTL", 86_400, minimum=1
         ),
     }
+
+
+def check_deployment(config):
+    """Refuse settings that cannot serve as configured; name what to set.
+
+    PostgreSQL is for several machines, which share nothing else: each keeping
+    its own embedded index, cache, counters and queue in local files would
+    answer differently. One machine alone may, with ``SINGLE_NODE``.
+    """
+    if not config.get("DATABASE_URL") or config.get("SINGLE_NODE"):
+        return
+    missing = [name for name in ("ELASTICSEARCH_URL", "REDIS_URL") if not config[name]]
+    if missing:
+        raise ConfigError(
+            f"DATABASE_URL is set but {' and '.join(missing)} not: several machines"
+            " cannot share local files; set it, or SINGLE_NODE=true for one machine"
+        )

@@ -70,9 +70,9 @@ def run_command(full, batch_size):
 
 @etl_cli.command("status")
 def status_command():
-    """Show the last run and the document counts in SQLite and in the index."""
+    """Show the last run and the document counts in the catalogue and the index."""
     try:
-        conn = runner.open_catalogue(current_app.config["DATABASE_PATH"])
+        conn = runner.open_for_etl(current_app.config)
     except EtlError as exc:
         raise click.ClickException(str(exc)) from None
     indexer = get_indexer()
@@ -93,11 +93,11 @@ def status_command():
             "persons": "SELECT count(*) FROM person",
         }
         for index in INDICES:
-            in_sqlite = conn.execute(sources[index]).fetchone()[0]
+            in_store = conn.execute(sources[index]).fetchone()[0]
             try:
                 in_index = indexer.count(index)
             except SearchError as exc:
                 in_index = f"unavailable ({exc})"
-            click.echo(f"  {index:<8} sqlite {in_sqlite:>9}  index {in_index}")
+            click.echo(f"  {index:<8} {conn.engine} {in_store:>9}  index {in_index}")
     finally:
         conn.close()

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-from catalogue.db import connect
+from catalogue.db import reopen
 from catalogue.indexing import extract, transform
 from catalogue.search import GENRES, MOVIES, PERSONS
 from catalogue.versions import new_data_version
@@ -116,12 +116,11 @@ def run(conn, indexer, *, state_db, full=False, batch_size=2000, progress=None):
 def prefetched(conn, produce, depth=2):
     """Yield the batches of ``produce(reader)``, made by a thread ahead of their use.
 
-    Reading SQLite and transforming rows overlaps with writing the previous batch
+    Reading the catalogue and transforming rows overlaps with writing the previous batch
     (SQLite and network waits release the GIL). The thread reads through its own
     read-only connection to the database of ``conn``, and stops when the caller
     stops consuming, whether it finished or failed.
     """
-    path = conn.execute("PRAGMA database_list").fetchone()["file"]
     handoff = queue.Queue(maxsize=depth)
     stopping = threading.Event()
 
@@ -135,7 +134,7 @@ def prefetched(conn, produce, depth=2):
         return False
 
     def work():
-        reader = connect(path, readonly=True)
+        reader = reopen(conn)
         try:
             for batch in produce(reader):
                 if not offer((batch, None)):

@@ -6,13 +6,12 @@ search backend's ``SearchError``), never a command-line one.
 """
 
 import contextlib
-import sqlite3
 from pathlib import Path
 
 from flask import current_app
 
 from catalogue import versions
-from catalogue.db import DatabaseBusy, connect
+from catalogue.db import DatabaseBusy, DatabaseError, engine, open_catalogue
 from catalogue.migrations import MigrationError, pending
 from catalogue.search import get_indexer
 from etl import EtlError, pipeline, state
@@ -31,11 +30,11 @@ def run(*, full=False, batch_size=None, progress=None):
     """
     config = current_app.config
     indexer = get_indexer()
-    conn = open_catalogue(config["DATABASE_PATH"])
+    conn = open_for_etl(config)
     try:
         with (
-            state.exclusive(config["DATABASE_PATH"]),
-            contextlib.closing(state.open_state(config["ETL_STATE_PATH"])) as db,
+            state.run_lock(config),
+            contextlib.closing(state.state_store(config)) as db,
         ):
             summary = pipeline.run(
                 conn,
@@ -53,22 +52,25 @@ def run(*, full=False, batch_size=None, progress=None):
     return summary
 
 
-def open_catalogue(path):
+def open_for_etl(config):
     """Open the migrated catalogue; EtlError if it is missing or behind.
 
-    The ETL writes nothing there; it only takes the write lock for the moment
-    it reads the clock, and waits for it as long as ``ETL_LOCK_WAIT``.
+    The ETL writes nothing there. On SQLite it only takes the write lock for
+    the moment it reads the clock, and waits for it as long as ``ETL_LOCK_WAIT``.
     """
-    if not Path(path).is_file():
-        raise EtlError(f"database file not found: {path}")
+    where = config["DATABASE_PATH"]
+    if engine(config) == "postgresql":
+        where = "PostgreSQL (DATABASE_URL)"
+    elif not Path(where).is_file():
+        raise EtlError(f"database file not found: {where}")
     conn = None
     try:
-        conn = connect(path, create=False, write_timeout=ETL_LOCK_WAIT)
+        conn = open_catalogue(config, statement_timeout=0, write_timeout=ETL_LOCK_WAIT)
         behind = pending(conn)
-    except (sqlite3.DatabaseError, MigrationError) as exc:
+    except (*DatabaseError, MigrationError) as exc:
         if conn is not None:
             conn.close()
-        raise EtlError(f"cannot read the database {path}: {exc}") from None
+        raise EtlError(f"cannot read the database {where}: {exc}") from None
     if behind:
         conn.close()
         raise EtlError("the database is not migrated: run flask db upgrade")
@@ -77,8 +79,8 @@ def open_catalogue(path):
 
 def last_run(indexer):
     """Return the newest run into ``indexer``'s target, or None before the first."""
-    path = Path(current_app.config["ETL_STATE_PATH"])
-    if not path.exists():
+    config = current_app.config
+    if engine(config) == "sqlite" and not Path(config["ETL_STATE_PATH"]).exists():
         return None
-    with contextlib.closing(state.open_state(path)) as db:
+    with contextlib.closing(state.state_store(config)) as db:
         return state.latest(db, indexer.describe())

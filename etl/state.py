@@ -1,18 +1,23 @@
-"""ETL state: runs and checkpoints in a SQLite file of their own, and the lock.
+"""ETL state: the runs and their checkpoints, and the lock that one run holds.
 
-The file (``ETL_STATE_PATH``) belongs to the ETL alone, which holds the lock
-while it writes it: the ETL reads the catalogue and never writes to it, so it
-never waits on a request that writes there, nor makes one wait for more than
-the moment it takes the catalogue's clock (see :func:`catalogue_clock`).
+On SQLite they are in a file of their own (``ETL_STATE_PATH``), which belongs
+to the ETL alone, and the lock is a file beside the catalogue: the ETL reads
+the catalogue and never writes to it, so it never waits on a request that
+writes there, nor makes one wait for more than the moment it takes the
+catalogue's clock (see :func:`catalogue_clock`). On PostgreSQL they are in
+the catalogue's ``etl_run`` table and the lock is an advisory one, so that a
+run on any machine sees the others' runs and resumes what another left.
 """
 
 import contextlib
 import fcntl
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from catalogue.db import connect, statements, transaction, use_wal
+from catalogue.db import engine, open_catalogue, transaction, utc_now
+from catalogue.db.sqlite import connect, statements, use_wal
 from etl import EtlError
 
 SCHEMA = """
@@ -26,14 +31,14 @@ CREATE TABLE IF NOT EXISTS etl_run (
     checkpoint  TEXT,
     documents   INTEGER NOT NULL DEFAULT 0,
     error       TEXT,
-    started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    started_at  TEXT NOT NULL,
     finished_at TEXT,
-    modified    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    modified    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS etl_run_target_idx ON etl_run (target, state, id);
 """
-
-NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+# The key of the advisory lock a run holds on PostgreSQL.
+RUN_LOCK = 7_311_020_002
 
 
 @dataclass
@@ -68,6 +73,34 @@ _COLUMNS = (
 
 class RunInProgress(EtlError):
     """Another ETL run holds the lock of this database."""
+
+
+def run_lock(config):
+    """Return the lock one run of the catalogue of ``config`` holds, as a context."""
+    if engine(config) == "postgresql":
+        return _advisory_lock(config)
+    return exclusive(config["DATABASE_PATH"])
+
+
+def state_store(config):
+    """Open where the runs of the catalogue of ``config`` are kept."""
+    if engine(config) == "postgresql":
+        return open_catalogue(config, statement_timeout=0)
+    return open_state(config["ETL_STATE_PATH"])
+
+
+@contextlib.contextmanager
+def _advisory_lock(config):
+    """Hold PostgreSQL's advisory lock of the ETL in a session of its own.
+
+    The server releases it when the session ends, so a run that was killed
+    never blocks the next one, on whichever machine it starts.
+    """
+    with contextlib.closing(open_catalogue(config, statement_timeout=0)) as conn:
+        held = conn.execute("SELECT pg_try_advisory_lock(?)", (RUN_LOCK,))
+        if not held.fetchone()[0]:
+            raise RunInProgress("another ETL run is in progress")
+        yield
 
 
 @contextlib.contextmanager
@@ -124,18 +157,16 @@ def start(conn, target, mode, watermark, started_at):
     ``watermark`` is where this one reads them from (None: everything).
     """
     with transaction(conn):
-        cursor = conn.execute(
+        run_id = conn.execute(
             "INSERT INTO etl_run"
-            " (target, mode, state, watermark, checkpoint, started_at)"
-            " VALUES (?, ?, 'running', ?, '{}', ?)",
-            (target, mode, watermark, started_at),
-        )
-        run_id = cursor.lastrowid
+            " (target, mode, state, watermark, checkpoint, started_at, modified)"
+            " VALUES (?, ?, 'running', ?, '{}', ?, ?) RETURNING id",
+            (target, mode, watermark, started_at, utc_now()),
+        ).fetchone()[0]
         if mode == "full":
             conn.execute(
-                "UPDATE etl_run SET generation = strftime('%Y%m%d%H%M%S', 'now') || 'r' || id"
-                " WHERE id = ?",
-                (run_id,),
+                "UPDATE etl_run SET generation = ? WHERE id = ?",
+                (f"{datetime.now(UTC):%Y%m%d%H%M%S}r{run_id}", run_id),
             )
     return get(conn, run_id)
 
@@ -152,9 +183,9 @@ def resume(conn, run):
     """Mark an unfinished run as running again."""
     with transaction(conn):
         conn.execute(
-            f"UPDATE etl_run SET state = 'running', error = NULL, modified = {NOW}"
+            "UPDATE etl_run SET state = 'running', error = NULL, modified = ?"
             " WHERE id = ?",
-            (run.id,),
+            (utc_now(), run.id),
         )
     return get(conn, run.id)
 
@@ -165,9 +196,9 @@ def checkpoint(conn, run, phase, after, documents):
     run.documents += documents
     with transaction(conn):
         conn.execute(
-            f"UPDATE etl_run SET checkpoint = ?, documents = ?, modified = {NOW}"
+            "UPDATE etl_run SET checkpoint = ?, documents = ?, modified = ?"
             " WHERE id = ?",
-            (json.dumps(run.checkpoint), run.documents, run.id),
+            (json.dumps(run.checkpoint), run.documents, utc_now(), run.id),
         )
 
 
@@ -175,20 +206,40 @@ def finish(conn, run, state, error=None):
     """Record the end of a run: completed or failed."""
     with transaction(conn):
         conn.execute(
-            f"UPDATE etl_run SET state = ?, error = ?, finished_at = {NOW}, modified = {NOW}"
+            "UPDATE etl_run SET state = ?, error = ?, finished_at = ?, modified = ?"
             " WHERE id = ?",
-            (state, error, run.id),
+            (state, error, *[utc_now()] * 2, run.id),
         )
     return get(conn, run.id)
 
 
 def catalogue_clock(catalogue):
-    """Read the catalogue's clock under its write lock, held for that moment only.
+    """Return the catalogue's clock, before which every change stamped is committed.
 
-    It is the clock the ``modified`` stamps use. Every change stamped before this reading was committed before it, since a
-    writer stamps and commits while it holds the lock; every later change is
-    stamped later. A run that reads the catalogue after this misses nothing
-    stamped before it, and the next run reads changes from it on.
+    It is the clock the ``modified`` stamps use. A run that reads the
+    catalogue after this misses nothing stamped before it, and the next run
+    reads changes from it on. SQLite: read under the write lock, held for
+    that moment only; every change stamped before was committed before,
+    since a writer stamps and commits while it holds the lock. PostgreSQL,
+    where writers commit side by side: the start of the oldest transaction
+    still open, if it is older than now, since a transaction stamps its
+    changes after it starts (see :data:`OPEN_SINCE`).
     """
+    if catalogue.engine == "postgresql":
+        return catalogue.execute(OPEN_SINCE).fetchone()[0]
     with transaction(catalogue):
-        return catalogue.execute(f"SELECT {NOW}").fetchone()[0]
+        return catalogue.execute(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+        ).fetchone()[0]
+
+
+# pg_stat_activity shows the xact_start of another role's sessions only to
+# members of pg_read_all_stats: the service's nodes share one role (README,
+# "Several machines").
+OPEN_SINCE = (
+    "SELECT to_char(least(clock_timestamp(), ("
+    "  SELECT min(xact_start) FROM pg_stat_activity"
+    "  WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    "  AND xact_start IS NOT NULL"
+    " )) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+)

@@ -93,18 +93,19 @@ def submit(conn, owner_id, report_name, parameters, data_version, ttl_seconds):
         if result is None:
             job_id = conn.execute(
                 "INSERT INTO report_job (owner_id, report_name, parameters,"
-                " parameters_key, report_date, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " parameters_key, report_date, queued_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (owner_id, report_name, json.dumps(parameters), key, now, now),
-            ).lastrowid
+            ).fetchone()[0]
         else:
             job_id = conn.execute(
                 "INSERT INTO report_job (owner_id, report_name, parameters,"
                 " parameters_key, status, reused, result_id, report_date,"
                 " started_at, completed_at)"
-                " VALUES (?, ?, ?, ?, 'completed', 1, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, 'completed', 1, ?, ?, ?, ?) RETURNING id",
                 (owner_id, report_name, json.dumps(parameters), key, result[0])
                 + (now,) * 3,
-            ).lastrowid
+            ).fetchone()[0]
     return get_job(conn, job_id), result is not None
 
 
@@ -233,7 +234,7 @@ def start_result(conn, job, columns, data_version):
     with transaction(conn):
         result_id = conn.execute(
             "INSERT INTO report_result (report_name, parameters_key, data_version,"
-            " columns, chunk_rows, created) VALUES (?, ?, ?, ?, ?, ?)",
+            " columns, chunk_rows, created) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 job.report_name,
                 parameters_key(job.report_name, job.parameters),
@@ -242,7 +243,7 @@ def start_result(conn, job, columns, data_version):
                 CHUNK_ROWS,
                 timestamp(),
             ),
-        ).lastrowid
+        ).fetchone()[0]
         conn.execute(
             "UPDATE report_job SET result_id = ? WHERE id = ?", (result_id, job.id)
         )

@@ -12,9 +12,10 @@ A report that raises ends the job in error, with a message and no traceback
 import json
 import logging
 import threading
+from contextlib import closing
 from itertools import islice
 
-from catalogue.db import connect
+from catalogue.db import open_catalogue, snapshot
 from reports import jobs
 from reports.registry import get_registry
 
@@ -30,11 +31,14 @@ def failed_message(job_id):
 
 
 def open_connection(config, readonly=False):
-    """Open a worker's own connection to the catalogue database."""
-    return connect(
-        config["DATABASE_PATH"],
+    """Open a worker's own connection to the catalogue database.
+
+    A report's query may run long: it has no statement timeout.
+    """
+    return open_catalogue(
+        config,
         readonly=readonly,
-        create=False,
+        statement_timeout=0,
         write_timeout=config["REPORT_WRITE_TIMEOUT"],
     )
 
@@ -97,9 +101,7 @@ def run_job(app, job_id):
 
 def produce(config, conn, report, job):
     """Run the report's query and store its rows; return ``(result_id, rows)``."""
-    reader = open_connection(config, readonly=True)
-    try:
-        reader.execute("BEGIN")
+    with closing(open_connection(config, readonly=True)) as reader, snapshot(reader):
         data_version = report.data_version(reader)
         result_id = jobs.start_result(conn, job, report.columns, data_version)
         rows = report.rows(reader, job.parameters)
@@ -109,7 +111,4 @@ def produce(config, conn, report, job):
         while chunk := list(islice(rows, jobs.CHUNK_ROWS)):
             jobs.write_chunk(conn, result_id, count // jobs.CHUNK_ROWS, chunk)
             count += len(chunk)
-        reader.execute("COMMIT")
-    finally:
-        reader.close()
     return result_id, count

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # value inherited from the shell must not leak into a run.
 SETTINGS = (
     "DATABASE_PATH",
+    "DATABASE_URL",
+    "SINGLE_NODE",
     "EMBEDDED_SEARCH_PATH",
     "ETL_STATE_PATH",
     "ELASTICSEARCH_URL",
@@ -39,6 +41,8 @@ SETTINGS = (
 # The files a process of an app reads and writes, and where its queue is.
 PROCESS_FILES = (
     "DATABASE_PATH",
+    "DATABASE_URL",
+    "SINGLE_NODE",
     "EMBEDDED_SEARCH_PATH",
     "ETL_STATE_PATH",
     "REQUEST_COUNT_PATH",

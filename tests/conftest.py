@@ -1,33 +1,69 @@
-"""Fixtures shared by the whole suite: the app, its client and CLI runner."""
+"""Fixtures shared by the whole suite: the app, its client and CLI runner.
+
+Every app is on a store: SQLite by default. A test module that holds the
+store's contract marks itself ``pytest.mark.stores`` and then runs on both
+stores, SQLite and PostgreSQL (the ``store`` fixture's parameter).
+"""
 
 import pytest
 
-from tests.settings import make_test_app
+from tests.settings import MADE, make_test_app, postgresql_settings
 
 pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.elasticsearch",
-    "tests.fixtures.search",
     "tests.fixtures.redis",
+    "tests.fixtures.postgresql",
+    "tests.fixtures.search",
     "tests.fixtures.movies_provider",
     "tests.fixtures.reports",
 ]
 
+STORES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "stores: run the test on both stores, SQLite and PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "store" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("stores") is not None
+        metafunc.parametrize("store", STORES if both else STORES[:1], indirect=True)
+
+
+@pytest.fixture
+def store(request):
+    """The settings of the store under test: SQLite's file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return {}
+    return postgresql_settings(request.getfixturevalue("postgresql_url"))
+
 
 @pytest.fixture
 def db_path(tmp_path):
-    """Path of a fresh catalogue database for one test."""
+    """Path of a fresh catalogue database (or legacy file) for one test."""
     return tmp_path / "movies.sqlite"
 
 
+@pytest.fixture(autouse=True)
+def _close_connections():
+    """Close the connections the test's apps keep, once the test is over."""
+    yield
+    while MADE:
+        MADE.pop().extensions["db"].close()
+
+
 @pytest.fixture
-def make_app(db_path):
-    """Make apps on the test's database, the embedded search index beside it and a
-    local cache; keyword arguments override any of these settings.
+def make_app(db_path, store):
+    """Make apps on the test's store, the embedded search index beside the
+    database and a local cache; keyword arguments override any of these settings.
     """
 
     def make(**settings):
-        return make_test_app(db_path, **settings)
+        return make_test_app(db_path, **{**store, **settings})
 
     return make
 

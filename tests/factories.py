@@ -5,7 +5,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from catalogue.legacy import create_legacy_tables
 from catalogue.migrations import upgrade
 

@@ -36,6 +36,7 @@ def app_settings(db_path, **overrides):
         ),
         "ELASTICSEARCH_URL": None,
         "REDIS_URL": None,
+        "DATABASE_URL": None,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
         # The CLI runner runs `flask etl run` in the test process itself.
         "ETL_NICENESS": 0,
@@ -46,6 +47,22 @@ def app_settings(db_path, **overrides):
     }
 
 
+def postgresql_settings(url):
+    """The settings of an app on the PostgreSQL database at ``url``."""
+    return {
+        "DATABASE_URL": url,
+        # One machine: the tests' embedded index, cache and queue are local.
+        "SINGLE_NODE": True,
+        "DATABASE_POOL_SIZE": 4,
+    }
+
+
+# Every app the tests made, whose connections the suite closes after each test.
+MADE = []
+
+
 def make_test_app(db_path, **overrides):
     """Create an app with ``app_settings(db_path, **overrides)``."""
-    return create_service(app_settings(db_path, **overrides))
+    app = create_service(app_settings(db_path, **overrides))
+    MADE.append(app)
+    return app

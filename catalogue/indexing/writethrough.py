@@ -22,7 +22,6 @@ The incremental ``flask etl run`` reads the same changes from the
 """
 
 import os
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,16 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from catalogue import versions
-from catalogue.db import connect, get_checkpointer, get_db, transaction
+from catalogue.db import (
+    DatabaseError,
+    engine,
+    get_checkpointer,
+    get_db,
+    lock_rows,
+    open_catalogue,
+    snapshot,
+    transaction,
+)
 from catalogue.indexing import extract, transform
 from catalogue.search import GENRES, MOVIES, PERSONS, create_indexer
 from catalogue.threads import off_the_loop
@@ -58,10 +66,10 @@ ON_LOOP_DOCUMENTS = 50
 LEFT_BEHIND_SECONDS = 10
 # Set in app.extensions once the first request has checked the backlog.
 _BACKLOG_CHECKED = "search-backlog-checked"
+# The next revision: the clock in milliseconds, or one above the last.
 _NEXT_REVISION = (
-    "UPDATE catalogue_revision SET revision = max(revision + 1,"
-    " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
-    " RETURNING revision"
+    "UPDATE catalogue_revision SET revision = CASE WHEN revision + 1 > :now"
+    " THEN revision + 1 ELSE :now END WHERE id = 1 RETURNING revision"
 )
 
 
@@ -84,9 +92,13 @@ class Changes:
 def note_changes(conn, changes):
     """Take the next revision and note ``changes`` in the backlog; return it.
 
-    Runs inside the write's transaction, so the note commits with the write.
+    Runs inside the write's transaction, so the note commits with the write,
+    as its last statement: on PostgreSQL the revision's row stays locked until
+    the commit, so writes of different films wait on each other only for the
+    moment a commit takes, and take their revisions in the order they commit.
     """
-    revision = conn.execute(_NEXT_REVISION).fetchone()[0]
+    now = int(time.time() * 1000)
+    revision = conn.execute(_NEXT_REVISION, {"now": now}).fetchone()[0]
     conn.executemany(
         "INSERT INTO search_backlog (entity, entity_id, revision) VALUES (?, ?, ?)"
         " ON CONFLICT (entity, entity_id) DO UPDATE SET revision = excluded.revision",
@@ -111,16 +123,22 @@ def genre_document(conn, genre_id):
     return documents[0] if documents else None
 
 
-def document_before_write(conn, read, item_id, check=None):
-    """Return ``read(conn, item_id)``, the item as it was, or None if missing.
+def document_before_write(conn, table, item_id, check=None):
+    """Return the film or genre (``table``) ``item_id`` as it was, or None if missing.
 
-    ``check(document)`` sees it first, inside the write's transaction, and may
-    refuse the write by raising (a stale ``If-Match``).
+    Its row is locked first, so that of two writes of it at once the second
+    reads what the first wrote. ``check(document)`` sees it then, inside the
+    write's transaction, and may refuse the write by raising (a stale
+    ``If-Match``).
     """
-    before = read(conn, item_id)
+    lock_rows(conn, table, [item_id])
+    before = _DOCUMENTS[table](conn, item_id)
     if before is not None and check is not None:
         check(before)
     return before
+
+
+_DOCUMENTS = {"film": film_document, "genre": genre_document}
 
 
 def read_documents(conn, changes):
@@ -130,8 +148,7 @@ def read_documents(conn, changes):
     at, ``{index: documents}`` of what exists and ``{index: ids}`` of what no
     longer does.
     """
-    conn.execute("BEGIN")
-    try:
+    with snapshot(conn):
         revision = conn.execute(
             "SELECT revision FROM catalogue_revision WHERE id = 1"
         ).fetchone()[0]
@@ -146,8 +163,6 @@ def read_documents(conn, changes):
                 extract.genres_by_id(conn, changes.genres)
             ),
         }
-    finally:
-        conn.execute("COMMIT")
     missing = {
         index: sorted(ids - {doc["id"] for doc in documents[index]})
         for index, ids in changes.by_index().items()
@@ -418,11 +433,13 @@ def catch_up_on_first_request():
     if _BACKLOG_CHECKED in app.extensions:
         return
     app.extensions[_BACKLOG_CHECKED] = True
-    if not os.path.exists(app.config["DATABASE_PATH"]):
+    if engine(app.config) == "sqlite" and not os.path.exists(
+        app.config["DATABASE_PATH"]
+    ):
         return
     try:
         behind = has_backlog(get_db())
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         app.logger.info("search backlog not checked: %s", exc)
         return
     if behind:
@@ -470,9 +487,10 @@ class CatchUp:
 
     def _run(self):
         with self.app.app_context():
-            path = self.app.config["DATABASE_PATH"]
-            conn = connect(path, create=False)
-            get_checkpointer(self.app).attach(conn, path)
+            config = self.app.config
+            conn = open_catalogue(config)
+            if conn.engine == "sqlite":
+                get_checkpointer(self.app).attach(conn, config["DATABASE_PATH"])
             try:
                 while not self._stopping.wait(self.interval):
                     if self._round(conn):

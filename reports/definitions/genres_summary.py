@@ -8,11 +8,11 @@ class GenresSummaryParametersSchema(ReportParametersSchema):
     """Nothing beyond ``limit``."""
 
 
-def rows(conn, parameters):
-    """Every genre, most films first."""
-    # With one max() in a group, SQLite takes the bare columns f.id and f.title
-    # from the row that has it; a genre without a rated film has no best film.
-    sql = (
+# SQLite: with one max() in a group, it takes the bare columns f.id and
+# f.title from the row that has it; a genre without a rated film has no best
+# film. PostgreSQL looks the best film of each genre up on its own.
+_ROWS = {
+    "sqlite": (
         "SELECT id, name, films, rated_films, average_rating,"
         " CASE WHEN best IS NULL THEN NULL ELSE best_id END,"
         " CASE WHEN best IS NULL THEN NULL ELSE best_title END"
@@ -23,7 +23,28 @@ def rows(conn, parameters):
         "   FROM genre g LEFT JOIN film_genre fg ON fg.genre_id = g.id"
         "   LEFT JOIN film f ON f.id = fg.film_id GROUP BY g.id)"
         " ORDER BY films DESC, name, id LIMIT ?"
-    )
+    ),
+    "postgresql": (
+        "SELECT g.id, g.name, g.films, g.rated_films, g.average_rating,"
+        " best.id, best.title"
+        " FROM (SELECT g.id, g.name, count(f.id) AS films,"
+        "   count(f.imdb_rating) AS rated_films,"
+        "   round(avg(f.imdb_rating)::numeric, 2)::double precision"
+        "   AS average_rating"
+        "   FROM genre g LEFT JOIN film_genre fg ON fg.genre_id = g.id"
+        "   LEFT JOIN film f ON f.id = fg.film_id GROUP BY g.id) g"
+        " LEFT JOIN LATERAL (SELECT f.id, f.title FROM film_genre fg"
+        "   JOIN film f ON f.id = fg.film_id"
+        "   WHERE fg.genre_id = g.id AND f.imdb_rating IS NOT NULL"
+        "   ORDER BY f.imdb_rating DESC, f.id LIMIT 1) best ON true"
+        " ORDER BY g.films DESC, g.name, g.id LIMIT ?"
+    ),
+}
+
+
+def rows(conn, parameters):
+    """Every genre, most films first."""
+    sql = _ROWS[conn.engine]
     yield from map(tuple, conn.execute(sql, (sql_limit(parameters),)))
 
 

@@ -32,6 +32,35 @@ class TopDirectorsParametersSchema(ReportParametersSchema):
     directors = ma.fields.Nested(PeopleSchema, load_default=dict)
 
 
+# Each engine's query; {where} filters the credits, {having} the directors.
+# SQLite: with one max() in a group, it takes the bare columns f.id and
+# f.title from the row that has it, the director's best film. PostgreSQL
+# names that film with an ordered aggregate.
+_ROWS = {
+    "sqlite": (
+        "SELECT p.id, p.full_name, count(*), count(f.imdb_rating),"
+        " round(avg(f.imdb_rating), 2), max(f.imdb_rating), f.id, f.title"
+        " FROM film_person fp JOIN film f ON f.id = fp.film_id"
+        " JOIN person p ON p.id = fp.person_id"
+        " WHERE {where} GROUP BY p.id HAVING {having}"
+        " ORDER BY avg(f.imdb_rating) DESC, count(f.imdb_rating) DESC,"
+        " p.full_name, p.id LIMIT ?"
+    ),
+    "postgresql": (
+        "SELECT p.id, p.full_name, count(*), count(f.imdb_rating),"
+        " round(avg(f.imdb_rating)::numeric, 2)::double precision,"
+        " max(f.imdb_rating),"
+        " (array_agg(f.id ORDER BY f.imdb_rating DESC NULLS LAST, f.id))[1],"
+        " (array_agg(f.title ORDER BY f.imdb_rating DESC NULLS LAST, f.id))[1]"
+        " FROM film_person fp JOIN film f ON f.id = fp.film_id"
+        " JOIN person p ON p.id = fp.person_id"
+        " WHERE {where} GROUP BY p.id HAVING {having}"
+        " ORDER BY avg(f.imdb_rating) DESC, count(f.imdb_rating) DESC,"
+        " p.full_name, p.id LIMIT ?"
+    ),
+}
+
+
 def rows(conn, parameters):
     """Directors with enough rated films, best average first."""
     having, args = rating_conditions("avg(f.imdb_rating)", parameters["rating"])
@@ -45,16 +74,8 @@ def rows(conn, parameters):
     if people.get("exclude"):
         where.append("fp.person_id NOT IN (SELECT value FROM json_each(?))")
         where_args.append(json.dumps(people["exclude"]))
-    # With one max() in a group, SQLite takes the bare columns f.id and f.title
-    # from the row that has it: the director's best film.
-    sql = (
-        "SELECT p.id, p.full_name, count(*), count(f.imdb_rating),"
-        " round(avg(f.imdb_rating), 2), max(f.imdb_rating), f.id, f.title"
-        " FROM film_person fp JOIN film f ON f.id = fp.film_id"
-        " JOIN person p ON p.id = fp.person_id"
-        " WHERE " + " AND ".join(where) + " GROUP BY p.id"
-        " HAVING " + " AND ".join(having) + " ORDER BY avg(f.imdb_rating) DESC,"
-        " count(f.imdb_rating) DESC, p.full_name, p.id LIMIT ?"
+    sql = _ROWS[conn.engine].format(
+        where=" AND ".join(where), having=" AND ".join(having)
     )
     for row in conn.execute(sql, (*where_args, *args, sql_limit(parameters))):
         person_id, name, films, rated, average, _, best_id, best_title = row

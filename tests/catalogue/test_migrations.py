@@ -5,8 +5,10 @@ from contextlib import closing
 
 import pytest
 
-from catalogue.db import connect, stable_id
-from catalogue.migrations import MigrationError, backup_path, discover, upgrade
+from catalogue.db.sqlite import connect
+from catalogue.ids import stable_id
+from catalogue.migrations import MigrationError, discover, upgrade
+from catalogue.migrations.sqlite import backup_path
 from tests.factories import (
     FORD,
     HAMILL,
@@ -288,7 +290,7 @@ def test_a_backup_that_fails_changes_nothing(tricky_db, monkeypatch):
     conn = connect(tricky_db)
     dump = list(conn.iterdump())
     monkeypatch.setattr(
-        "catalogue.migrations.tables_to_back_up",
+        "catalogue.migrations.sqlite.tables_to_back_up",
         lambda path: ["movies", "no_such_table"] if "0008" in path.name else [],
     )
     with pytest.raises(MigrationError, match="no_such_table"):

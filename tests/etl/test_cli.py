@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from catalogue.migrations import upgrade
 from tests.commands import ROOT, SETTINGS, command_env, flask
 from tests.factories import make_legacy_db, movie

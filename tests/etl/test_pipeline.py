@@ -4,7 +4,8 @@ from contextlib import closing
 
 import pytest
 
-from catalogue.db import connect, stable_id
+from catalogue.db.sqlite import connect
+from catalogue.ids import stable_id
 from catalogue.migrations import upgrade
 from catalogue.search import FilmQuery, SearchUnavailable, Sort
 from etl import pipeline, state

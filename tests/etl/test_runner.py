@@ -6,7 +6,7 @@ from contextlib import closing
 import click
 import pytest
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from etl import EtlError, runner, state
 from tests.factories import make_legacy_db, make_migrated_db, movie
 

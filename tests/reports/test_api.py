@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.resources.reports import export
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from reports import jobs
 from tests.fixtures.reports import RunningConsumer
 from tests.waiting import wait_until

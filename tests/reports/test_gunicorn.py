@@ -12,7 +12,7 @@ from contextlib import closing
 import pytest
 
 from reports.queue import QUEUE_LOCK_TIMEOUT, get_queue
-from tests.catalogue.test_db import holder_sees_a_waiter, wait_until_serving
+from tests.catalogue.db.test_sqlite import holder_sees_a_waiter, wait_until_serving
 from tests.commands import command_env, gunicorn, process_settings
 from tests.fixtures.redis import free_port
 from tests.fixtures.reports import Users

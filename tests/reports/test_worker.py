@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from catalogue.migrations import discover, upgrade
 from reports import jobs, worker
 from reports.queue import get_queue

@@ -90,7 +90,7 @@ def update_film(film_id, data, check=None):
     may refuse the change by raising. Returns ``(document, changes)``.
     """
     with transaction() as conn:
-        before = document_before_write(conn, film_document, film_id, check)
+        before = document_before_write(conn, "film", film_id, check)
         if before is None:
             return None
         changes = _touched(before)
@@ -113,7 +113,7 @@ def delete_film(film_id, check=None):
     ``check(document)`` may refuse it by raising, as for :func:`update_film`.
     """
     with transaction() as conn:
-        before = document_before_write(conn, film_document, film_id, check)
+        before = document_before_write(conn, "film", film_id, check)
         if before is None:
             return None
         changes = _touched(before)

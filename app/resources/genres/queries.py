@@ -2,7 +2,7 @@
 
 import uuid
 
-from catalogue.db import transaction
+from catalogue.db import serialize, transaction
 from catalogue.indexing.writethrough import (
     Changes,
     document_before_write,
@@ -53,7 +53,7 @@ def rename_genre(genre_id, name, check=None):
     may refuse the change by raising. Every film of the genre changes with it.
     """
     with transaction() as conn:
-        before = document_before_write(conn, genre_document, genre_id, check)
+        before = document_before_write(conn, "genre", genre_id, check)
         if before is None:
             return None
         _check_name_free(conn, name, genre_id)
@@ -66,7 +66,7 @@ def rename_genre(genre_id, name, check=None):
 def delete_genre(genre_id, check=None):
     """Delete a genre, which leaves its films; return the changes, or None."""
     with transaction() as conn:
-        before = document_before_write(conn, genre_document, genre_id, check)
+        before = document_before_write(conn, "genre", genre_id, check)
         if before is None:
             return None
         changes = _touched(conn, genre_id)
@@ -91,9 +91,10 @@ def _clean(name):
 def _check_name_free(conn, name, genre_id=None):
     """Raise GenreNameTaken if a genre other than ``genre_id`` has this name.
 
-    Genres are a few hundred, so every name is compared; the write lock the
-    transaction holds keeps another writer from taking the name meanwhile.
+    Genres are a few hundred, so every name is compared; one writer of genre
+    names at a time keeps another from taking the name meanwhile.
     """
+    serialize(conn, "genre-names")
     key = name_key(name)
     for row in conn.execute("SELECT id, name FROM genre"):
         if row["id"] != genre_id and name_key(row["name"]) == key:

@@ -4,13 +4,11 @@ Each check returns a short detail on success and raises on failure; the message
 of the exception is what the probe reports.
 """
 
-import sqlite3
-
 from flask import current_app
 
 from app import caching
-from catalogue.db import connect
-from catalogue.migrations import discover
+from catalogue.db import DatabaseError, open_catalogue
+from catalogue.migrations import MigrationError, applied_versions, pending
 from catalogue.search import SearchError, get_search
 
 
@@ -19,24 +17,23 @@ class NotReady(Exception):
 
 
 def check_database():
-    """Check that the catalogue database exists and is migrated."""
+    """Check that the catalogue database can be reached and is migrated."""
+    config = current_app.config
     try:
-        # Read-only: a probe must not create an empty database where none is.
-        conn = connect(current_app.config["DATABASE_PATH"], readonly=True)
-    except sqlite3.Error as exc:
+        # Read-only, and never created: a probe must not make an empty database.
+        conn = open_catalogue(config, readonly=True)
+    except DatabaseError as exc:
         raise NotReady(f"cannot open the database: {exc}") from None
     try:
-        applied = {
-            row[0] for row in conn.execute("SELECT version FROM schema_migrations")
-        }
-    except sqlite3.Error as exc:
+        behind = pending(conn)
+        applied = len(applied_versions(conn))
+    except (*DatabaseError, MigrationError) as exc:
         raise NotReady(f"not migrated (run flask db upgrade): {exc}") from None
     finally:
         conn.close()
-    behind = [version for version, _ in discover() if version not in applied]
     if behind:
         raise NotReady(f"{len(behind)} migrations pending: run flask db upgrade")
-    return f"{len(applied)} migrations applied"
+    return f"{conn.engine}, {applied} migrations applied"
 
 
 def check_search():

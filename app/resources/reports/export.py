@@ -8,7 +8,7 @@ one field, its items joined by ``; ``.
 import csv
 import io
 
-from catalogue.db import connect
+from catalogue.db import open_catalogue
 from reports import jobs
 
 LIST_SEPARATOR = "; "
@@ -20,13 +20,13 @@ def _cell(value):
     return value
 
 
-def csv_chunks(database_path, result_id):
+def csv_chunks(config, result_id):
     """Yield the CSV of a result as UTF-8 bytes, one chunk of rows at a time.
 
     The stream outlives its request's connection, so it reads on its own; each
     stored chunk of rows is one short query, and sending it yields.
     """
-    conn = connect(database_path, readonly=True)
+    conn = open_catalogue(config, readonly=True)
     try:
         yield from _chunks(conn, result_id)
     finally:

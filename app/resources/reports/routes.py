@@ -222,8 +222,7 @@ class ReportCsvViews(MethodView):
         """Download every row of a completed report job as CSV, streamed."""
         job = job_or_404(job_id)
         completed_or_409(job)
-        path = current_app.config["DATABASE_PATH"]
-        body = export.csv_chunks(path, job.result_id)
+        body = export.csv_chunks(current_app.config, job.result_id)
         return Response(
             body,
             content_type="text/csv; charset=utf-8; header=present",

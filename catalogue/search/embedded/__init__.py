@@ -22,7 +22,7 @@ import time
 from contextlib import closing, contextmanager
 from functools import partial
 
-from catalogue.db import IdleConnections, transaction
+from catalogue.db.sqlite import IdleConnections, transaction
 from catalogue.search import (
     GENRES,
     MOVIES,

@@ -11,7 +11,7 @@ and its triggers, so files the ETL alone wrote keep their layout; a fresh
 generation has no log, and its readers load it whole.
 """
 
-from catalogue.db import statements
+from catalogue.db.sqlite import statements
 from catalogue.search.embedded.layout import VOCABULARIES, WORDS
 
 LOG = "vocabulary_log"

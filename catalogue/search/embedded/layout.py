@@ -11,7 +11,7 @@ the steps from its layout on, and reads refuse such a file until then.
 import json
 import uuid
 
-from catalogue.db import connect, statements, transaction, use_wal
+from catalogue.db.sqlite import connect, statements, transaction, use_wal
 from catalogue.search import GENRES, MOVIES, PERSONS, SearchError, SearchUnavailable
 from catalogue.search.analysis import stem, words
 from catalogue.search.documents import searched_texts

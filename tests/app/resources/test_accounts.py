@@ -17,7 +17,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from app.resources.accounts import passwords
 from app.resources.accounts.tokens import REVOKED_KEY
 from catalogue.config import ConfigError
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from tests.commands import children, command_env, gunicorn
 from tests.factories import make_migrated_db
 from tests.fixtures.accounts import PASSWORD, bearer, make_account

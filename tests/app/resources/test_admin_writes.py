@@ -14,7 +14,8 @@ from contextlib import closing
 
 import pytest
 
-from catalogue.db import connect, stable_id
+from catalogue.db.sqlite import connect
+from catalogue.ids import stable_id
 from catalogue.indexing import writethrough
 from catalogue.indexing.writethrough import catch_up, writethrough_indexer
 from catalogue.search import MOVIES, SearchUnavailable, Sort, get_search

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from tests.fixtures.accounts import bearer, make_account
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from catalogue.search import get_indexer, get_search
 from tests.app.resources.catalogue import (
     CountingReader,

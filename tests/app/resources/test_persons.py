@@ -2,7 +2,8 @@
 
 import pytest
 
-from catalogue.db import connect, stable_id
+from catalogue.db.sqlite import connect
+from catalogue.ids import stable_id
 from catalogue.search import get_search
 from tests.app.resources.catalogue import (
     CountingReader,

@@ -10,7 +10,7 @@ from contextlib import closing
 
 import pytest
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from catalogue.search import (
     FILM_SUMMARY,
     GENRES,

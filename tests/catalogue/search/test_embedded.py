@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from catalogue.db import connect
+from catalogue.db.sqlite import connect
 from catalogue.migrations import upgrade
 from catalogue.search import (
     FILM_SUMMARY,

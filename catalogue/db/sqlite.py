@@ -1,4 +1,8 @@
-"""SQLite access: one connection per request on ``g``, raw SQL, rows as ``sqlite3.Row``.
+"""SQLite access: connections in WAL mode, raw SQL, rows as ``sqlite3.Row``.
+
+The catalogue's embedded store (``catalogue.db`` picks it when no
+``DATABASE_URL`` is set), and the files of the embedded search index and of
+the ETL's state use it too.
 
 Opening a connection costs more than most requests' queries (0.5 ms, against
 7 µs for a read by key), so each process keeps a few open between requests
@@ -24,18 +28,17 @@ import logging
 import os
 import sqlite3
 import time
-import uuid
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 import tenacity
-from flask import current_app, g, has_request_context
+from flask import g, has_request_context
 from gevent import monkey
 
-# Fixed namespace: person and genre ids are uuid5 of this and the normalised name,
-# so the same name gets the same id on every migration and every machine.
-ID_NAMESPACE = uuid.UUID("5b1c3c52-8a1e-4b8e-9a57-0d7f6a1c2e90")
+from catalogue.db.errors import DatabaseBusy
+from catalogue.ids import stable_id
+
 # What a statement outside a write may block its worker for, should SQLite ever
 # make a reader wait (it does only while it recovers a WAL after a crash).
 BUSY_TIMEOUT_MS = 50
@@ -57,10 +60,6 @@ _native_lock = monkey.get_original("_thread", "allocate_lock")
 _native_sleep = monkey.get_original("time", "sleep")
 
 
-class DatabaseBusy(Exception):
-    """The write lock stayed taken longer than the write may wait."""
-
-
 class Connection(sqlite3.Connection):
     """A connection that knows how long its writes may wait for the write lock.
 
@@ -69,18 +68,11 @@ class Connection(sqlite3.Connection):
     SQLite does not (see Checkpointer).
     """
 
+    engine = "sqlite"
     write_timeout = WRITE_TIMEOUT
     identity = None
     checkpointer = None
     checkpoint_path = None
-
-
-def stable_id(kind, name):
-    """Return the stable id of a person or genre called ``name``."""
-    if name is None:
-        return None
-    key = " ".join(name.split()).casefold()
-    return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}"))
 
 
 def connect(path, *, readonly=False, create=True, write_timeout=WRITE_TIMEOUT):
@@ -121,20 +113,19 @@ def use_wal(conn):
 
 
 @contextmanager
-def transaction(conn=None):
+def transaction(conn):
     """Run the block in one write transaction: all of it is committed, or nothing.
 
-    ``conn`` defaults to this request's connection. The write lock is asked for
-    up front (``BEGIN IMMEDIATE``), so no statement inside waits; while another
-    connection holds it, this one sleeps and tries again, cooperatively, for up
-    to the connection's ``write_timeout``, then raises DatabaseBusy. A request's
+    The write lock is asked for up front (``BEGIN IMMEDIATE``), so no statement
+    inside waits; while another connection holds it, this one sleeps and tries
+    again, cooperatively, for up to the connection's ``write_timeout``, then
+    raises DatabaseBusy. A request's
     first write yields once before it asks, so that under gevent the requests
     waiting on the worker (a cached page, say) are not held behind it: beside
     50 writers of collections, the cached page's p99 went from 62 to 33 ms, and
     the writes' own from 77 to 47 ms. Once a request, not once a write: an
     admin's write (three transactions) waited three turns of a busy worker.
     """
-    conn = get_db() if conn is None else conn
     if conn.in_transaction:
         raise RuntimeError("a transaction is already open on this connection")
     if has_request_context() and not g.get("_yielded_for_write"):
@@ -329,44 +320,3 @@ def _identity(path):
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
-
-
-def get_db():
-    """Return this request's connection to the catalogue database.
-
-    A request never creates the database: a missing file raises sqlite3.Error.
-    """
-    if "db" not in g:
-        g.db = current_app.extensions["db"].take()
-    return g.db
-
-
-def close_db(exc=None):
-    """Roll back what the request left open, then give its connection back."""
-    db = g.pop("db", None)
-    if db is None:
-        return
-    try:
-        if db.in_transaction:
-            current_app.logger.warning("rolled back a transaction left open")
-            db.execute("ROLLBACK")
-    except BaseException:
-        db.close()
-        raise
-    current_app.extensions["db"].give_back(db)
-
-
-def get_checkpointer(app):
-    """Return the checkpointer of the app's process."""
-    return app.extensions["db-checkpointer"]
-
-
-def init_app(app):
-    """Keep the process's connections; give a request's back when its context ends."""
-    checkpointer = app.extensions["db-checkpointer"] = Checkpointer()
-    app.extensions["db"] = IdleConnections(
-        app.config["DATABASE_PATH"],
-        app.config["DATABASE_WRITE_TIMEOUT"],
-        checkpointer=checkpointer,
-    )
-    app.teardown_appcontext(close_db)

@@ -14,15 +14,8 @@ from pathlib import Path
 import pytest
 from flask import Blueprint
 
-from catalogue.db import (
-    Checkpointer,
-    DatabaseBusy,
-    IdleConnections,
-    connect,
-    get_db,
-    transaction,
-    use_wal,
-)
+from catalogue.db import DatabaseBusy, get_db, transaction
+from catalogue.db.sqlite import Checkpointer, IdleConnections, connect, use_wal
 from tests.commands import ROOT, command_env, gunicorn
 from tests.fixtures.redis import free_port
 from tests.waiting import wait_until
@@ -276,7 +269,7 @@ import os, sys
 import gevent
 from gevent.threadpool import ThreadPool
 
-from catalogue.db import Checkpointer, connect, transaction
+from catalogue.db.sqlite import Checkpointer, connect, transaction
 
 path = sys.argv[1]
 checkpointer = Checkpointer(interval=0.1)

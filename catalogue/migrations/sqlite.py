@@ -1,13 +1,12 @@
-"""Raw-SQL migrations: ordered ``.sql`` files applied once each, in a transaction.
+"""SQLite's migrations: the legacy file's cleaning and every later change.
 
-``flask db upgrade`` applies what is pending and records each file in
-``schema_migrations``; ``flask db status`` lists what is applied and pending.
-A file whose first line is ``-- backup: table ...`` has those tables copied,
-rows and all, to a file beside the database before it changes anything:
+The ordered ``.sql`` files of ``migrations_sql/``, applied once each, in a
+transaction, and recorded in ``schema_migrations``. A file whose first line
+is ``-- backup: table ...`` has those tables copied, rows and all, to a file
+beside the database before it changes anything:
 ``<database>.before-<version>.sqlite``.
 """
 
-import hashlib
 import os
 import re
 import sqlite3
@@ -15,30 +14,16 @@ import time
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
 
-from catalogue.db import DatabaseBusy, connect, statements, transaction, use_wal
+from catalogue.db.errors import DatabaseBusy
+from catalogue.db.sqlite import connect, statements, transaction, use_wal
 from catalogue.legacy import legacy_columns
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations_sql"
-
-db_cli = AppGroup("db", help="Inspect and upgrade the catalogue database schema.")
-
-
-class MigrationError(click.ClickException):
-    """A migration cannot be applied; nothing was changed."""
-
-
-def discover(directory=MIGRATIONS_DIR):
-    """Return ``(version, path)`` pairs for the migration files, in order."""
-    files = sorted(Path(directory).glob("*.sql"))
-    return [(path.stem, path) for path in files]
-
-
-def checksum(path):
-    """Return the SHA-256 of a migration file, to detect edits after it ran."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+from catalogue.migrations.files import (
+    MIGRATIONS_DIR,
+    MigrationError,
+    checksum,
+    not_applied,
+)
 
 
 def _ensure_ledger(conn):
@@ -135,18 +120,7 @@ def check_legacy_layout(conn):
 
 def pending(conn, directory=MIGRATIONS_DIR):
     """Return the migrations not applied yet; refuse if an applied one was edited."""
-    done = applied_versions(conn)
-    todo = []
-    for version, path in discover(directory):
-        if version in done:
-            if done[version] != checksum(path):
-                raise MigrationError(
-                    f"migration {version} changed after it was applied; "
-                    "restore the file or start from the legacy database again"
-                )
-            continue
-        todo.append((version, path))
-    return todo
+    return not_applied(applied_versions(conn), directory)
 
 
 def upgrade(conn, directory=MIGRATIONS_DIR, echo=None):
@@ -203,29 +177,3 @@ def open_database(path):
     except sqlite3.DatabaseError as exc:
         raise click.ClickException(f"{path} is not a SQLite database: {exc}") from None
     return conn
-
-
-@db_cli.command("upgrade")
-def upgrade_command():
-    """Apply the pending migrations to DATABASE_PATH."""
-    path = current_app.config["DATABASE_PATH"]
-    conn = open_database(path)
-    try:
-        applied = upgrade(conn, echo=click.echo)
-    finally:
-        conn.close()
-    click.echo(
-        f"{len(applied)} migration(s) applied" if applied else "database is up to date"
-    )
-
-
-@db_cli.command("status")
-def status_command():
-    """List applied and pending migrations."""
-    conn = open_database(current_app.config["DATABASE_PATH"])
-    try:
-        done = applied_versions(conn)
-        for version, _ in discover():
-            click.echo(f"{'applied' if version in done else 'pending'}  {version}")
-    finally:
-        conn.close()
