@@ -143,7 +143,7 @@ def latest(conn, target, state=None):
     """Return the newest run for ``target`` (in ``state`` if given), or None."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM etl_run WHERE target = ?"
-        " AND (? IS NULL OR state = ?) ORDER BY id DESC LIMIT 1",
+        " AND (CAST(? AS TEXT) IS NULL OR state = ?) ORDER BY id DESC LIMIT 1",
         (target, state, state),
     ).fetchone()
     return Run.from_row(row) if row else None

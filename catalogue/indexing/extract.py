@@ -25,7 +25,7 @@ def count_films(conn, since=None):
     """Return how many films a run will load."""
     if since is None:
         return conn.execute("SELECT count(*) FROM film").fetchone()[0]
-    query = f"SELECT count(*) FROM ({_CHANGED_FILMS})"
+    query = f"SELECT count(*) FROM ({_CHANGED_FILMS}) AS changed"
     return conn.execute(query, {"since": since}).fetchone()[0]
 
 
@@ -73,7 +73,7 @@ def _film_links(conn, films):
     credits = conn.execute(
         "SELECT fp.film_id, fp.role, p.id, p.full_name,"
         " CASE fp.role"
-        "  WHEN 'actor' THEN (SELECT min(CAST(l.legacy_id AS INTEGER))"
+        "  WHEN 'actor' THEN (SELECT CAST(min(CAST(l.legacy_id AS INTEGER)) AS TEXT)"
         "   FROM person_legacy_id AS l"
         "   WHERE l.source = 'actor' AND l.person_id = p.id)"
         "  WHEN 'writer' THEN (SELECT min(l.legacy_id) FROM person_legacy_id AS l"
@@ -134,7 +134,7 @@ def person_batches(conn, batch_size, after="", since=None):
     while True:
         persons = conn.execute(
             "SELECT id, full_name FROM person"
-            " WHERE id > :after AND (:since IS NULL OR modified >= :since)"
+            " WHERE id > :after AND (CAST(:since AS TEXT) IS NULL OR modified >= :since)"
             " ORDER BY id LIMIT :limit",
             {"after": after, "since": since, "limit": batch_size},
         ).fetchall()

@@ -55,16 +55,20 @@ def movie_document(film, genres=(), credits=()):
     ``film`` has ``id``, ``title``, ``description`` and ``imdb_rating``;
     ``genres`` holds ``{id, name}`` in the film's order; ``credits`` holds
     ``{role, id, full_name, legacy_id}`` in link order, where ``legacy_id`` is
-    the old system's actor (int) or writer (str) id, or None.
+    the old system's actor or writer id (as text; an actor's is a whole
+    number, and its document says so), or None.
     """
     people = {role: [] for role in ROLES}
     legacy = {key: [] for key in LEGACY_CREDITS.values()}
     for credit in credits:
         role = credit["role"]
         people[role].append({"id": credit["id"], "full_name": credit["full_name"]})
-        if role in LEGACY_CREDITS and credit["legacy_id"] is not None:
+        legacy_id = credit["legacy_id"]
+        if role in LEGACY_CREDITS and legacy_id is not None:
+            if role == "actor":
+                legacy_id = int(legacy_id)
             legacy[LEGACY_CREDITS[role]].append(
-                {"id": credit["legacy_id"], "name": credit["full_name"]}
+                {"id": legacy_id, "name": credit["full_name"]}
             )
     return {
         "id": film["id"],

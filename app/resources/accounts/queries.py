@@ -1,9 +1,9 @@
 """The accounts' SQL: each read and each write one named function, raw SQL."""
 
-import sqlite3
+import time
 from dataclasses import dataclass
 
-from catalogue.db import get_db, transaction
+from catalogue.db import IntegrityError, get_db, transaction, utc_now
 
 ROLES = ("user", "admin")
 
@@ -41,10 +41,10 @@ def create_account(username, password_hash, role="user"):
         with transaction() as conn:
             account_id = conn.execute(
                 "INSERT INTO account (username, username_key, password_hash, role)"
-                " VALUES (?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?) RETURNING id",
                 (username, username_key(username), password_hash, role),
-            ).lastrowid
-    except sqlite3.IntegrityError:
+            ).fetchone()[0]
+    except IntegrityError:
         raise UsernameTaken(username) from None
     return get_account(account_id)
 
@@ -80,9 +80,8 @@ def set_password_hash(account_id, password_hash):
     """Replace an account's password hash (after a rehash at a new cost)."""
     with transaction() as conn:
         conn.execute(
-            "UPDATE account SET password_hash = ?,"
-            " modified = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-            (password_hash, account_id),
+            "UPDATE account SET password_hash = ?, modified = ? WHERE id = ?",
+            (password_hash, utc_now(), account_id),
         )
 
 
@@ -90,10 +89,8 @@ def set_role(username, role):
     """Give the account of ``username`` the ``role``; return it, or None."""
     with transaction() as conn:
         changed = conn.execute(
-            "UPDATE account SET role = ?,"
-            " modified = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-            " WHERE username_key = ?",
-            (role, username_key(username)),
+            "UPDATE account SET role = ?, modified = ? WHERE username_key = ?",
+            (role, utc_now(), username_key(username)),
         ).rowcount
     return find_credentials(username)[0] if changed else None
 
@@ -108,10 +105,11 @@ def revoke_token(jti, expires_at):
     """Record a revoked token until ``expires_at`` (Unix time); drop expired ones."""
     with transaction() as conn:
         conn.execute(
-            "DELETE FROM revoked_token WHERE expires_at < CAST(strftime('%s', 'now') AS INTEGER)"
+            "DELETE FROM revoked_token WHERE expires_at < ?", (int(time.time()),)
         )
         conn.execute(
-            "INSERT OR IGNORE INTO revoked_token (jti, expires_at) VALUES (?, ?)",
+            "INSERT INTO revoked_token (jti, expires_at) VALUES (?, ?)"
+            " ON CONFLICT (jti) DO NOTHING",
             (jti, expires_at),
         )
 

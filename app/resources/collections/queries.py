@@ -9,10 +9,18 @@ import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
 
-from catalogue.db import get_db, transaction
+from catalogue.db import get_db, transaction, utc_now
 
 FAVOURITE_GENRES = 3
-_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+# Every genres text of the owner's movies, as one JSON array: no Python object
+# per row.
+_GENRES_OF_OWNER = {
+    "sqlite": "SELECT json_group_array(genres) FROM provider_movie WHERE uuid IN (",
+    "postgresql": (
+        "SELECT coalesce(json_agg(genres), '[]')::text FROM provider_movie"
+        " WHERE uuid IN ("
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,9 @@ def create_collection(owner_id, title, description, movies):
     with transaction() as conn:
         collection_id = conn.execute(
             "INSERT INTO movie_collection (uuid, owner_id, title, description)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (collection_uuid, owner_id, title, description),
-        ).lastrowid
+        ).fetchone()[0]
         _save_movies(conn, collection_id, movies)
     return collection_uuid
 
@@ -56,18 +64,13 @@ def favourite_genres(owner_id, limit=FAVOURITE_GENRES):
     name. A genre is shown as most of its movies spell it (a tie: the first
     spelling in code-point order).
     """
-    # One row, a JSON array of every movie's genres: no Python object per row.
-    (genres_json,) = (
-        get_db()
-        .execute(
-            "SELECT json_group_array(genres) FROM provider_movie WHERE uuid IN ("
-            " SELECT cm.movie_uuid FROM movie_collection c"
-            " JOIN collection_movie cm ON cm.collection_id = c.id"
-            " WHERE c.owner_id = ?)",
-            (owner_id,),
-        )
-        .fetchone()
-    )
+    conn = get_db()
+    (genres_json,) = conn.execute(
+        _GENRES_OF_OWNER[conn.engine] + " SELECT cm.movie_uuid FROM movie_collection c"
+        " JOIN collection_movie cm ON cm.collection_id = c.id"
+        " WHERE c.owner_id = ?)",
+        (owner_id,),
+    ).fetchone()
     movies_of = Counter()
     spellings = Counter()
     for genres in json.loads(genres_json):
@@ -128,9 +131,8 @@ def update_collection(owner_id, collection_uuid, changes):
             # The column names come from the fixed tuple above, never the request.
             assignments = ", ".join(f"{name} = ?" for name in fields)
             conn.execute(
-                f"UPDATE movie_collection SET {assignments}, modified = {_NOW}"
-                " WHERE id = ?",
-                (*(changes[name] for name in fields), row["id"]),
+                f"UPDATE movie_collection SET {assignments}, modified = ? WHERE id = ?",
+                (*(changes[name] for name in fields), utc_now(), row["id"]),
             )
         if "movies" in changes:
             conn.execute(
@@ -139,8 +141,8 @@ def update_collection(owner_id, collection_uuid, changes):
             _save_movies(conn, row["id"], changes["movies"])
             if not fields:
                 conn.execute(
-                    f"UPDATE movie_collection SET modified = {_NOW} WHERE id = ?",
-                    (row["id"],),
+                    "UPDATE movie_collection SET modified = ? WHERE id = ?",
+                    (utc_now(), row["id"]),
                 )
     return True
 
@@ -157,15 +159,20 @@ def delete_collection(owner_id, collection_uuid):
 
 def _save_movies(conn, collection_id, movies):
     """Upsert ``movies`` to their latest data and link them to the collection."""
+    now = utc_now()
     conn.executemany(
-        "INSERT INTO provider_movie (uuid, title, description, genres)"
-        " VALUES (?, ?, ?, ?)"
+        "INSERT INTO provider_movie (uuid, title, description, genres, modified)"
+        " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (uuid) DO UPDATE SET title = excluded.title,"
         " description = excluded.description, genres = excluded.genres,"
-        f" modified = {_NOW}"
-        " WHERE (title, description, genres)"
-        " IS NOT (excluded.title, excluded.description, excluded.genres)",
-        [(str(m["uuid"]), m["title"], m["description"], m["genres"]) for m in movies],
+        " modified = excluded.modified"
+        " WHERE (provider_movie.title, provider_movie.description,"
+        " provider_movie.genres) IS DISTINCT FROM"
+        " (excluded.title, excluded.description, excluded.genres)",
+        [
+            (str(m["uuid"]), m["title"], m["description"], m["genres"], now)
+            for m in movies
+        ],
     )
     conn.executemany(
         "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
