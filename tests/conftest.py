@@ -2,7 +2,8 @@
 
 Every app is on a store: SQLite by default. A test module that holds the
 store's contract marks itself ``pytest.mark.stores`` and then runs on both
-stores, SQLite and PostgreSQL (the ``store`` fixture's parameter).
+stores, SQLite and PostgreSQL (the ``store`` fixture's parameter); a test in
+it that holds for one store only names it, ``pytest.mark.stores("sqlite")``.
 """
 
 import pytest
@@ -24,14 +25,17 @@ STORES = ("sqlite", "postgresql")
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "stores: run the test on both stores, SQLite and PostgreSQL"
+        "markers",
+        "stores(*names): run the test on these stores (default: SQLite and"
+        " PostgreSQL)",
     )
 
 
 def pytest_generate_tests(metafunc):
     if "store" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("stores") is not None
-        metafunc.parametrize("store", STORES if both else STORES[:1], indirect=True)
+        marker = metafunc.definition.get_closest_marker("stores")
+        stores = STORES[:1] if marker is None else marker.args or STORES
+        metafunc.parametrize("store", stores, indirect=True)
 
 
 @pytest.fixture

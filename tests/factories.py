@@ -5,9 +5,11 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from catalogue.db import open_catalogue
 from catalogue.db.sqlite import connect
 from catalogue.legacy import create_legacy_tables
 from catalogue.migrations import upgrade
+from catalogue.migrations.importing import import_catalogue
 
 REAL_LEGACY_DB = Path(__file__).resolve().parents[2] / "shared" / "legacy" / "db.sqlite"
 
@@ -110,3 +112,23 @@ def make_migrated_db(path, movies=()):
     with closing(connect(path)) as conn:
         upgrade(conn)
     return path
+
+
+def migrate_catalogue(config):
+    """Migrate the legacy file at ``DATABASE_PATH``; import it into PostgreSQL too.
+
+    With ``DATABASE_URL`` (a migrated database), the cleaned file's catalogue
+    replaces whatever it holds, as ``flask db import --replace`` does.
+    """
+    path = config["DATABASE_PATH"]
+    with closing(connect(path)) as source:
+        upgrade(source)
+        if config.get("DATABASE_URL"):
+            with closing(open_catalogue(config, statement_timeout=0)) as target:
+                import_catalogue(source, target, source_name=str(path), replace=True)
+
+
+def open_migrated(config):
+    """Migrate the catalogue of ``config`` (``migrate_catalogue``); open it."""
+    migrate_catalogue(config)
+    return open_catalogue(config)

@@ -2,26 +2,34 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 import pytest
 
+from catalogue.db import open_catalogue
 from catalogue.db.sqlite import connect
 from catalogue.migrations import upgrade
 from tests.commands import ROOT, SETTINGS, command_env, flask
-from tests.factories import make_legacy_db, movie
+from tests.factories import make_legacy_db, migrate_catalogue, movie
 from tests.settings import etl_state_path
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.stores
 
 
 @pytest.fixture
 def catalogue(search_app, db_path, runner_env):
-    """A generated and migrated catalogue of 3,000 films."""
+    """A generated and migrated catalogue of 3,000 films; the settings of its app."""
     result = flask(runner_env, "data", "generate", "--films", "3000", "--seed", "7")
     assert result.returncode == 0, result.stderr
-    conn = connect(db_path)
-    upgrade(conn)
-    conn.close()
-    return db_path
+    migrate_catalogue(search_app.config)
+    return search_app.config
+
+
+def count(config, table):
+    """The rows of ``table`` in the catalogue of ``config``."""
+    with closing(open_catalogue(config)) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 @pytest.fixture
@@ -39,9 +47,9 @@ def test_run_prints_a_summary_and_status_shows_matching_counts(catalogue, runner
     status = flask(runner_env, "etl", "status")
     assert status.returncode == 0, status.stderr
     assert "completed" in status.stdout
-    conn = sqlite3.connect(catalogue)
-    films = conn.execute("SELECT count(*) FROM film").fetchone()[0]
-    assert f"sqlite {films:>9}  index {films}" in status.stdout
+    films = count(catalogue, "film")
+    engine = "postgresql" if catalogue["DATABASE_URL"] else "sqlite"
+    assert f"{engine} {films:>9}  index {films}" in status.stdout
 
 
 def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
@@ -54,7 +62,12 @@ def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    runs = sqlite3.connect(runner_env["ETL_STATE_PATH"])
+    state_file = not catalogue["DATABASE_URL"]
+    runs = (
+        sqlite3.connect(runner_env["ETL_STATE_PATH"])
+        if state_file
+        else open_catalogue(catalogue)
+    )
 
     def documents_loaded():
         try:
@@ -73,17 +86,15 @@ def test_killed_run_is_resumed_with_nothing_lost_or_duplicated(
     result = flask(runner_env, "etl", "run")
     assert result.returncode == 0, result.stderr
     assert "resumed full run" in result.stdout
-    conn = sqlite3.connect(catalogue)
-    films = conn.execute("SELECT count(*) FROM film").fetchone()[0]
-    persons = conn.execute("SELECT count(*) FROM person").fetchone()[0]
-    assert indexer.count("movies") == films
-    assert indexer.count("persons") == persons
+    assert indexer.count("movies") == count(catalogue, "film")
+    assert indexer.count("persons") == count(catalogue, "person")
     assert runs.execute("SELECT count(*), max(state) FROM etl_run").fetchone() == (
         1,
         "completed",
     )
 
 
+@pytest.mark.stores("sqlite")
 def test_unreachable_elasticsearch_fails_clearly(db_path, tmp_path):
     make_legacy_db(db_path, movies=[movie("tt0000001", "Star Wars")])
     upgrade(connect(db_path))
@@ -102,6 +113,7 @@ def test_unreachable_elasticsearch_fails_clearly(db_path, tmp_path):
     assert runs.execute("SELECT state FROM etl_run").fetchall() == [("failed",)]
 
 
+@pytest.mark.stores("sqlite")
 def test_run_before_migration_is_a_clear_error(search_app, db_path, runner_env):
     make_legacy_db(db_path)
     result = flask(runner_env, "etl", "run")

@@ -1,12 +1,11 @@
-import sqlite3
 import threading
 from contextlib import closing
 
 import pytest
+from flask import current_app
 
-from catalogue.db.sqlite import connect
+from catalogue.db import DatabaseError, transaction
 from catalogue.ids import stable_id
-from catalogue.migrations import upgrade
 from catalogue.search import FilmQuery, SearchUnavailable, Sort
 from etl import pipeline, state
 from tests.factories import (
@@ -17,8 +16,10 @@ from tests.factories import (
     NA_ACTOR,
     make_star_wars_db,
     movie,
+    open_migrated,
 )
-from tests.settings import etl_state_path
+
+pytestmark = pytest.mark.stores
 
 
 @pytest.fixture
@@ -43,23 +44,20 @@ def conn(search_app, db_path):
             ("tt0000003", NA_ACTOR),
         ],
     )
-    connection = connect(db_path)
-    upgrade(connection)
-    yield connection
-    connection.close()
+    with closing(open_migrated(search_app.config)) as connection:
+        yield connection
 
 
 @pytest.fixture
-def state_db(db_path):
-    """The ETL's state file of the test's catalogue."""
-    with closing(state.open_state(etl_state_path(db_path))) as conn:
+def state_db(search_app):
+    """Where the ETL keeps the runs of the test's catalogue."""
+    with closing(state.state_store(search_app.config)) as conn:
         yield conn
 
 
 def run(conn, indexer, **kwargs):
-    """Run the ETL from ``conn`` in batches of two, its state beside the catalogue."""
-    path = conn.execute("PRAGMA database_list").fetchone()["file"]
-    with closing(state.open_state(etl_state_path(path))) as state_db:
+    """Run the ETL from ``conn`` in batches of two, its state where the app keeps it."""
+    with closing(state.state_store(current_app.config)) as state_db:
         return pipeline.run(conn, indexer, state_db=state_db, batch_size=2, **kwargs)
 
 
@@ -150,7 +148,7 @@ def test_loaded_films_are_searchable_with_morphology(conn, reader, indexer):
 
 def test_incremental_run_picks_up_inserts_updates_and_deletes(conn, reader, indexer):
     run(conn, indexer)
-    with conn:
+    with transaction(conn):
         conn.execute(
             "INSERT INTO film (id, title, imdb_rating) VALUES ('tt0000004', 'Willow', 7.3)"
         )
@@ -180,7 +178,7 @@ def test_incremental_run_picks_up_inserts_updates_and_deletes(conn, reader, inde
 def test_incremental_run_removes_deleted_people_and_genres(conn, reader, indexer):
     run(conn, indexer)
     lucas = stable_id("person", "George Lucas")
-    with conn:
+    with transaction(conn):
         conn.execute("DELETE FROM person WHERE id = ?", (lucas,))
         conn.execute("DELETE FROM genre WHERE name = 'Adventure'")
     run(conn, indexer)
@@ -250,7 +248,7 @@ def test_failure_mid_load_leaves_live_indices_untouched_and_resumes(
     assert_counts_match(conn, indexer)
 
 
-def test_second_run_while_one_holds_the_lock_is_refused(db_path, tmp_path):
+def test_second_run_while_one_holds_the_file_lock_is_refused(db_path, tmp_path):
     db_path.touch()
     linked = tmp_path / "linked.sqlite"
     linked.symlink_to(db_path)
@@ -289,7 +287,7 @@ def test_prefetched_raises_what_the_reading_thread_raised(conn):
 
     with pipeline.prefetched(conn, produce) as batches:
         assert next(batches) == 1
-        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+        with pytest.raises(DatabaseError, match="no_such_table"):
             next(batches)
 
 

@@ -8,15 +8,19 @@ import pytest
 
 from catalogue.db.sqlite import connect
 from etl import EtlError, runner, state
-from tests.factories import make_legacy_db, make_migrated_db, movie
+from tests.factories import make_legacy_db, migrate_catalogue, movie
+
+pytestmark = pytest.mark.stores
 
 
 @pytest.fixture
 def migrated(search_app, db_path):
-    """A migrated catalogue of two films."""
-    return make_migrated_db(
-        db_path, [movie("tt0000001", "Alien"), movie("tt0000002", "Aliens")]
+    """A migrated catalogue of two films (imported into PostgreSQL, on it)."""
+    make_legacy_db(
+        db_path, movies=[movie("tt0000001", "Alien"), movie("tt0000002", "Aliens")]
     )
+    migrate_catalogue(search_app.config)
+    return search_app.config
 
 
 def test_run_loads_the_catalogue_and_sets_a_new_data_version(migrated, reader):
@@ -31,13 +35,14 @@ def test_run_loads_the_catalogue_and_sets_a_new_data_version(migrated, reader):
 
 
 def test_a_second_run_meanwhile_is_refused_with_a_plain_exception(migrated):
-    with state.exclusive(migrated), pytest.raises(state.RunInProgress) as refused:
+    with state.run_lock(migrated), pytest.raises(state.RunInProgress) as refused:
         runner.run()
 
     assert isinstance(refused.value, EtlError)
     assert not isinstance(refused.value, click.ClickException)
 
 
+@pytest.mark.stores("sqlite")
 @pytest.mark.parametrize("prepare", ["missing", "unmigrated"])
 def test_a_catalogue_it_cannot_load_is_a_plain_error(search_app, db_path, prepare):
     if prepare == "unmigrated":
@@ -51,8 +56,17 @@ def test_a_catalogue_it_cannot_load_is_a_plain_error(search_app, db_path, prepar
     assert expected in str(refused.value)
 
 
+@pytest.mark.stores("postgresql")
+def test_a_catalogue_not_migrated_is_a_plain_error(search_app, empty_postgresql_url):
+    search_app.config["DATABASE_URL"] = empty_postgresql_url
+
+    with pytest.raises(EtlError, match="run flask db upgrade"):
+        runner.run()
+
+
+@pytest.mark.stores("sqlite")
 def test_a_run_writes_nothing_to_the_catalogue(migrated):
-    with closing(connect(migrated)) as watcher:
+    with closing(connect(migrated["DATABASE_PATH"])) as watcher:
         before = watcher.execute("PRAGMA data_version").fetchone()[0]
         runner.run()
         runner.run()
@@ -65,10 +79,11 @@ def test_a_run_writes_nothing_to_the_catalogue(migrated):
 
 
 def test_the_command_gives_way_to_requests_on_the_cpu(make_app, db_path, monkeypatch):
-    make_migrated_db(db_path, [movie("tt0000001", "Alien")])
+    make_legacy_db(db_path, movies=[movie("tt0000001", "Alien")])
     lowered = []
     monkeypatch.setattr(os, "nice", lowered.append)
     app = make_app(ETL_NICENESS=7)
+    migrate_catalogue(app.config)
 
     result = app.test_cli_runner().invoke(args=["etl", "run"])
 

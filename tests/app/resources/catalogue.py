@@ -214,7 +214,10 @@ def run_cli(app, *args):
 
 
 def build_from_legacy(app):
-    """Write the legacy file at the app's database path, migrate it and index it."""
+    """Write the legacy file at the app's database path, migrate it and index it.
+
+    On PostgreSQL, as an operator does: the file is imported there once cleaned.
+    """
     make_legacy_db(
         app.config["DATABASE_PATH"],
         movies=LEGACY_MOVIES,
@@ -222,8 +225,15 @@ def build_from_legacy(app):
         writers=LEGACY_WRITERS,
         links=LEGACY_LINKS,
     )
-    run_cli(app, "db", "upgrade")
+    migrate_catalogue(app)
     run_cli(app, "etl", "run")
+
+
+def migrate_catalogue(app):
+    """Migrate the app's catalogue; on PostgreSQL, import its legacy file too."""
+    run_cli(app, "db", "upgrade")
+    if app.config["DATABASE_URL"]:
+        run_cli(app, "db", "import", app.config["DATABASE_PATH"])
 
 
 def elsewhere(search_config, directory):

@@ -7,14 +7,16 @@ between a write's commit and its indexing; on the embedded index the same
 moment is cut at the indexer.
 """
 
+import contextlib
 import json
 import threading
+import time
 import uuid
 from contextlib import closing
 
 import pytest
 
-from catalogue.db.sqlite import connect
+from catalogue.db import lock_rows, open_catalogue, transaction
 from catalogue.ids import stable_id
 from catalogue.indexing import writethrough
 from catalogue.indexing.writethrough import catch_up, writethrough_indexer
@@ -26,6 +28,8 @@ from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
 from tests.fixtures.search import BACKENDS
 from tests.settings import make_test_app
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.stores
 
 FILMS = "/api/v1/films"
 GENRES = "/api/v1/genres"
@@ -83,7 +87,7 @@ class Admin:
 
     def backlog(self):
         """Return the rows the write-through has yet to index."""
-        with closing(connect(self.app.config["DATABASE_PATH"])) as conn:
+        with closing(open_catalogue(self.app.config)) as conn:
             return conn.execute(
                 "SELECT entity, entity_id FROM search_backlog"
             ).fetchall()
@@ -122,10 +126,10 @@ class CutIndexer:
 
 
 @pytest.fixture(params=BACKENDS)
-def admin(request, db_path, tmp_path):
-    """An admin of the legacy catalogue, on each backend."""
+def admin(request, db_path, tmp_path, store):
+    """An admin of the legacy catalogue, on each backend and each store."""
     engine = Engine()
-    settings = {"SEARCH_CATCH_UP_SECONDS": 0.05}
+    settings = {**store, "SEARCH_CATCH_UP_SECONDS": 0.05}
     proxy = None
     if request.param == "elasticsearch":
         upstream = request.getfixturevalue("elasticsearch_url")
@@ -298,10 +302,12 @@ def test_the_legacy_api_shows_new_people_with_ids_the_old_system_never_gave(admi
     ]
 
 
+# The legacy views are SQLite's, for the old system's scripts that read its file.
+@pytest.mark.stores("sqlite")
 def test_the_legacy_views_show_new_films_and_people(admin):
     card = admin.film(actors=["Rufus Sewell"], writers=["Lem Dobbs"])
 
-    with closing(connect(admin.app.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(admin.app.config)) as conn:
         movie = conn.execute(
             "SELECT title, writers FROM movies WHERE id = ?", (card["id"],)
         ).fetchone()
@@ -455,6 +461,83 @@ def test_without_if_match_the_last_write_wins(admin):
     assert admin.get(path).json["title"] == "Two"
 
 
+def in_parallel(*calls):
+    """Run each call in a thread of its own, all at once; return their results."""
+    results = [None] * len(calls)
+
+    def run(n, call):
+        results[n] = call()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_two_writes_with_the_same_if_match_at_once_give_one_200_and_one_412(
+    admin, monkeypatch
+):
+    path = f"{FILMS}/tt0000001"
+    etag = admin.get(path).headers["ETag"]
+    # Each write waits for the other to have read the film too (up to a second):
+    # unless the first holds its row, both would check the same old ETag.
+    both_read = threading.Barrier(2)
+    read = writethrough._DOCUMENTS["film"]
+
+    def read_then_wait(conn, film_id):
+        document = read(conn, film_id)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=1)
+        return document
+
+    monkeypatch.setitem(writethrough._DOCUMENTS, "film", read_then_wait)
+
+    def write(title):
+        client = admin.app.test_client()
+        headers = {**admin.headers, "If-Match": etag}
+        return client.patch(path, json={"title": title}, headers=headers)
+
+    answers = in_parallel(lambda: write("One"), lambda: write("Two"))
+
+    assert sorted(answer.status_code for answer in answers) == [200, 412]
+    winner = next(answer for answer in answers if answer.status_code == 200)
+    assert admin.get(path).json["title"] == winner.json["title"]
+
+
+@pytest.mark.stores("postgresql")
+def test_a_write_of_one_film_never_waits_for_a_write_of_another(admin):
+    with closing(open_catalogue(admin.app.config)) as other, transaction(other):
+        # Another admin's write of Star Wars, not committed yet.
+        lock_rows(other, "film", ["tt0000001"])
+        other.execute("UPDATE film SET title = 'Held' WHERE id = 'tt0000001'")
+        started = time.monotonic()
+
+        response = admin.patch(f"{FILMS}/tt0000002", {"title": "Empire"})
+
+        assert response.status_code == 200
+        assert time.monotonic() - started < 2
+    assert admin.get(f"{FILMS}/tt0000001").status_code == 200
+
+
+@pytest.mark.stores("postgresql")
+def test_a_write_that_waits_for_the_same_film_too_long_is_503(admin, monkeypatch):
+    app = admin.restart()
+    app.config["DATABASE_WRITE_TIMEOUT"] = 0.3
+    client = app.test_client()
+    with closing(open_catalogue(admin.app.config)) as other, transaction(other):
+        lock_rows(other, "film", ["tt0000001"])
+
+        response = client.patch(
+            f"{FILMS}/tt0000001", json={"title": "Lost"}, headers=admin.headers
+        )
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert admin.get(f"{FILMS}/tt0000001").json["title"] != "Lost"
+
+
 def test_if_match_guards_genres_too(admin):
     path = f"{GENRES}/{SCIFI}"
     etag = admin.get(path).headers["ETag"]
@@ -541,7 +624,7 @@ def test_an_unknown_genre_or_person_id_is_422_naming_it(admin):
     assert "no-such-genre" in genre.json["errors"]["json"]["genres"][0]
     assert person.status_code == 422
     assert person_id in person.json["message"]
-    with closing(connect(admin.app.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(admin.app.config)) as conn:
         assert conn.execute("SELECT count(*) FROM film").fetchone()[0] == 3
 
 
@@ -606,7 +689,7 @@ def test_the_search_engine_killed_between_commit_and_index_write(admin):
 
     assert response.status_code == 201
     assert response.headers["X-Indexing"] == "pending"
-    with closing(connect(admin.app.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(admin.app.config)) as conn:
         assert (
             conn.execute(
                 "SELECT title FROM film WHERE id = ?", (response.json["id"],)
@@ -648,7 +731,7 @@ def left_by_a_dead_process(admin, seconds_ago):
     response = admin.patch(f"{FILMS}/tt0000001", {"title": "Star Wars IV"})
     assert response.headers["X-Indexing"] == "pending"
     admin.engine.down = False
-    with closing(connect(admin.app.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(admin.app.config)) as conn:
         conn.execute(
             "UPDATE search_backlog SET revision = revision - ?", (seconds_ago * 1000,)
         )
@@ -772,7 +855,7 @@ def test_of_two_racing_updates_the_later_commit_wins_in_the_index(admin):
 
     assert answers["first"].json["title"] == "First"
     assert answers["second"].json["title"] == "Second"
-    with closing(connect(admin.app.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(admin.app.config)) as conn:
         title = conn.execute("SELECT title FROM film WHERE id = 'tt0000001'")
         assert title.fetchone()[0] == "Second"
     assert get_search().get_film("tt0000001")["title"] == "Second"
