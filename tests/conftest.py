@@ -26,8 +26,7 @@ STORES = ("sqlite", "postgresql")
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "stores(*names): run the test on these stores (default: SQLite and"
-        " PostgreSQL)",
+        "stores(*names): run the test on these stores (default: SQLite and PostgreSQL)",
     )
 
 
