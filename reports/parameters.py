@@ -82,6 +82,10 @@ def rating_conditions(column, rating):
     return conditions, args
 
 
+# A LIMIT that both engines take and no report reaches (SQLite's -1 is its own).
+NO_LIMIT = 2**63 - 1
+
+
 def sql_limit(parameters):
-    """Return the LIMIT argument: the report's ``limit``, or -1 (no limit)."""
-    return parameters.get("limit", -1)
+    """Return the LIMIT argument: the report's ``limit``, or one never reached."""
+    return parameters.get("limit", NO_LIMIT)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from catalogue.config import from_environment
 from service import create_service
 
 # Signs the tests' tokens; long enough for HS256.
@@ -59,6 +60,11 @@ def postgresql_settings(url):
 
 # Every app the tests made, whose connections the suite closes after each test.
 MADE = []
+
+
+def full_settings(db_path, **overrides):
+    """Every setting of a test app on ``db_path``, without making the app."""
+    return {**from_environment(), **app_settings(db_path, **overrides)}
 
 
 def make_test_app(db_path, **overrides):

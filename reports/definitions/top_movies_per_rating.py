@@ -52,7 +52,10 @@ _ROWS = {
         " WHERE {conditions} ORDER BY f.imdb_rating DESC, f.title, f.id LIMIT ?) f"
     ),
     "postgresql": (
-        "SELECT json_build_array(f.id, f.title, f.imdb_rating,"
+        "SELECT json_build_array(f.id, f.title,"
+        # A whole rating as 8.0, as SQLite and Python write it, not 8.
+        " CASE WHEN f.imdb_rating = floor(f.imdb_rating)"
+        "  THEN to_json(f.imdb_rating::numeric(4, 1)) ELSE to_json(f.imdb_rating) END,"
         " (SELECT coalesce(json_agg(g.name ORDER BY fg.position), '[]')"
         "   FROM film_genre fg JOIN genre g ON g.id = fg.genre_id"
         "   WHERE fg.film_id = f.id),"

@@ -8,10 +8,12 @@ import json
 import pytest
 
 from app.resources.reports import export
-from catalogue.db.sqlite import connect
+from catalogue.db import open_catalogue
 from reports import jobs
 from tests.fixtures.reports import RunningConsumer
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.stores
 
 TOP_MOVIES = {"report_name": "top-movies-per-rating", "rating": {"gt": 7.5}}
 
@@ -42,7 +44,7 @@ def finished(client, headers, job_id):
 
 def person_id(app, name):
     """The stable id the migration gave the person ``name``."""
-    with connect(app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(app.config) as conn:
         return conn.execute(
             "SELECT id FROM person WHERE full_name = ?", (name,)
         ).fetchone()[0]
@@ -50,7 +52,7 @@ def person_id(app, name):
 
 def genre_id(app, name):
     """The id of the genre ``name``."""
-    with connect(app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(app.config) as conn:
         return conn.execute("SELECT id FROM genre WHERE name = ?", (name,)).fetchone()[
             0
         ]
@@ -317,8 +319,7 @@ def test_rows_stored_in_many_chunks_are_paged_and_streamed_whole(
     client = reports_app.test_client()
     headers = users.headers["alice"]
     job = run(client, headers, TOP_MOVIES)
-    path = reports_app.config["DATABASE_PATH"]
-    with connect(path) as conn:
+    with open_catalogue(reports_app.config) as conn:
         result_id = conn.execute(
             "SELECT result_id FROM report_job WHERE id = ?", (job["id"],)
         ).fetchone()[0]
@@ -339,7 +340,7 @@ def test_rows_stored_in_many_chunks_are_paged_and_streamed_whole(
     assert pages == [["tt0000001", "tt0000002", "tt0000003"], ["tt0000004"]]
     middle = rows_of(client, headers, job["id"], page=2, page_size=2).get_json()
     assert [row["id"] for row in middle] == ["tt0000003", "tt0000004"]
-    chunks = list(export.csv_chunks(path, result_id))
+    chunks = list(export.csv_chunks(reports_app.config, result_id))
     # The header and the first chunk's two rows, then the second chunk's.
     assert len(chunks) == 2
     assert b"".join(chunks).decode().count("\r\n") == 5
@@ -498,7 +499,7 @@ def test_the_same_report_on_unchanged_data_is_reused(reports_app, users, report_
 def test_changed_data_runs_the_report_again(reports_app, users, report_worker):
     client = reports_app.test_client()
     run(client, users.headers["alice"], TOP_MOVIES)
-    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(reports_app.config) as conn:
         conn.execute("UPDATE film SET imdb_rating = 9.9 WHERE id = 'tt0000004'")
 
     again = run(client, users.headers["alice"], TOP_MOVIES)
@@ -526,7 +527,7 @@ def test_a_queued_job_is_cancelled(reports_app, users):
     # The worker that then takes its message finds nothing to run.
     with RunningWorkerUntilEmpty(reports_app):
         pass
-    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(reports_app.config) as conn:
         assert conn.execute("SELECT count(*) FROM report_result").fetchone()[0] == 0
 
 
@@ -567,7 +568,7 @@ def test_a_finished_job_is_deleted(reports_app, users, report_worker):
 def test_a_running_job_cannot_be_deleted(reports_app, users):
     client = reports_app.test_client()
     job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
-    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(reports_app.config) as conn:
         conn.execute("UPDATE report_job SET status = 'running' WHERE id = ?", (job_id,))
 
     response = client.delete(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from catalogue.db import open_catalogue
 from catalogue.db.sqlite import connect
 from catalogue.migrations import discover, upgrade
 from reports import jobs, worker
@@ -25,6 +26,8 @@ from tests.fixtures.reports import RunningConsumer
 from tests.reports.extra import with_extra_reports
 from tests.reports.test_api import TOP_MOVIES, finished, job_of, rows_of, submit
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.stores
 
 # A killed worker's job is noticed within 4/3 of this.
 HEARTBEAT_TIMEOUT = 1.0
@@ -248,7 +251,7 @@ def test_of_two_sweeps_that_find_the_same_lost_message_one_acts(reports_app, use
     later = after_the_grace(reports_app)
     timeout = reports_app.config["REPORT_HEARTBEAT_TIMEOUT"]
 
-    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(reports_app.config) as conn:
         first = jobs.waiting_too_long(conn, timeout, now=later)
         second = jobs.waiting_too_long(conn, timeout, now=later)
         assert first == second == [(job_id, first[0][1])]
@@ -264,7 +267,7 @@ def test_a_queued_job_past_its_attempts_ends_in_error_when_taken(reports_app, us
     client = reports_app.test_client()
     headers = users.headers["alice"]
     job_id = submit(client, headers, TOP_MOVIES).get_json()["id"]
-    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(reports_app.config) as conn:
         # Requeued after its second attempt, then REPORT_MAX_ATTEMPTS lowered to 2.
         conn.execute("UPDATE report_job SET attempts = 2 WHERE id = ?", (job_id,))
         assert jobs.claim(conn, job_id, max_attempts=2) is None
@@ -315,7 +318,7 @@ def expire(app, seconds_after_ttl=1):
 
 def count(app, table):
     """Rows in ``table``."""
-    with connect(app.config["DATABASE_PATH"]) as conn:
+    with open_catalogue(app.config) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 

@@ -4,16 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.resources.catalogue import run_cli
+from tests.app.resources.catalogue import migrate_catalogue, run_cli
 from tests.factories import make_legacy_db, movie
 from tests.fixtures.elasticsearch import drop_indices
 from tests.fixtures.redis import free_port
-from tests.settings import make_test_app
+from tests.settings import make_test_app, postgresql_settings
+
+pytestmark = pytest.mark.stores
 
 
 def build_catalogue(app):
     make_legacy_db(app.config["DATABASE_PATH"], movies=[movie("tt0000001", "Alien")])
-    run_cli(app, "db", "upgrade")
+    migrate_catalogue(app)
     run_cli(app, "etl", "run")
 
 
@@ -52,6 +54,7 @@ def test_readyz_is_ready_on_each_search_backend(search_app, db_path):
     assert response.json["checks"]["search"]["ok"] is True
 
 
+@pytest.mark.stores("sqlite")
 def test_readyz_names_what_is_missing_before_any_setup(app, db_path):
     response = app.test_client().get("/readyz")
 
@@ -84,6 +87,35 @@ def test_readyz_is_503_when_a_dependency_is_down(app, make_app, setting, failing
     assert checks[failing]["ok"] is False
     assert [name for name, check in checks.items() if not check["ok"]] == [failing]
     assert failing in response.json["message"]
+
+
+@pytest.mark.stores("postgresql")
+def test_readyz_names_a_postgresql_not_migrated_yet(make_app, empty_postgresql_url):
+    app = make_app(**postgresql_settings(empty_postgresql_url))
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    database = response.json["errors"]["database"]
+    assert database["ok"] is False
+    assert "run flask db upgrade" in database["detail"]
+
+
+@pytest.mark.stores("postgresql")
+def test_readyz_is_503_when_postgresql_cannot_be_reached(app, make_app):
+    build_catalogue(app)
+    down = make_app(
+        DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/gone",
+        DATABASE_CONNECT_TIMEOUT=1.0,
+    )
+
+    response = down.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    checks = response.json["errors"]
+    assert [name for name, check in checks.items() if not check["ok"]] == ["database"]
+    assert "cannot open the database" in checks["database"]["detail"]
+    assert app.test_client().get("/readyz").status_code == 200
 
 
 def test_readyz_is_503_when_elasticsearch_has_lost_its_indices(
