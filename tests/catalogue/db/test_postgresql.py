@@ -2,6 +2,7 @@
 
 import threading
 import time
+import urllib.request
 from contextlib import closing
 
 import psycopg
@@ -19,7 +20,11 @@ from catalogue.db import (
     transaction,
 )
 from catalogue.db.postgresql import translate
+from tests.catalogue.db.test_sqlite import wait_until_serving
+from tests.commands import command_env, gunicorn
+from tests.fixtures.redis import free_port
 from tests.settings import postgresql_settings
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize(
@@ -239,3 +244,47 @@ def test_an_api_request_on_an_unreachable_database_is_503_in_the_error_shape(mak
 def test_psycopg_errors_of_the_query_itself_are_not_hidden(conn):
     with pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT * FROM no_such_table")
+
+
+@pytest.mark.slow
+def test_a_slow_query_holds_only_its_own_request_of_a_gevent_worker(
+    postgresql_url, tmp_path
+):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {
+        **postgresql_settings(postgresql_url),
+        "DATABASE_PATH": tmp_path / "movies.sqlite",
+        "EMBEDDED_SEARCH_PATH": tmp_path / "movies.search.sqlite",
+    }
+    env = command_env(settings, BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1")
+    with gunicorn("tests.apps.slow_query:app", env, tmp_path / "gunicorn.log"):
+        wait_until_serving(f"{base}/healthz")
+        answers = {}
+
+        def ask_slow():
+            started = time.monotonic()
+            with urllib.request.urlopen(f"{base}/probe/slow", timeout=30) as response:
+                answers["slow"] = (response.status, time.monotonic() - started)
+
+        slow = threading.Thread(target=ask_slow)
+        slow.start()
+        wait_until(lambda: sleeping(postgresql_url))
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{base}/client/info", timeout=10) as response:
+            assert response.status == 200
+        answered_in = time.monotonic() - started
+        slow.join(30)
+
+    assert answers["slow"][0] == 200 and answers["slow"][1] >= 1
+    assert answered_in < 0.5
+
+
+def sleeping(url):
+    """Whether a session of the database at ``url`` is in pg_sleep."""
+    with closing(psycopg.connect(url)) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'"
+            " AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    return found > 0
