@@ -20,8 +20,8 @@ from app import API_DESCRIPTION
 from catalogue import config as settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {"elasticsearch", "redis", "loader", "app", "worker"}
-LONG_RUNNING = ("elasticsearch", "redis", "app")
+SERVICES = {"postgres", "elasticsearch", "redis", "loader", "app", "worker"}
+LONG_RUNNING = ("postgres", "elasticsearch", "redis", "app")
 # Built from our Dockerfile: they run the catalogue and read app/config.py.
 CATALOGUE_SERVICES = ("loader", "app", "worker")
 GUNICORN_ENV = ("GUNICORN_WORKERS", "BIND", "PORT", "GUNICORN_ACCESSLOG")
@@ -132,7 +132,7 @@ def documented_settings():
 # --- docker-compose.yml --------------------------------------------------------
 
 
-def test_compose_defines_the_five_services(services):
+def test_compose_defines_the_six_services(services):
     assert set(services) == SERVICES
 
 
@@ -154,6 +154,7 @@ def test_long_running_services_have_a_healthcheck(services, name):
 
 
 def test_healthchecks_probe_each_service(services):
+    assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
     assert "_cluster/health" in str(services["elasticsearch"]["healthcheck"]["test"])
     assert "ping" in str(services["redis"]["healthcheck"]["test"])
     assert "/healthz" in str(services["app"]["healthcheck"]["test"])
@@ -188,10 +189,12 @@ def test_the_app_listens_publishes_and_is_checked_on_port(compose):
 def test_every_required_variable_is_marked(services):
     for name in CATALOGUE_SERVICES:
         assert environment(services[name])["JWT_SECRET_KEY"] == "<required>"
+    assert environment(services["postgres"])["POSTGRES_PASSWORD"] == "<required>"
 
 
 @pytest.mark.parametrize(
-    ("name", "port"), [("app", 8000), ("elasticsearch", 9200), ("redis", 6379)]
+    ("name", "port"),
+    [("app", 8000), ("postgres", 5432), ("elasticsearch", 9200), ("redis", 6379)],
 )
 def test_services_publish_their_port(services, name, port):
     assert port in container_ports(services[name])
@@ -200,10 +203,15 @@ def test_services_publish_their_port(services, name, port):
 def test_app_waits_for_the_loader_and_healthy_backends(services):
     assert depends_on(services["app"]) == {
         "loader": "service_completed_successfully",
+        "postgres": "service_healthy",
         "elasticsearch": "service_healthy",
         "redis": "service_healthy",
     }
-    assert depends_on(services["loader"]) == {"elasticsearch": "service_healthy"}
+    assert depends_on(services["loader"]) == {
+        "postgres": "service_healthy",
+        "elasticsearch": "service_healthy",
+        "redis": "service_healthy",
+    }
 
 
 @pytest.mark.parametrize("name", CATALOGUE_SERVICES)
@@ -213,11 +221,24 @@ def test_elasticsearch_url_names_the_elasticsearch_service(services, name):
     assert url.port in container_ports(services["elasticsearch"])
 
 
-def test_redis_url_names_the_redis_service(services):
-    url = urlsplit(environment(services["app"])["REDIS_URL"])
+@pytest.mark.parametrize("name", CATALOGUE_SERVICES)
+def test_redis_url_names_the_redis_service(services, name):
+    url = urlsplit(environment(services[name])["REDIS_URL"])
     assert url.scheme == "redis"
     assert url.hostname == "redis"
     assert url.port in container_ports(services["redis"])
+
+
+@pytest.mark.parametrize("name", CATALOGUE_SERVICES)
+def test_database_url_names_the_postgres_service_and_its_user(services, name):
+    url = urlsplit(environment(services[name])["DATABASE_URL"])
+    postgres = environment(services["postgres"])
+    assert url.scheme == "postgresql"
+    assert url.hostname == "postgres"
+    assert url.port in container_ports(services["postgres"])
+    assert url.username == postgres["POSTGRES_USER"]
+    assert url.password == postgres["POSTGRES_PASSWORD"]
+    assert url.path == f"/{postgres['POSTGRES_DB']}"
 
 
 def test_the_worker_runs_reports_on_the_apps_queue(services):
@@ -227,6 +248,7 @@ def test_the_worker_runs_reports_on_the_apps_queue(services):
     assert environment(worker)["REDIS_URL"] == environment(services["app"])["REDIS_URL"]
     assert depends_on(worker) == {
         "loader": "service_completed_successfully",
+        "postgres": "service_healthy",
         "redis": "service_healthy",
     }
     assert worker["healthcheck"] == {"disable": True}
@@ -239,29 +261,34 @@ def test_redis_keeps_the_queue_across_restarts_and_evictions(services):
     assert "/data" in mounts(services["redis"])
 
 
-def test_database_is_on_a_volume_shared_by_loader_and_app(compose, services):
-    paths = {
-        environment(services[name])["DATABASE_PATH"] for name in CATALOGUE_SERVICES
-    }
-    assert len(paths) == 1
-    database = PurePosixPath(paths.pop())
-
-    sources = set()
-    for name in CATALOGUE_SERVICES:
-        holding = [
-            source
-            for target, source in mounts(services[name]).items()
-            if PurePosixPath(target) in database.parents
-        ]
-        assert len(holding) == 1, f"{name} has no volume holding {database}"
-        sources.add(holding[0])
-    assert len(sources) == 1
-    assert sources.pop() in compose["volumes"]
+@pytest.mark.parametrize("name", ("app", "worker"))
+def test_the_api_and_the_workers_share_no_file(services, name):
+    # Any number of them run on machines of their own: PostgreSQL, Elasticsearch
+    # and Redis hold all they share.
+    assert "volumes" not in services[name]
+    assert "DATABASE_PATH" not in environment(services[name])
 
 
-def test_loader_generates_then_upgrades_then_indexes(services):
+def test_the_legacy_file_is_the_loaders_alone(compose, services):
+    database = PurePosixPath(environment(services["loader"])["DATABASE_PATH"])
+    holding = [
+        source
+        for target, source in mounts(services["loader"]).items()
+        if PurePosixPath(target) in database.parents
+    ]
+    assert len(holding) == 1
+    assert holding[0] in compose["volumes"]
+    assert "/var/lib/postgresql/data" in mounts(services["postgres"])
+
+
+def test_loader_generates_then_upgrades_then_imports_then_indexes(services):
     script = command_text(services["loader"])
-    steps = ["flask data generate", "flask db upgrade", "flask etl run"]
+    steps = [
+        "flask data generate",
+        "flask db upgrade",
+        'flask db import "$$DATABASE_PATH"',
+        "flask etl run",
+    ]
     positions = [script.index(step) for step in steps]
     assert positions == sorted(positions)
     assert "set -e" in script, "a failed step must stop the loader and the app"

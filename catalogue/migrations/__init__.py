@@ -122,7 +122,7 @@ def import_command(legacy, replace):
                     progress=bar.update,
                 )
     if copied is None:
-        click.echo("PostgreSQL already holds this catalogue: nothing to import")
+        click.echo("this file was imported before: nothing to import")
         return
     click.echo(
         f"imported {copied['film']} films, {copied['person']} persons and"
