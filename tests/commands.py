@@ -74,12 +74,12 @@ def command_env(settings, **variables):
     return env | variables
 
 
-def flask(env, *args, **kwargs):
-    """Run ``flask *args`` from the project root in ``env``; return what it did."""
+def flask(env, *args, cwd=ROOT, **kwargs):
+    """Run ``flask *args`` in ``env`` from ``cwd`` (this checkout); return what it did."""
     return subprocess.run(
         [sys.executable, "-m", "flask", *args],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -88,17 +88,18 @@ def flask(env, *args, **kwargs):
 
 
 @contextlib.contextmanager
-def gunicorn(app, env, log_path, stop_seconds=20):
+def gunicorn(app, env, log_path, stop_seconds=20, cwd=ROOT):
     """Serve ``app`` with ``gunicorn -c gunicorn.conf.py`` in ``env``; yield the process.
 
-    Its output goes to ``log_path``. On the way out it is stopped, and killed if
+    It runs in ``cwd``, a checkout of the service (this one by default). Its
+    output goes to ``log_path``. On the way out it is stopped, and killed if
     it takes longer than ``stop_seconds``.
     """
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -122,8 +123,8 @@ def children(pid):
 
 
 @contextlib.contextmanager
-def reports_worker(env, log_path, app="wsgi", stop_seconds=20):
-    """Run ``flask reports worker`` in ``env``; yield the process.
+def reports_worker(env, log_path, app="wsgi", stop_seconds=20, cwd=ROOT):
+    """Run ``flask reports worker`` in ``env`` (in ``cwd``); yield the process.
 
     Its output goes to ``log_path``. On the way out it is stopped with SIGTERM
     (running jobs finish), and killed if it takes longer than ``stop_seconds``.
@@ -132,7 +133,7 @@ def reports_worker(env, log_path, app="wsgi", stop_seconds=20):
         worker = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", app, "reports", "worker"],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
