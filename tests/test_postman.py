@@ -55,8 +55,8 @@ def newman():
 
 @pytest.fixture
 def service_env(request, search_config, movies_provider, tmp_path):
-    """Environment of the service: the backend under test, Redis with Elasticsearch,
-    and the fake movie provider for ``/movies/``.
+    """Environment of the service: the embedded parts, or the production ones
+    (PostgreSQL, Elasticsearch and Redis); the fake movie provider for ``/movies/``.
     """
     settings = {
         **search_config,
@@ -64,7 +64,9 @@ def service_env(request, search_config, movies_provider, tmp_path):
         "DATABASE_PATH": tmp_path / "movies.sqlite",
     }
     if settings["ELASTICSEARCH_URL"]:
-        # The production path: Elasticsearch for search, Redis for the cache.
+        # The production path: PostgreSQL for what users write, Elasticsearch
+        # for search, Redis for the cache.
+        settings["DATABASE_URL"] = request.getfixturevalue("postgresql_url")
         settings["REDIS_URL"] = request.getfixturevalue("redis_url")
         # The report jobs' queue too, under a name of this run's own.
         settings["REPORT_QUEUE_NAME"] = f"postman-{uuid.uuid4().hex}"
@@ -75,15 +77,25 @@ def service_env(request, search_config, movies_provider, tmp_path):
         )
 
 
+def catalogue_commands(env, films=FILMS, seed=SEED):
+    """The ``flask`` commands that build and index a generated catalogue in ``env``.
+
+    On PostgreSQL, the generated legacy file is imported once cleaned.
+    """
+    commands = [
+        ["data", "generate", "--films", str(films), "--seed", str(seed)],
+        ["db", "upgrade"],
+    ]
+    if env.get("DATABASE_URL"):
+        commands.append(["db", "import", env["DATABASE_PATH"]])
+    # With REDIS_URL set, the run also clears answers cached for older data.
+    return [*commands, ["etl", "run"]]
+
+
 @pytest.fixture
 def catalogue(service_env):
     """A generated catalogue, migrated and indexed by the ``flask`` commands."""
-    for command in (
-        ["data", "generate", "--films", str(FILMS), "--seed", str(SEED)],
-        ["db", "upgrade"],
-        # With REDIS_URL set, the run also clears answers cached for older data.
-        ["etl", "run"],
-    ):
+    for command in catalogue_commands(service_env):
         run_flask(command, service_env)
     run_flask(
         ["users", "create", "--admin", ADMIN_USERNAME],

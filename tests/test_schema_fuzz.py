@@ -12,6 +12,7 @@ each failure and the ``curl`` that reproduces it.
 Only the embedded index is fuzzed here: the Elasticsearch test server spends a
 third of a second of CPU on one fuzzy query, so a fuzzed run on it takes minutes.
 The answers' shapes do not depend on the backend; the contract suite runs both.
+Both stores are fuzzed: SQLite, and PostgreSQL for everything users write.
 """
 
 import re
@@ -22,7 +23,8 @@ import pytest
 
 from tests.commands import ROOT, command_env, flask, gunicorn
 from tests.fixtures.redis import free_port
-from tests.test_postman import run_flask, wait_until_ready
+from tests.settings import postgresql_settings
+from tests.test_postman import catalogue_commands, run_flask, wait_until_ready
 
 FILMS = 300
 SEED = 7
@@ -35,21 +37,19 @@ USERNAME, PASSWORD = "fuzz-admin", "correct horse battery"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def service_env(tmp_path, movies_provider):
-    """The embedded parts on a generated catalogue, an admin account in it, and the
-    fake movie provider for ``/movies/``.
+@pytest.fixture(params=("sqlite", "postgresql"))
+def service_env(request, tmp_path, movies_provider):
+    """The embedded parts on a generated catalogue (in SQLite, or PostgreSQL), an
+    admin account in it, and the fake movie provider for ``/movies/``.
     """
-    env = command_env(
-        {"DATABASE_PATH": tmp_path / "movies.sqlite", **movies_provider.settings()},
-        FLASK_APP="wsgi",
-        LOG_LEVEL="WARNING",
-    )
-    for command in (
-        ["data", "generate", "--films", str(FILMS), "--seed", str(SEED)],
-        ["db", "upgrade"],
-        ["etl", "run"],
-    ):
+    settings = {
+        "DATABASE_PATH": tmp_path / "movies.sqlite",
+        **movies_provider.settings(),
+    }
+    if request.param == "postgresql":
+        settings.update(postgresql_settings(request.getfixturevalue("postgresql_url")))
+    env = command_env(settings, FLASK_APP="wsgi", LOG_LEVEL="WARNING")
+    for command in catalogue_commands(env, FILMS, SEED):
         run_flask(command, env)
     created = flask(env, "users", "create", USERNAME, "--admin", input=PASSWORD + "\n")
     assert created.returncode == 0, created.stdout + created.stderr
