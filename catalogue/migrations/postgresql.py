@@ -9,17 +9,11 @@ then find nothing left to do.
 """
 
 import contextlib
-import time
 
 import psycopg
 
 from catalogue.db import DatabaseBusy, DatabaseUnavailable, transaction
-from catalogue.migrations.files import (
-    POSTGRESQL_DIR,
-    MigrationError,
-    checksum,
-    not_applied,
-)
+from catalogue.migrations.files import POSTGRESQL_DIR, apply_each, not_applied
 
 # The advisory lock key of `flask db upgrade` (any number the service owns).
 UPGRADE_LOCK = 7_311_020_001
@@ -55,25 +49,13 @@ def upgrade(conn, directory=POSTGRESQL_DIR, echo=None):
                 " to_char(clock_timestamp() AT TIME ZONE 'UTC',"
                 ' \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\'))'
             )
-        applied = []
-        for version, path in pending(conn, directory):
-            started = time.perf_counter()
-            try:
-                with transaction(conn):
-                    conn.run_script(path.read_text(encoding="utf-8"))
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, checksum)"
-                        " VALUES (?, ?)",
-                        (version, checksum(path)),
-                    )
-            except (psycopg.Error, DatabaseBusy) as exc:
-                raise MigrationError(
-                    f"migration {version} failed and was rolled back: {exc}"
-                ) from None
-            applied.append(version)
-            if echo:
-                echo(f"applied {version} in {time.perf_counter() - started:.1f} s")
-        return applied
+        return apply_each(
+            conn,
+            pending(conn, directory),
+            lambda conn, script: conn.run_script(script),
+            (psycopg.Error, DatabaseBusy),
+            echo,
+        )
     finally:
         # A session that is gone took its lock with it.
         with contextlib.suppress(DatabaseUnavailable):

@@ -10,7 +10,6 @@ beside the database before it changes anything:
 import os
 import re
 import sqlite3
-import time
 from pathlib import Path
 
 import click
@@ -21,7 +20,7 @@ from catalogue.legacy import legacy_columns
 from catalogue.migrations.files import (
     MIGRATIONS_DIR,
     MigrationError,
-    checksum,
+    apply_each,
     not_applied,
 )
 
@@ -141,30 +140,21 @@ def upgrade(conn, directory=MIGRATIONS_DIR, echo=None):
         use_wal(conn)
         with transaction(conn):
             _ensure_ledger(conn)
-    applied = []
-    for version, path in todo:
-        started = time.perf_counter()
+
+    def back_up_first(version, path):
         tables = tables_to_back_up(path)
-        try:
-            if tables:
-                saved = back_up(conn, version, tables)
-                if echo:
-                    echo(f"backed up {', '.join(tables)} to {saved}")
-            with transaction(conn):
-                for statement in statements(path.read_text(encoding="utf-8")):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)",
-                    (version, checksum(path)),
-                )
-        except (sqlite3.Error, DatabaseBusy) as exc:
-            raise MigrationError(
-                f"migration {version} failed and was rolled back: {exc}"
-            ) from None
-        applied.append(version)
-        if echo:
-            echo(f"applied {version} in {time.perf_counter() - started:.1f} s")
-    return applied
+        if tables:
+            saved = back_up(conn, version, tables)
+            if echo:
+                echo(f"backed up {', '.join(tables)} to {saved}")
+
+    def run_script(conn, script):
+        for statement in statements(script):
+            conn.execute(statement)
+
+    return apply_each(
+        conn, todo, run_script, (sqlite3.Error, DatabaseBusy), echo, back_up_first
+    )
 
 
 def open_database(path):

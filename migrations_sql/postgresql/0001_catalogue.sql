@@ -102,52 +102,32 @@ FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE TRIGGER person_touch BEFORE UPDATE ON person
 FOR EACH ROW EXECUTE FUNCTION touch();
 
-CREATE FUNCTION touch_legacy_id_person() RETURNS trigger
+-- A link written touches the row it names: touch_linked('film', 'film_id')
+-- sets `modified` of the film whose id the link's film_id holds.
+CREATE FUNCTION touch_linked() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    touch text := format('UPDATE %I SET modified = utc_now() WHERE id = $1', TG_ARGV[0]);
 BEGIN
-    UPDATE person SET modified = utc_now() WHERE id = NEW.person_id;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        EXECUTE touch USING to_jsonb(OLD) ->> TG_ARGV[1];
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        EXECUTE touch USING to_jsonb(NEW) ->> TG_ARGV[1];
+    END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER person_legacy_id_touch AFTER INSERT ON person_legacy_id
-FOR EACH ROW EXECUTE FUNCTION touch_legacy_id_person();
-
-CREATE FUNCTION touch_linked_film() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE film SET modified = utc_now() WHERE id = OLD.film_id;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE film SET modified = utc_now() WHERE id = NEW.film_id;
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION touch_credited_person() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE person SET modified = utc_now() WHERE id = OLD.person_id;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE person SET modified = utc_now() WHERE id = NEW.person_id;
-    END IF;
-    RETURN NULL;
-END
-$$;
-
+FOR EACH ROW EXECUTE FUNCTION touch_linked('person', 'person_id');
 CREATE TRIGGER film_genre_touch AFTER INSERT OR UPDATE OR DELETE ON film_genre
-FOR EACH ROW EXECUTE FUNCTION touch_linked_film();
+FOR EACH ROW EXECUTE FUNCTION touch_linked('film', 'film_id');
 CREATE TRIGGER film_person_touch_film AFTER INSERT OR UPDATE OR DELETE ON film_person
-FOR EACH ROW EXECUTE FUNCTION touch_linked_film();
+FOR EACH ROW EXECUTE FUNCTION touch_linked('film', 'film_id');
 CREATE TRIGGER film_person_touch_person AFTER INSERT OR UPDATE OR DELETE ON film_person
-FOR EACH ROW EXECUTE FUNCTION touch_credited_person();
+FOR EACH ROW EXECUTE FUNCTION touch_linked('person', 'person_id');
 
 CREATE FUNCTION record_deletion() RETURNS trigger
 LANGUAGE plpgsql
