@@ -680,3 +680,22 @@ def test_most_collected_movies_runs_again_when_a_collection_changes(
     assert after_delete["reused"] is False
     rows = rows_of(client, alice, after_delete["id"]).get_json()
     assert [row["title"] for row in rows] == ["Dune"]
+
+
+def test_most_collected_movies_names_a_movie_as_most_of_its_users_do(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    alice, bob, admin = (users.headers[name] for name in ("alice", "bob", "admin"))
+    collect(client, alice, "Mine", [DUNE])
+    collect(client, alice, "Mine again", [(DUNE[0], "Dune (1984)")])
+    collect(client, bob, "Bob's", [DUNE])
+    collect(client, admin, "Hostile", [(DUNE[0], "=HYPERLINK(1)")])
+
+    job = run(client, alice, MOST_COLLECTED)
+
+    rows = rows_of(client, alice, job["id"]).get_json()
+    assert rows == [{"uuid": DUNE[0], "title": "Dune", "collections": 4, "users": 3}]
+    # Each collection still shows what its owner sent.
+    mine = client.get("/collection/", headers=alice).get_json()["data"]
+    assert [c["title"] for c in mine["collections"]] == ["Mine again", "Mine"]

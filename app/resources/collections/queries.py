@@ -1,7 +1,9 @@
 """The collections' SQL: each read and each write one named function, raw SQL.
 
 A collection is always looked up by its uuid *and* its owner, so another
-user's collection is simply not found.
+user's collection is simply not found. Each collection keeps its movies' data
+as its owner sent it: no write of one collection, nor of another user, ever
+changes what another collection shows.
 """
 
 import json
@@ -51,19 +53,23 @@ def list_collections(owner_id):
 def favourite_genres(owner_id, limit=FAVOURITE_GENRES):
     """Return the top genres across the distinct movies of the owner's collections.
 
-    Each movie's comma-separated genres are trimmed and compared without regard
-    to case, empty ones ignored; ranked by how many movies have them, ties by
-    name. A genre is shown as most of its movies spell it (a tie: the first
-    spelling in code-point order).
+    A movie in several of them counts once, with the genres its most recently
+    changed collection holds. Each movie's comma-separated genres are trimmed
+    and compared without regard to case, empty ones ignored; ranked by how many
+    movies have them, ties by name. A genre is shown as most of its movies spell
+    it (a tie: the first spelling in code-point order). Only the owner's own
+    collections are read.
     """
     # One row, a JSON array of every movie's genres: no Python object per row.
     (genres_json,) = (
         get_db()
         .execute(
-            "SELECT json_group_array(genres) FROM provider_movie WHERE uuid IN ("
-            " SELECT cm.movie_uuid FROM movie_collection c"
+            "SELECT json_group_array(coalesce(genres, '')) FROM ("
+            " SELECT cm.genres, row_number() OVER (PARTITION BY cm.movie_uuid"
+            "   ORDER BY c.modified DESC, c.id DESC) AS version"
+            " FROM movie_collection c"
             " JOIN collection_movie cm ON cm.collection_id = c.id"
-            " WHERE c.owner_id = ?)",
+            " WHERE c.owner_id = ?) WHERE version = 1",
             (owner_id,),
         )
         .fetchone()
@@ -100,9 +106,8 @@ def get_collection(owner_id, collection_uuid):
     if row is None:
         return None
     movies = conn.execute(
-        "SELECT m.title, m.description, m.genres, m.uuid FROM collection_movie cm"
-        " JOIN provider_movie m ON m.uuid = cm.movie_uuid"
-        " WHERE cm.collection_id = ? ORDER BY cm.position",
+        "SELECT title, description, genres, movie_uuid AS uuid FROM collection_movie"
+        " WHERE collection_id = ? ORDER BY position",
         (row["id"],),
     )
     return Collection(
@@ -156,22 +161,20 @@ def delete_collection(owner_id, collection_uuid):
 
 
 def _save_movies(conn, collection_id, movies):
-    """Upsert ``movies`` to their latest data and link them to the collection."""
+    """Store ``movies`` in the collection, in order, each with the data sent."""
     conn.executemany(
-        "INSERT INTO provider_movie (uuid, title, description, genres)"
-        " VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (uuid) DO UPDATE SET title = excluded.title,"
-        " description = excluded.description, genres = excluded.genres,"
-        f" modified = {_NOW}"
-        " WHERE (title, description, genres)"
-        " IS NOT (excluded.title, excluded.description, excluded.genres)",
-        [(str(m["uuid"]), m["title"], m["description"], m["genres"]) for m in movies],
-    )
-    conn.executemany(
-        "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
-        " VALUES (?, ?, ?)",
+        "INSERT INTO collection_movie"
+        " (collection_id, position, movie_uuid, title, description, genres)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (collection_id, position, str(m["uuid"]))
+            (
+                collection_id,
+                position,
+                str(m["uuid"]),
+                m["title"],
+                m["description"],
+                m["genres"],
+            )
             for position, m in enumerate(movies)
         ],
     )

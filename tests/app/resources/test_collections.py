@@ -113,18 +113,57 @@ def test_the_list_is_newest_first_without_movies(client, users):
     }
 
 
-def test_a_movie_is_one_row_shared_and_updated_to_the_latest_data(
+def test_another_users_data_for_a_movie_never_changes_a_collection(
     client, users, accounts_app
 ):
-    first = create(client, users["alice"], "A", [movie(1, genres="Drama")])
-    newer = movie(1, genres="Comedy", title="Movie 1 (director's cut)")
-    create(client, users["bob"], "B", [newer])
+    mine = movie(1, genres="Drama")
+    first = create(client, users["alice"], "A", [mine])
+    hostile = movie(
+        1, genres="Horror", title='=HYPERLINK("http://evil.example","click")'
+    )
+    hostile["description"] = "rewritten"
+    theirs = create(client, users["bob"], "B", [hostile])
+    client.put(
+        f"/collection/{theirs}/",
+        json={"movies": [{**hostile, "genres": "Western"}]},
+        headers=users["bob"],
+    )
 
     response = client.get(f"/collection/{first}/", headers=users["alice"])
 
-    assert response.json["movies"] == [newer]
+    assert response.json["movies"] == [mine]
+    assert favourites(client, users["alice"]) == "Drama"
+    bobs = client.get(f"/collection/{theirs}/", headers=users["bob"]).json
+    assert bobs["movies"][0]["genres"] == "Western"
     with connect(accounts_app.config["DATABASE_PATH"]) as conn:
-        assert conn.execute("SELECT count(*) FROM provider_movie").fetchone()[0] == 1
+        stored = conn.execute(
+            "SELECT count(*) FROM collection_movie WHERE movie_uuid = ?",
+            (mine["uuid"],),
+        ).fetchone()[0]
+    assert stored == 2
+
+
+def test_each_collection_keeps_the_data_its_owner_sent_it(client, users):
+    first = create(client, users["alice"], "A", [movie(1, genres="Drama")])
+    newer = movie(1, genres="Comedy", title="Movie 1 (director's cut)")
+    second = create(client, users["alice"], "B", [newer])
+
+    assert client.get(f"/collection/{first}/", headers=users["alice"]).json[
+        "movies"
+    ] == [movie(1, genres="Drama")]
+    assert client.get(f"/collection/{second}/", headers=users["alice"]).json[
+        "movies"
+    ] == [newer]
+
+
+def test_a_null_description_and_genres_are_kept_as_null(client, users):
+    sent = {**movie(1), "description": None, "genres": None}
+    collection = create(client, users["alice"], "A", [sent])
+
+    response = client.get(f"/collection/{collection}/", headers=users["alice"])
+
+    assert response.json["movies"] == [sent]
+    assert favourites(client, users["alice"]) == ""
 
 
 # --- favourite genres -------------------------------------------------------------
@@ -187,11 +226,20 @@ def test_favourite_genres_count_only_the_callers_collections(client, users):
     assert favourites(client, users["bob"]) == "Western"
 
 
-def test_favourite_genres_follow_the_latest_data_of_a_movie(client, users):
-    create(client, users["alice"], "A", [movie(1, "Drama")])
-    create(client, users["bob"], "B", [movie(1, "Western")])
+def test_favourite_genres_count_a_movie_once_as_its_latest_collection_has_it(
+    client, users
+):
+    first = create(client, users["alice"], "A", [movie(1, "Drama")])
+    create(client, users["alice"], "B", [movie(1, "Western")])
+    create(client, users["bob"], "C", [movie(1, "Horror"), movie(2, "Horror")])
 
     assert favourites(client, users["alice"]) == "Western"
+    client.put(
+        f"/collection/{first}/",
+        json={"movies": [movie(1, "Drama")]},
+        headers=users["alice"],
+    )
+    assert favourites(client, users["alice"]) == "Drama"
 
 
 # --- change and delete ------------------------------------------------------------
