@@ -310,6 +310,64 @@ def test_the_csv_holds_every_row_quoted_in_utf8(reports_app, users, report_worke
     assert parsed[3][1] == 'Crouching Tiger, "Hidden" Dragon'
 
 
+FORMULAS = ("=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        TOP_MOVIES,
+        {"report_name": "top-directors-per-movie-rating"},
+        {"report_name": "genres-summary"},
+        {"report_name": "most-collected-movies"},
+    ],
+    ids=lambda body: body["report_name"],
+)
+def test_no_csv_cell_of_any_report_starts_a_formula(
+    reports_app, users, report_worker, body
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    with connect(reports_app.config["DATABASE_PATH"]) as conn:
+        conn.execute("UPDATE film SET title = ? WHERE id = 'tt0000001'", (FORMULAS[0],))
+        conn.execute("UPDATE genre SET name = ? WHERE name = 'Sci-Fi'", (FORMULAS[1],))
+        conn.execute(
+            "UPDATE person SET full_name = ? WHERE full_name = 'George Lucas'",
+            (FORMULAS[3],),
+        )
+        conn.execute("UPDATE film SET title = ? WHERE id = 'tt0000002'", (FORMULAS[4],))
+    collect(
+        client,
+        headers,
+        "Hostile",
+        [(DUNE[0], FORMULAS[2]), (ALIEN[0], FORMULAS[5]), (HEAT[0], "Heat")],
+    )
+    job = run(client, headers, body)
+
+    rows = rows_of(client, headers, job["id"], page_size=100).get_json()
+    text = client.get(
+        f"/api/v1/reports/{job['id']}/results.csv", headers=headers
+    ).get_data(as_text=True)
+
+    cells = [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULAS_STARTS)]
+    values = {str(v) for row in rows for v in row.values() if v is not None}
+    values |= {
+        item for row in rows for v in row.values() if isinstance(v, list) for item in v
+    }
+    hostile = [f for f in FORMULAS if f in values]
+    # Each report shows some of them; the JSON rows keep them exact.
+    assert hostile
+    for formula in hostile:
+        assert any(cell.startswith("'" + formula) for cell in cells), formula
+    numbers = [v for row in rows for v in row.values() if isinstance(v, int | float)]
+    for number in numbers:
+        assert str(number) in cells
+
+
+FORMULAS_STARTS = tuple(formula[0] for formula in FORMULAS)
+
+
 def test_rows_stored_in_many_chunks_are_paged_and_streamed_whole(
     reports_app, users, report_worker, monkeypatch
 ):
