@@ -129,6 +129,11 @@ def from_environment():
         # this long whose message is not on the queue is enqueued again.
         "REPORT_HEARTBEAT_TIMEOUT": _env_float("REPORT_HEARTBEAT_TIMEOUT", 30.0),
         "REPORT_MAX_ATTEMPTS": _env_int("REPORT_MAX_ATTEMPTS", 3, minimum=1),
+        # Report jobs one user may have queued or running at once (a 429 past
+        # it), and jobs the queue may hold waiting (a 503 past it); a reused
+        # result counts against neither.
+        "REPORT_JOBS_PER_USER": _env_int("REPORT_JOBS_PER_USER", 5, minimum=1),
+        "REPORT_QUEUE_LIMIT": _env_int("REPORT_QUEUE_LIMIT", 1000, minimum=1),
         # Seconds a worker's write of result rows waits for the write lock.
         "REPORT_WRITE_TIMEOUT": _env_float("REPORT_WRITE_TIMEOUT", 30.0),
         # `flask reports worker` lowers its CPU priority by this much, so that

@@ -19,7 +19,8 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
   the result window (the ``maximum`` the spec gives ``page``); a ``role`` needs
   a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
   must hold a word that is not too common to search for (a list of stop words,
-  ``catalogue.search.analysis``); and the HTTP server takes a request line of at most
+  ``catalogue.search.analysis``); a report's rating thresholds must leave some
+  rating between them; and the HTTP server takes a request line of at most
   4,094 bytes and headers of at most 8,190 (above, it answers 414 or 431
   itself, as every operation documents). The page, role and rating rules are
   over two parameters, the search text's a word list no ``pattern`` can hold,
@@ -179,6 +180,28 @@ def _a_rating_with_one_decimal(case, query):
     return not isinstance(rating, float) or round(rating, 1) == rating
 
 
+def _thresholds_that_can_hold(case, query):
+    # A report's rating thresholds must leave some rating: a lower bound below
+    # the upper one (gte and lte may meet).
+    rating = case.body.get("rating") if isinstance(case.body, dict) else None
+    if not case.path.startswith("/api/v1/reports") or not isinstance(rating, dict):
+        return True
+    numbers = {
+        key: value
+        for key, value in rating.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    for low_key in ("gt", "gte"):
+        for high_key in ("lt", "lte"):
+            if low_key in numbers and high_key in numbers:
+                low, high = numbers[low_key], numbers[high_key]
+                if low > high or (
+                    low == high and (low_key, high_key) != ("gte", "lte")
+                ):
+                    return False
+    return True
+
+
 def _genres_that_exist(case, query):
     genres = case.body.get("genres") if isinstance(case.body, dict) else None
     if not case.path.startswith("/api/v1/films") or not isinstance(genres, list):
@@ -200,6 +223,7 @@ RULES = (
     _an_etag_that_was_read,
     _a_rating_with_one_decimal,
     _genres_that_exist,
+    _thresholds_that_can_hold,
     _what_the_http_server_takes,
     _within_the_result_window,
     _role_with_a_person,

@@ -18,6 +18,7 @@ class TopDirectorsParametersSchema(ReportParametersSchema):
     """How many rated films a director needs, thresholds of the average, who."""
 
     min_films = ma.fields.Integer(
+        strict=True,
         load_default=1,
         validate=ma.validate.Range(
             1, 10_000, error="min_films must be a whole number from 1 to 10000."

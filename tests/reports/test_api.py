@@ -9,8 +9,8 @@ import pytest
 
 from app.resources.reports import export
 from catalogue.db import connect
-from reports import jobs
-from tests.fixtures.reports import RunningConsumer
+from reports import jobs, parameters, tasks
+from tests.fixtures.reports import RunningConsumer, Users
 from tests.waiting import wait_until
 
 TOP_MOVIES = {"report_name": "top-movies-per-rating", "rating": {"gt": 7.5}}
@@ -504,6 +504,30 @@ def test_the_list_is_the_callers_jobs_newest_first(reports_app, users):
             "actors",
         ),
         ({"rating": {"gt": 7}}, "report_name"),
+        ({"report_name": "top-movies-per-rating", "limit": 1.5}, "limit"),
+        ({"report_name": "top-movies-per-rating", "limit": "100"}, "limit"),
+        ({"report_name": "genres-summary", "limit": True}, "limit"),
+        ({"report_name": "genres-summary", "limit": 10_001}, "limit"),
+        ({"report_name": "top-movies-per-rating", "limit": 10**40}, "limit"),
+        (
+            {"report_name": "top-movies-per-rating", "rating": {"gt": 8, "lt": 2}},
+            "rating",
+        ),
+        (
+            {"report_name": "top-movies-per-rating", "rating": {"gte": 7, "lt": 7}},
+            "rating",
+        ),
+        (
+            {
+                "report_name": "top-directors-per-movie-rating",
+                "rating": {"gt": 5, "lte": 5},
+            },
+            "rating",
+        ),
+        (
+            {"report_name": "top-directors-per-movie-rating", "min_films": "2"},
+            "min_films",
+        ),
     ],
 )
 def test_bad_parameters_are_422_naming_them(reports_app, users, body, field):
@@ -757,3 +781,91 @@ def test_most_collected_movies_names_a_movie_as_most_of_its_users_do(
     # Each collection still shows what its owner sent.
     mine = client.get("/collection/", headers=alice).get_json()["data"]
     assert [c["title"] for c in mine["collections"]] == ["Mine again", "Mine"]
+
+
+def test_thresholds_that_meet_at_one_rating_are_accepted(reports_app, users):
+    body = {"report_name": "top-movies-per-rating", "rating": {"gte": 7, "lte": 7}}
+
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.status_code == 202
+
+
+def test_contradictory_thresholds_say_why(reports_app, users):
+    body = {"report_name": "top-movies-per-rating", "rating": {"gt": 8, "lt": 2}}
+
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.get_json()["errors"]["json"]["rating"] == {
+        "gt": ["No rating is above 8 and below 2: these thresholds match nothing."]
+    }
+
+
+def test_a_result_holds_at_most_the_largest_limit(
+    reports_app, users, report_worker, monkeypatch
+):
+    monkeypatch.setattr(parameters, "MAX_LIMIT", 2)
+    client = reports_app.test_client()
+
+    job = run(client, users.headers["alice"], {"report_name": "genres-summary"})
+
+    assert job["row_count"] == 2
+
+
+def limited_app(make_app, reports_db, reports_settings, **bounds):
+    """The reports app with bounds on the jobs; its users."""
+    app = make_app(**reports_settings, **bounds)
+    return app, Users(app)
+
+
+def test_a_user_has_only_so_many_unfinished_jobs(
+    make_app, reports_db, reports_settings
+):
+    app, users = limited_app(
+        make_app, reports_db, reports_settings, REPORT_JOBS_PER_USER=2
+    )
+    client = app.test_client()
+    alice, bob = users.headers["alice"], users.headers["bob"]
+    done = submit(client, alice, {**TOP_MOVIES, "limit": 1}).get_json()
+    tasks.run_job(app, done["id"])
+    answers = [
+        submit(client, alice, {**TOP_MOVIES, "limit": n}).status_code for n in (2, 3)
+    ]
+
+    refused = submit(client, alice, {**TOP_MOVIES, "limit": 4})
+
+    assert answers == [202, 202]
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert set(refused.get_json()) == {"code", "status", "message", "errors"}
+    assert "2 report jobs queued or running" in refused.get_json()["message"]
+    # A reused result costs nothing, and other users have bounds of their own.
+    reused = submit(client, alice, {**TOP_MOVIES, "limit": 1})
+    assert reused.status_code == 202
+    assert reused.get_json()["reused"] is True
+    assert submit(client, bob, {**TOP_MOVIES, "limit": 4}).status_code == 202
+    # A job that finished (here: cancelled) frees its place.
+    jobs_of_alice = client.get("/api/v1/reports", headers=alice).get_json()
+    queued = [job["id"] for job in jobs_of_alice if job["status"] == "queued"]
+    client.delete(f"/api/v1/reports/{queued[0]}", headers=alice)
+    assert submit(client, alice, {**TOP_MOVIES, "limit": 4}).status_code == 202
+    with connect(app.config["DATABASE_PATH"]) as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM report_job").fetchone()
+    assert stored == 5
+
+
+def test_the_queue_holds_only_so_many_waiting_jobs(
+    make_app, reports_db, reports_settings
+):
+    app, users = limited_app(
+        make_app, reports_db, reports_settings, REPORT_QUEUE_LIMIT=2
+    )
+    client = app.test_client()
+    assert submit(client, users.headers["alice"], TOP_MOVIES).status_code == 202
+    assert submit(client, users.headers["bob"], TOP_MOVIES).status_code == 202
+
+    refused = submit(client, users.headers["admin"], TOP_MOVIES)
+
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "queue is full" in refused.get_json()["message"]

@@ -13,7 +13,7 @@ from flask_jwt_extended import current_user
 from flask_smorest import abort
 from werkzeug.wrappers import Response
 
-from app.errors import ErrorSchema
+from app.errors import ErrorSchema, retry_later_doc
 from app.extensions.smorest import Blueprint
 from app.resources.reports import export
 from app.resources.reports.schemas import (
@@ -29,6 +29,10 @@ from reports.registry import get_registry
 
 # Seconds a client should wait before polling an unfinished job again.
 POLL_AFTER = 2
+# Seconds to wait before asking again with too many jobs of one's own unfinished,
+# and with the queue full.
+TOO_MANY_RETRY_AFTER = 5
+QUEUE_FULL_RETRY_AFTER = 30
 JOB_ID_PARAMETER = {"in": "path", "name": "job_id", "description": "Job id."}
 NOT_FOUND_DOC = {
     "schema": ErrorSchema,
@@ -111,18 +115,50 @@ class ReportViews(MethodView):
     @blp.alt_response(
         422, schema=ErrorSchema, description="Unknown report or bad parameters."
     )
+    @blp.alt_response(
+        429,
+        **retry_later_doc(
+            "You have REPORT_JOBS_PER_USER (5) report jobs queued or running"
+            " already; ask again once one has finished (a reused result is"
+            " always answered)."
+        ),
+    )
+    @blp.alt_response(
+        503,
+        **retry_later_doc(
+            "The report queue holds as many jobs as it may (REPORT_QUEUE_LIMIT);"
+            " ask again later."
+        ),
+    )
     def post(self, body):
         """Ask for a report; it runs in the background (or a finished identical result is reused)."""
         report, parameters = load_request(body)
         conn = get_db()
-        job, reused = jobs.submit(
-            conn,
-            current_user.id,
-            report.name,
-            parameters,
-            report.data_version(conn),
-            current_app.config["REPORT_RESULT_TTL"],
-        )
+        config = current_app.config
+        try:
+            job, reused = jobs.submit(
+                conn,
+                current_user.id,
+                report.name,
+                parameters,
+                report.data_version(conn),
+                config["REPORT_RESULT_TTL"],
+                per_owner=config["REPORT_JOBS_PER_USER"],
+                queue_limit=config["REPORT_QUEUE_LIMIT"],
+            )
+        except jobs.TooManyJobs as exc:
+            abort(
+                429,
+                message=f"You have {exc.allowed} report jobs queued or running;"
+                " ask again once one has finished, or delete a queued one.",
+                headers={"Retry-After": str(TOO_MANY_RETRY_AFTER)},
+            )
+        except jobs.QueueFull:
+            abort(
+                503,
+                message="The report queue is full; ask again in a little while.",
+                headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)},
+            )
         if not reused:
             try:
                 enqueue_job(current_app._get_current_object(), job.id)
