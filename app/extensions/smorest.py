@@ -21,6 +21,7 @@ from flask_smorest.utils import unpack_tuple_response
 from werkzeug.http import generate_etag
 
 from app import authentication, caching
+from app.request_bodies import ArgumentsParser
 from app.request_id import HEADER as REQUEST_ID_HEADER
 from catalogue.search import check_window
 
@@ -102,6 +103,9 @@ class Blueprint(flask_smorest.Blueprint):
             self.before_request(caching.serve_from_cache)
             self.after_request(caching.finish_cacheable_response)
             self._prepare_doc_cbks.append(caching.document_caching)
+
+    # JSON bodies too deep, with huge numbers or lone surrogates are a 400.
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     # The arguments of paginate(): page and page_size, unless a blueprint says.
     PAGE_ARGUMENTS = page_arguments("page_size", 50, 100)

@@ -34,6 +34,8 @@ POLL_AFTER = 2
 TOO_MANY_RETRY_AFTER = 5
 QUEUE_FULL_RETRY_AFTER = 30
 JOB_ID_PARAMETER = {"in": "path", "name": "job_id", "description": "Job id."}
+# The largest id a job can have (SQLite's INTEGER): a larger one is a 404.
+MAX_JOB_ID = 2**63 - 1
 NOT_FOUND_DOC = {
     "schema": ErrorSchema,
     "description": "No job of yours has this id.",
@@ -183,7 +185,7 @@ class ReportViews(MethodView):
         return found
 
 
-@blp.route("/reports/<int:job_id>", parameters=[JOB_ID_PARAMETER])
+@blp.route(f"/reports/<int(max={MAX_JOB_ID}):job_id>", parameters=[JOB_ID_PARAMETER])
 class ReportJobViews(MethodView):
     """One report job."""
 
@@ -216,7 +218,9 @@ class ReportJobViews(MethodView):
             )
 
 
-@blp.route("/reports/<int:job_id>/results", parameters=[JOB_ID_PARAMETER])
+@blp.route(
+    f"/reports/<int(max={MAX_JOB_ID}):job_id>/results", parameters=[JOB_ID_PARAMETER]
+)
 class ReportResultsViews(MethodView):
     """The rows of a completed report job."""
 
@@ -241,7 +245,10 @@ class ReportResultsViews(MethodView):
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-@blp.route("/reports/<int:job_id>/results.csv", parameters=[JOB_ID_PARAMETER])
+@blp.route(
+    f"/reports/<int(max={MAX_JOB_ID}):job_id>/results.csv",
+    parameters=[JOB_ID_PARAMETER],
+)
 class ReportCsvViews(MethodView):
     """The rows of a completed report job, as a CSV file."""
 
