@@ -6,10 +6,11 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
 - Tokens: the operations with the ``bearerAuth`` requirement are called with the
   tokens of an existing account, named by ``FUZZ_USERNAME`` and
   ``FUZZ_PASSWORD`` (made with ``flask users create``). It logs in once, before
-  the first request (failed log-ins are rate limited per address); every later access token comes from
-  ``POST /token/refresh/``. ``/token/refresh/`` is sent the refresh token, the
-  other operations an access token; ``/logout/`` gets tokens of its own, since
-  each of its calls revokes the one it carries.
+  the first request (failed log-ins are rate limited per address); every later
+  access token comes from ``POST /token/refresh/``, which uses up the refresh
+  token it is sent and answers the next one. ``/token/refresh/`` and
+  ``/logout/`` get a log-in of their own, since each of their calls uses up or
+  revokes the tokens it carries (and a log-out its log-in's).
 - People that exist: a person's id is never guessed, so half of the positive
   cases of ``/api/v1/persons/{person_id}...`` (chosen by the generated id, so a
   seed still gives the same run) ask for a person of the catalogue instead,
@@ -62,23 +63,30 @@ SIGNED_IN = [
 PAGE_SIZES = ("page_size", "limit")
 
 _refresh_tokens = {}
+# The operations that use up the tokens they carry: each gets a log-in of its own.
+OWN_LOG_IN = ("/logout/", "/token/refresh/")
+
+
+def _log_in_anew(base_url):
+    """Log in as FUZZ_USERNAME; return the access and the refresh token."""
+    credentials = {
+        "username": os.environ["FUZZ_USERNAME"],
+        "password": os.environ["FUZZ_PASSWORD"],
+    }
+    url = f"{base_url.rstrip('/')}/login/"
+    response = requests.post(url, json=credentials, timeout=30)
+    if response.status_code == 429:
+        # An earlier run's failed log-ins, within the last minute: wait once.
+        time.sleep(int(response.headers.get("Retry-After", "60")))
+        response = requests.post(url, json=credentials, timeout=30)
+    response.raise_for_status()
+    return response.json()
 
 
 def _log_in(base_url):
-    """Log in as FUZZ_USERNAME once; return its refresh token."""
+    """Log in as FUZZ_USERNAME once; return its latest refresh token."""
     if base_url not in _refresh_tokens:
-        credentials = {
-            "username": os.environ["FUZZ_USERNAME"],
-            "password": os.environ["FUZZ_PASSWORD"],
-        }
-        url = f"{base_url.rstrip('/')}/login/"
-        response = requests.post(url, json=credentials, timeout=30)
-        if response.status_code == 429:
-            # An earlier run's failed log-ins, within the last minute: wait once.
-            time.sleep(int(response.headers.get("Retry-After", "60")))
-            response = requests.post(url, json=credentials, timeout=30)
-        response.raise_for_status()
-        _refresh_tokens[base_url] = response.json()["refresh_token"]
+        _refresh_tokens[base_url] = _log_in_anew(base_url)["refresh_token"]
     return _refresh_tokens[base_url]
 
 
@@ -89,14 +97,26 @@ def before_call(context, case, kwargs):
         _log_in(case.operation.base_url)
 
 
-@schemathesis.auth(cache_by_key=lambda case, context: case.path == "/logout/").apply_to(
+@schemathesis.auth(cache_by_key=lambda case, context: case.path).apply_to(
     path=SIGNED_IN
 )
 class Tokens:
-    """An access token from the account's refresh token, and that refresh token."""
+    """An access token and a refresh token of the account, per operation.
+
+    A refresh token works once (each refresh answers the next one), and a
+    log-out revokes its log-in's tokens: ``/token/refresh/`` and ``/logout/``
+    get a log-in of their own, the other operations access tokens refreshed
+    from the first log-in's.
+    """
 
     def get(self, case, context):
         base_url = case.operation.base_url.rstrip("/")
+        if case.path in OWN_LOG_IN:
+            tokens = _log_in_anew(base_url)
+            return {
+                "access": tokens["access_token"],
+                "refresh": tokens["refresh_token"],
+            }
         refresh = _log_in(case.operation.base_url)
         response = requests.post(
             f"{base_url}/token/refresh/",
@@ -104,7 +124,9 @@ class Tokens:
             timeout=30,
         )
         response.raise_for_status()
-        return {"access": response.json()["access_token"], "refresh": refresh}
+        tokens = response.json()
+        _refresh_tokens[case.operation.base_url] = tokens["refresh_token"]
+        return {"access": tokens["access_token"], "refresh": tokens["refresh_token"]}
 
     def set(self, case, data, context):
         kind = "refresh" if case.path == "/token/refresh/" else "access"

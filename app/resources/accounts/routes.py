@@ -16,7 +16,11 @@ from app.resources.accounts.schemas import (
     MessageSchema,
     TokensSchema,
 )
-from app.resources.accounts.tokens import revoke_current_token, tokens_for
+from app.resources.accounts.tokens import (
+    revoke_current_tokens,
+    rotate_current_refresh_token,
+    tokens_for,
+)
 
 WRONG_CREDENTIALS = "Wrong username or password."
 TOO_MANY_DOC = retry_later_doc("Too many attempts; wait for Retry-After seconds.")
@@ -113,10 +117,10 @@ class TokenRefreshViews(MethodView):
     """New access tokens."""
 
     @blp.login_required(refresh=True)
-    @blp.response(200, AccessTokenSchema)
+    @blp.response(200, TokensSchema)
     def post(self):
-        """Answer a new access token; send the refresh token as the bearer."""
-        return tokens_for(current_user, refresh=False)
+        """Answer a new access token and a new refresh token; the one sent is used up."""
+        return rotate_current_refresh_token(current_user)
 
 
 @blp.route("/logout/")
@@ -126,6 +130,6 @@ class LogoutViews(MethodView):
     @blp.login_required()
     @blp.response(200, MessageSchema)
     def post(self):
-        """Revoke the access token this request carries."""
-        revoke_current_token()
+        """Revoke the access token this request carries and the refresh tokens of its log-in."""
+        revoke_current_tokens()
         return {"message": "token revoked"}

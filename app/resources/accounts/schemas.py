@@ -59,7 +59,9 @@ class TokensSchema(AccessTokenSchema):
     refresh_token = ma.fields.String(
         required=True,
         metadata={
-            "description": "Send to `POST /token/refresh/` for a new access token."
+            "description": "Send once to `POST /token/refresh/` for a new access"
+            " token and a new refresh token; a refresh token used once is refused"
+            " afterwards, and `POST /logout/` revokes it too."
         },
     )
 

@@ -6,6 +6,7 @@ import stat
 import threading
 import time
 import urllib.request
+import uuid
 from contextlib import closing
 
 import flask_jwt_extended
@@ -14,6 +15,7 @@ import pytest
 import redis
 from flask_jwt_extended import create_access_token, create_refresh_token
 
+from app import extensions
 from app.resources.accounts import passwords
 from app.resources.accounts.tokens import REVOKED_KEY
 from catalogue.config import ConfigError
@@ -234,7 +236,7 @@ def test_failed_logins_are_limited_per_address(site):
 # --- refresh and log out --------------------------------------------------------
 
 
-def test_a_refresh_token_gets_a_new_access_token(site):
+def test_a_refresh_token_gets_new_tokens_and_is_used_up(site):
     client = site.test_client()
     register(client)
     tokens = login(client).json
@@ -244,10 +246,65 @@ def test_a_refresh_token_gets_a_new_access_token(site):
     )
 
     assert response.status_code == 200
-    assert set(response.json) == {"access_token"}
+    assert set(response.json) == {"access_token", "refresh_token"}
     assert response.json["access_token"] != tokens["access_token"]
+    assert response.json["refresh_token"] != tokens["refresh_token"]
     fresh = client.get(PROTECTED, headers=authorized(response.json["access_token"]))
     assert fresh.status_code == 200
+    # The new refresh token works once in turn; the used one never again.
+    again = client.post(
+        "/token/refresh/", headers=authorized(response.json["refresh_token"])
+    )
+    assert again.status_code == 200
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+    )
+
+
+def test_a_used_refresh_token_sent_again_revokes_its_family(site):
+    client = site.test_client()
+    register(client)
+    stolen = login(client).json
+    other_login = login(client).json
+    rotated = client.post(
+        "/token/refresh/", headers=authorized(stolen["refresh_token"])
+    ).json
+
+    replayed = client.post(
+        "/token/refresh/", headers=authorized(stolen["refresh_token"])
+    )
+
+    assert_refused(replayed)
+    # Every token of that log-in is refused now, the rotated ones too...
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(rotated["refresh_token"]))
+    )
+    assert_refused(client.get(PROTECTED, headers=authorized(rotated["access_token"])))
+    assert_refused(client.get(PROTECTED, headers=authorized(stolen["access_token"])))
+    # ...and another log-in's are not.
+    assert (
+        client.get(
+            PROTECTED, headers=authorized(other_login["access_token"])
+        ).status_code
+        == 200
+    )
+
+
+def test_two_refreshes_with_one_token_let_only_one_through(site, monkeypatch):
+    client = site.test_client()
+    register(client)
+    tokens = login(client).json
+    # The other refresh uses the token between this one's check and its use.
+    monkeypatch.setattr(
+        extensions.jwt, "_token_in_blocklist_callback", lambda header, payload: False
+    )
+    first = client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+
+    second = client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+
+    assert first.status_code == 200
+    assert_refused(second)
+    assert "used already" in second.json["message"]
 
 
 def test_an_access_token_does_not_refresh(site):
@@ -260,7 +317,7 @@ def test_an_access_token_does_not_refresh(site):
     )
 
 
-def test_logout_revokes_the_token_it_carries(site):
+def test_logout_revokes_the_token_it_carries_and_its_refresh_token(site):
     client = site.test_client()
     register(client)
     first, second = login(client).json, login(client).json
@@ -275,11 +332,36 @@ def test_logout_revokes_the_token_it_carries(site):
             "message"
         ]
     )
-    # Other tokens of the same account go on working.
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(first["refresh_token"]))
+    )
+    # Other log-ins of the same account go on working.
     assert (
         client.get(PROTECTED, headers=authorized(second["access_token"])).status_code
         == 200
     )
+    assert (
+        client.post(
+            "/token/refresh/", headers=authorized(second["refresh_token"])
+        ).status_code
+        == 200
+    )
+
+
+def test_logout_revokes_the_tokens_refreshed_from_its_log_in(site):
+    client = site.test_client()
+    register(client)
+    tokens = login(client).json
+    rotated = client.post(
+        "/token/refresh/", headers=authorized(tokens["refresh_token"])
+    ).json
+
+    client.post("/logout/", headers=authorized(rotated["access_token"]))
+
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(rotated["refresh_token"]))
+    )
+    assert_refused(client.get(PROTECTED, headers=authorized(tokens["access_token"])))
 
 
 def test_a_revoked_token_is_kept_in_redis_for_its_remaining_life(
@@ -294,8 +376,12 @@ def test_a_revoked_token_is_kept_in_redis_for_its_remaining_life(
 
     client.post("/logout/", headers=authorized(token))
 
-    (key,) = store.keys(REVOKED_KEY + "*")
-    assert 9 * 60 < store.ttl(key) <= 10 * 60
+    keys = store.keys(REVOKED_KEY + "*")
+    (family_key,) = [key for key in keys if b":family:" in key]
+    (token_key,) = [key for key in keys if key != family_key]
+    assert 9 * 60 < store.ttl(token_key) <= 10 * 60
+    # The family, for as long as its refresh tokens live (30 days).
+    assert 29 * 86400 < store.ttl(family_key) <= 30 * 86400 + 1
     with closing(connect(app.config["DATABASE_PATH"])) as conn:
         assert conn.execute("SELECT count(*) FROM revoked_token").fetchone()[0] == 0
 
@@ -308,9 +394,12 @@ def test_without_redis_a_revoked_token_is_kept_in_the_database(accounts_app):
     client.post("/logout/", headers=authorized(token))
 
     with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn:
-        rows = conn.execute("SELECT expires_at FROM revoked_token").fetchall()
-    assert len(rows) == 1
-    assert rows[0][0] > time.time()
+        rows = conn.execute(
+            "SELECT jti, expires_at FROM revoked_token ORDER BY jti"
+        ).fetchall()
+    assert len(rows) == 2
+    assert sum(jti.startswith("family:") for jti, _ in rows) == 1
+    assert all(expires_at > time.time() for _, expires_at in rows)
 
 
 # --- tokens refused -------------------------------------------------------------
@@ -323,7 +412,7 @@ def forged(claims, key=TEST_JWT_SECRET, algorithm="HS256"):
 def claims_of(account, **changes):
     now = int(time.time())
     claims = {
-        "sub": str(account.id),
+        "sub": account.public_id,
         "jti": f"test-{now}",
         "type": "access",
         "fresh": False,
@@ -356,6 +445,14 @@ def claims_of(account, **changes):
             lambda a, app: forged(claims_of(a, sub="999999")), id="no such user"
         ),
         pytest.param(
+            lambda a, app: forged(claims_of(a, sub=str(a.id))), id="the row id"
+        ),
+        pytest.param(
+            lambda a, app: forged(claims_of(a, sub=str(uuid.uuid4()))),
+            id="another uuid",
+        ),
+        pytest.param(lambda a, app: forged(claims_of(a, sub=7)), id="a number"),
+        pytest.param(
             lambda a, app: forged(claims_of(a, sub="alice")), id="bad subject"
         ),
         pytest.param(lambda a, app: "garbage", id="garbage"),
@@ -387,10 +484,50 @@ def test_a_token_of_a_deleted_account_is_refused(accounts_app):
     assert "no longer exists" in response.json["message"]
 
 
+def test_a_deleted_accounts_tokens_never_name_the_next_account(accounts_app):
+    client = accounts_app.test_client()
+    register(client, "first")
+    tokens = login(client, "first").json
+    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn, conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        (deleted_id,) = conn.execute("SELECT max(id) FROM account").fetchone()
+        conn.execute("DELETE FROM account WHERE id = ?", (deleted_id,))
+        conn.execute(
+            "INSERT INTO movie_collection (uuid, owner_id, title)"
+            " VALUES ('left-behind', ?, 'Not yours')",
+            (deleted_id,),
+        )
+
+    register(client, "second")
+
+    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn:
+        (new_id,) = conn.execute(
+            "SELECT id FROM account WHERE username = 'second'"
+        ).fetchone()
+    assert new_id > deleted_id
+    assert_refused(client.get(PROTECTED, headers=authorized(tokens["access_token"])))
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+    )
+    second = login(client, "second").json
+    collections = client.get(
+        "/collection/", headers=authorized(second["access_token"])
+    ).json
+    assert collections["data"]["collections"] == []
+
+
+def test_each_account_gets_a_public_id_of_its_own(accounts_app):
+    first = make_account(accounts_app, "alice")
+    second = make_account(accounts_app, "bob")
+
+    assert uuid.UUID(first.public_id).version == 4
+    assert first.public_id != second.public_id
+
+
 def test_a_refresh_token_is_refused_where_an_access_token_is_needed(accounts_app):
     account = make_account(accounts_app, "alice")
     with accounts_app.app_context():
-        token = create_refresh_token(str(account.id))
+        token = create_refresh_token(account.public_id)
 
     assert_refused(accounts_app.test_client().get(PROTECTED, headers=authorized(token)))
 
@@ -405,7 +542,7 @@ def test_no_token_is_401_with_www_authenticate(accounts_app):
 def test_a_token_signed_by_this_service_works(accounts_app):
     account = make_account(accounts_app, "alice")
     with accounts_app.app_context():
-        token = create_access_token(str(account.id))
+        token = create_access_token(account.public_id)
 
     response = accounts_app.test_client().get(PROTECTED, headers=authorized(token))
 
