@@ -152,8 +152,9 @@ def from_environment():
             "PASSWORD_HASH_PARALLELISM", 1, minimum=1
         ),
         "PASSWORD_HASH_THREADS": _env_int("PASSWORD_HASH_THREADS", 2, minimum=1),
-        # Failed log-ins allowed per username and per client address, and
-        # registrations per address (flask-limiter's notation), before a 429.
+        # Failed log-ins allowed per username from one client address, and per
+        # client address, and registrations per address (flask-limiter's
+        # notation), before a 429.
         "LOGIN_FAILURES_PER_USERNAME": _env_str(
             "LOGIN_FAILURES_PER_USERNAME", "5 per minute"
         ),
@@ -162,6 +163,10 @@ def from_environment():
         ),
         "REGISTRATIONS_PER_ADDRESS": _env_str(
             "REGISTRATIONS_PER_ADDRESS", "10 per minute"
+        ),
+        # Where the limits count without Redis, shared by the workers of one server.
+        "RATE_LIMITS_PATH": _env_str(
+            "RATE_LIMITS_PATH", str(database_path.with_name("rate-limits.sqlite"))
         ),
         # Count every answered request (GET /request-count/): in Redis when
         # REDIS_URL is set, in this file for the workers of one server otherwise.

@@ -3,6 +3,7 @@
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
+from flask_limiter.util import get_remote_address
 from flask_smorest import abort
 
 from app.authentication import BEARER
@@ -38,13 +39,17 @@ def _failed(response):
     return response.status_code == 401
 
 
-def _username_key():
-    """Return the rate-limit key of the username a log-in names."""
+def _username_and_address_key():
+    """Return the rate-limit key of the username a log-in names, from its address.
+
+    Failed log-ins count per username *and* address, so that someone elsewhere
+    who fails for a username never holds back its owner at her own address
+    (the per-address limit bounds how many names one address may try).
+    """
     body = request.get_json(silent=True)
     username = body.get("username") if isinstance(body, dict) else None
-    return "username:" + (
-        queries.username_key(username) if isinstance(username, str) else ""
-    )
+    name = queries.username_key(username) if isinstance(username, str) else ""
+    return f"username:{name}|address:{get_remote_address()}"
 
 
 @blp.route("/register/")
@@ -79,9 +84,10 @@ class LoginViews(MethodView):
 
     @limiter.limit(
         lambda: current_app.config["LOGIN_FAILURES_PER_USERNAME"],
-        key_func=_username_key,
+        key_func=_username_and_address_key,
         deduct_when=_failed,
-        error_message="Too many failed log-ins for this username; try again later.",
+        error_message="Too many failed log-ins for this username from this"
+        " address; try again later.",
     )
     @limiter.limit(
         lambda: current_app.config["LOGIN_FAILURES_PER_ADDRESS"],

@@ -233,6 +233,65 @@ def test_failed_logins_are_limited_per_address(site):
     assert elsewhere.status_code == 401
 
 
+def test_someone_elsewhere_cannot_lock_a_user_out(site):
+    site.config["LOGIN_FAILURES_PER_USERNAME"] = "3 per minute"
+    client = site.test_client()
+    register(client)
+    elsewhere = {"REMOTE_ADDR": "192.0.2.9"}
+
+    answers = [
+        client.post(
+            "/login/",
+            json={"username": "alice", "password": "not the password"},
+            environ_base=elsewhere,
+        ).status_code
+        for _ in range(4)
+    ]
+
+    assert answers == [401, 401, 401, 429]
+    # The owner, from her own address, still logs in.
+    assert login(client).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda n: {"X-Forwarded-For": f"198.51.100.{n}"},
+        lambda n: {"X-Real-IP": f"198.51.100.{n}"},
+        lambda n: {"Forwarded": f"for=198.51.100.{n}"},
+        lambda n: {"X-Forwarded-For": f"198.51.100.{n}, 127.0.0.{n}"},
+    ],
+    ids=["X-Forwarded-For", "X-Real-IP", "Forwarded", "a chain"],
+)
+def test_forwarding_headers_do_not_get_past_the_limits(site, headers):
+    site.config["LOGIN_FAILURES_PER_USERNAME"] = "3 per minute"
+    client = site.test_client()
+    register(client)
+
+    answers = [
+        client.post(
+            "/login/",
+            json={"username": name, "password": "not the password"},
+            headers=headers(n),
+        ).status_code
+        for n, name in enumerate(["alice", "ALICE", "Alice", "aLiCe"])
+    ]
+
+    assert answers == [401, 401, 401, 429]
+
+
+def test_without_redis_the_limits_count_in_a_file_of_the_machine(accounts_app):
+    accounts_app.config["LOGIN_FAILURES_PER_USERNAME"] = "3 per minute"
+    client = accounts_app.test_client()
+    login(client, password="not the password")
+
+    path = accounts_app.config["RATE_LIMITS_PATH"]
+    with closing(connect(path)) as conn:
+        keys = {row[0]: row[1] for row in conn.execute("SELECT key, count FROM hit")}
+    assert any("username:alice|address:127.0.0.1" in key for key in keys)
+    assert set(keys.values()) == {1}
+
+
 # --- refresh and log out --------------------------------------------------------
 
 
