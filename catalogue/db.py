@@ -33,6 +33,8 @@ import tenacity
 from flask import current_app, g, has_request_context
 from gevent import monkey
 
+from catalogue import usernames
+
 # Fixed namespace: person and genre ids are uuid5 of this and the normalised name,
 # so the same name gets the same id on every migration and every machine.
 ID_NAMESPACE = uuid.UUID("5b1c3c52-8a1e-4b8e-9a57-0d7f6a1c2e90")
@@ -110,6 +112,8 @@ def connect(path, *, readonly=False, create=True, write_timeout=WRITE_TIMEOUT):
     if not readonly:
         conn.execute("PRAGMA synchronous = NORMAL")
     conn.create_function("stable_id", 2, stable_id, deterministic=True)
+    conn.create_function("username_key", 1, usernames.key, deterministic=True)
+    conn.create_function("username_skeleton", 1, usernames.skeleton, deterministic=True)
     return conn
 
 

@@ -21,7 +21,8 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
   a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
   must hold a word that is not too common to search for (a list of stop words,
   ``catalogue.search.analysis``); a report's rating thresholds must leave some
-  rating between them; and the HTTP server takes a request line of at most
+  rating between them; a new password must not be easy to guess (common, the
+  username, repeated or consecutive characters); and the HTTP server takes a request line of at most
   4,094 bytes and headers of at most 8,190 (above, it answers 414 or 431
   itself, as every operation documents). The page, role and rating rules are
   over two parameters, the search text's a word list no ``pattern`` can hold,
@@ -39,6 +40,7 @@ from urllib.parse import urlencode
 import requests
 import schemathesis
 
+from app.resources.accounts.passwords import weaknesses
 from catalogue.search.analysis import analyse
 
 SIGNED_IN = [
@@ -224,6 +226,15 @@ def _thresholds_that_can_hold(case, query):
     return True
 
 
+def _a_password_hard_to_guess(case, query):
+    # A new password may not be common, the username, repeated or consecutive.
+    body = case.body if isinstance(case.body, dict) else {}
+    password, username = body.get("password"), body.get("username")
+    if case.path != "/register/" or not isinstance(password, str):
+        return True
+    return not weaknesses(password, username if isinstance(username, str) else "")
+
+
 def _genres_that_exist(case, query):
     genres = case.body.get("genres") if isinstance(case.body, dict) else None
     if not case.path.startswith("/api/v1/films") or not isinstance(genres, list):
@@ -246,6 +257,7 @@ RULES = (
     _a_rating_with_one_decimal,
     _genres_that_exist,
     _thresholds_that_can_hold,
+    _a_password_hard_to_guess,
     _what_the_http_server_takes,
     _within_the_result_window,
     _role_with_a_person,

@@ -585,3 +585,32 @@ def test_collections_keep_the_movie_data_they_showed(db_path, tmp_path):
     after = conn.execute("SELECT revision FROM collection_revision").fetchone()[0]
     assert after == before + 1
     conn.close()
+
+
+def test_usernames_get_their_nfkc_keys_and_skeletons(db_path, tmp_path):
+    make_star_wars_db(db_path)
+    conn = connect(db_path)
+    upgrade(conn, _migrations_up_to(tmp_path, "0015_account_public_id"))
+    with conn:
+        conn.executemany(
+            "INSERT INTO account (id, public_id, username, username_key,"
+            " password_hash) VALUES (?, ?, ?, ?, 'x')",
+            [
+                (1, "p1", "secadmin", "secadmin"),
+                # Registered before, beside it: its NFKC key is secadmin's.
+                (2, "p2", "ｓｅｃａｄｍｉｎ", "ｓｅｃａｄｍｉｎ"),
+                (3, "p3", "ＢＯＢ", "ｂｏｂ"),
+            ],
+        )
+
+    upgrade(conn)
+
+    rows = conn.execute(
+        "SELECT id, username_key, username_skeleton FROM account ORDER BY id"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [
+        (1, "secadmin", "secadrnin"),
+        (2, "ｓｅｃａｄｍｉｎ", "secadrnin"),
+        (3, "bob", "bob"),
+    ]
+    conn.close()

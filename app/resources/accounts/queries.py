@@ -4,13 +4,18 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 
+from catalogue import usernames
 from catalogue.db import get_db, transaction
 
 ROLES = ("user", "admin")
 
 
 class UsernameTaken(Exception):
-    """Another account has this username, whatever its case."""
+    """Another account has this username, whatever its case and width."""
+
+
+class UsernameLookalike(UsernameTaken):
+    """Another account's username reads like this one (confusable characters)."""
 
 
 @dataclass(frozen=True)
@@ -34,31 +39,42 @@ _ACCOUNT_COLUMNS = "id, public_id, username, role, created"
 
 def username_key(username):
     """Return the form of ``username`` that uniqueness is checked on."""
-    return username.casefold()
+    return usernames.key(username)
 
 
 def create_account(username, password_hash, role="user"):
     """Insert an account; return it. UsernameTaken if the name is in use.
 
+    The name is kept in its NFKC form; UsernameLookalike (a UsernameTaken) if
+    it reads like another account's name (``catalogue.usernames``).
+
     Its id is the next of a sequence that never goes back (never one a deleted
     account had), its public id a new random UUID: the subject of its tokens.
     """
     public_id = str(uuid.uuid4())
+    username = usernames.shown(username)
+    skeleton = usernames.skeleton(username)
     try:
         with transaction() as conn:
+            lookalike = conn.execute(
+                "SELECT 1 FROM account WHERE username_skeleton = ?", (skeleton,)
+            ).fetchone()
+            if lookalike is not None:
+                raise UsernameLookalike(username)
             (account_id,) = conn.execute(
                 "UPDATE account_id_sequence SET next_id = next_id + 1 WHERE id = 1"
                 " RETURNING next_id - 1"
             ).fetchone()
             conn.execute(
-                "INSERT INTO account"
-                " (id, public_id, username, username_key, password_hash, role)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO account (id, public_id, username, username_key,"
+                " username_skeleton, password_hash, role)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     account_id,
                     public_id,
                     username,
                     username_key(username),
+                    skeleton,
                     password_hash,
                     role,
                 ),

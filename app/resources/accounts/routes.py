@@ -15,6 +15,7 @@ from app.resources.accounts.schemas import (
     AccessTokenSchema,
     CredentialsSchema,
     MessageSchema,
+    RegistrationSchema,
     TokensSchema,
 )
 from app.resources.accounts.tokens import (
@@ -60,19 +61,40 @@ class RegisterViews(MethodView):
         lambda: current_app.config["REGISTRATIONS_PER_ADDRESS"],
         error_message="Too many registrations from this address; try again later.",
     )
-    @blp.arguments(CredentialsSchema)
+    @blp.arguments(RegistrationSchema)
     @blp.response(201, AccessTokenSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="The username is taken.")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The username is taken, whatever its case and width, or"
+        " reads like one that is (look-alike letters).",
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="A username or password the rules refuse: `errors` says why"
+        " (a password too easy to guess: common, the username, repeated or"
+        " consecutive characters).",
+    )
     @blp.alt_response(429, **TOO_MANY_DOC)
     def post(self, credentials):
         """Create an account (never an admin) and answer its first access token."""
         password_hash = passwords.hash_password(credentials["password"])
         try:
             account = queries.create_account(credentials["username"], password_hash)
+        except queries.UsernameLookalike:
+            abort(
+                409,
+                message="This username reads like one that is taken (look-alike"
+                " letters count as the same); choose another.",
+                errors={
+                    "json": {"username": ["This username reads like a taken one."]}
+                },
+            )
         except queries.UsernameTaken:
             abort(
                 409,
-                message="This username is taken (usernames ignore case).",
+                message="This username is taken (usernames ignore case and width).",
                 errors={"json": {"username": ["This username is taken."]}},
             )
         return tokens_for(account, refresh=False)

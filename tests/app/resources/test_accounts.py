@@ -107,6 +107,101 @@ def test_bad_credentials_are_422_naming_the_field(accounts_app, body, field):
     assert field in response.json["message"]
 
 
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "sec\u0430dmin",  # a Cyrillic а
+        "\uff53\uff45\uff43\uff41\uff44\uff4d\uff49\uff4e",  # fullwidth
+        "SECADMIN",
+        "SecAdm\u0131n",  # a dotless ı
+        "secadrnin",  # rn reads as m
+    ],
+)
+def test_a_username_that_reads_like_a_taken_one_is_409(accounts_app, lookalike):
+    client = accounts_app.test_client()
+    assert register(client, "secadmin").status_code == 201
+
+    response = register(client, lookalike)
+
+    assert response.status_code == 409, response.json
+    assert set(response.json["errors"]["json"]) == {"username"}
+    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn:
+        assert conn.execute("SELECT count(*) FROM account").fetchone()[0] == 1
+
+
+def test_a_fullwidth_username_is_kept_and_logs_in_plain(accounts_app):
+    client = accounts_app.test_client()
+    fullwidth = "\uff41\uff4c\uff49\uff43\uff45"
+
+    assert register(client, fullwidth).status_code == 201
+
+    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn:
+        stored = conn.execute("SELECT username, username_key FROM account").fetchone()
+    assert tuple(stored) == ("alice", "alice")
+    assert login(client, "ALICE").status_code == 200
+    assert login(client, fullwidth).status_code == 200
+
+
+def test_different_names_of_other_scripts_are_accepted(accounts_app):
+    client = accounts_app.test_client()
+
+    answers = [
+        register(client, name).status_code
+        for name in ("alice", "\u0430\u043b\u0438\u0441\u0430", "bob", "b0b1")
+    ]
+
+    assert answers == [201, 201, 201, 201]
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("password", "most common"),
+        ("PASSWORD", "most common"),
+        ("12345678", "most common"),
+        ("iloveyou", "most common"),
+        ("        ", "repeated"),
+        ("aaaaaaaaaa", "repeated"),
+        ("abcabcabc", "repeated"),
+        ("13572468" * 2, "repeated"),
+        ("abcdefghij", "consecutive"),
+        ("98765432", "consecutive"),
+        ("zoe-the-great", "username"),
+        ("ZOE-THE-GREAT!", "username"),
+        ("\uff5a\uff4f\uff45-the-great-2", "username"),
+    ],
+)
+def test_a_password_easy_to_guess_is_422_saying_why(accounts_app, password, reason):
+    response = register(accounts_app.test_client(), "zoe-the-great", password)
+
+    assert response.status_code == 422
+    messages = response.json["errors"]["json"]["password"]
+    assert any(reason in message for message in messages), messages
+    if len(password.strip()) > 8:
+        assert password not in response.get_data(as_text=True)
+
+
+def test_a_password_holding_the_username_is_refused(accounts_app):
+    response = register(accounts_app.test_client(), "marta", "i am marta, hello")
+
+    assert response.status_code == 422
+    assert "username" in response.json["errors"]["json"]["password"][0]
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["correct horse battery", "Tr0ub4dor&3x", "пароль-надёжный-очень", "  a b c d  "],
+)
+def test_a_password_hard_to_guess_is_accepted(accounts_app, password):
+    assert register(accounts_app.test_client(), password=password).status_code == 201
+
+
+def test_an_old_weak_password_still_logs_in(accounts_app):
+    make_account(accounts_app, "alice", password="password")
+
+    assert login(accounts_app.test_client(), password="password").status_code == 200
+
+
 def test_a_body_that_is_not_json_is_422(accounts_app):
     response = accounts_app.test_client().post(
         "/register/", data="username=alice", content_type="text/plain"
