@@ -57,6 +57,26 @@ def _env_bool(name, default=False):
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_list(name, default):
+    """Return a comma-separated setting as a tuple of its items, lower case."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+
+
+def _env_base_url(name):
+    """Return an absolute http(s) URL without its trailing slash; None if unset."""
+    raw = _env_str(name)
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")) or "?" in raw or "#" in raw:
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL without a query, got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
 def from_environment():
     """Build the settings dictionary from environment variables."""
     database_path = Path(
@@ -101,6 +121,12 @@ def from_environment():
         # often: a cached answer then needs no SQLite connection at all.
         "CACHE_VERSION_CHECK_MS": _env_int("CACHE_VERSION_CHECK_MS", 1000),
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        # Links the service writes into answers (GET /movies/'s next and
+        # previous) start with PUBLIC_BASE_URL when it is set; else with the
+        # request's own scheme and host only if the host is one of LINK_HOSTS,
+        # else they are relative (/movies/?page=2): never a Host header's echo.
+        "PUBLIC_BASE_URL": _env_base_url("PUBLIC_BASE_URL"),
+        "LINK_HOSTS": _env_list("LINK_HOSTS", ("localhost", "127.0.0.1", "::1")),
         "DOCS_ONLY": _env_bool("DOCS_ONLY"),
         "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),
         "ETL_BATCH_SIZE": _env_int("ETL_BATCH_SIZE", 2_000, minimum=1),
