@@ -160,6 +160,9 @@ def from_environment():
         # result counts against neither.
         "REPORT_JOBS_PER_USER": _env_int("REPORT_JOBS_PER_USER", 5, minimum=1),
         "REPORT_QUEUE_LIMIT": _env_int("REPORT_QUEUE_LIMIT", 1000, minimum=1),
+        # The longest a request for a report job waits for it to finish when the
+        # client asks to (Prefer: wait=N), in seconds; the wait yields.
+        "REPORT_MAX_WAIT": _env_int("REPORT_MAX_WAIT", 10),
         # Seconds a worker's write of result rows waits for the write lock.
         "REPORT_WRITE_TIMEOUT": _env_float("REPORT_WRITE_TIMEOUT", 30.0),
         # `flask reports worker` lowers its CPU priority by this much, so that

@@ -7,19 +7,47 @@ MAX_IDS = 100
 # reach (MAX_RESULT_WINDOW's default), and a bound on what one job stores.
 MAX_LIMIT = 10_000
 RATING_BOUNDS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+RATING_ALIASES = (
+    " Also accepted as `rating_threshold`, and each operator as `$gt`, `$gte`,"
+    " `$lt`, `$lte`."
+)
+
+
+def _renamed(data, aliases):
+    """Return ``data`` with each alias's value under its own name.
+
+    An alias given beside its name is refused, naming both.
+    """
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for alias, name in aliases.items():
+        if alias in data:
+            if name in data:
+                raise ma.ValidationError(
+                    f"{alias} is another spelling of {name}; give only one.", alias
+                )
+            data[name] = data.pop(alias)
+    return data
 
 
 class RatingSchema(ma.Schema):
     """Thresholds of a rating: every one given must hold.
 
     Thresholds that no rating can meet together (a lower bound at or above an
-    upper one, such as gt 8 and lt 2) are refused (422).
+    upper one, such as gt 8 and lt 2) are refused (422). The operators may also
+    be written as MongoDB writes them: ``$gt``, ``$gte``, ``$lt``, ``$lte``.
     """
 
     class Meta:
         """Refuse unknown fields."""
 
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def operators_with_a_dollar(self, data, **kwargs):
+        """Read ``$gt`` as ``gt``, and so on."""
+        return _renamed(data, {f"${key}": key for key in RATING_BOUNDS})
 
     gt = ma.fields.Float(
         validate=ma.validate.Range(0, 10, error="gt must be from 0 to 10."),
@@ -92,12 +120,22 @@ LIMIT_RULE = f"limit must be a whole number from 1 to {MAX_LIMIT}."
 
 
 class ReportParametersSchema(ma.Schema):
-    """What every report takes: ``limit``; unknown fields are refused."""
+    """What every report takes: ``limit``; unknown fields are refused.
+
+    A report with ``rating`` thresholds also reads them as ``rating_threshold``.
+    """
 
     class Meta:
         """Refuse unknown fields."""
 
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def rating_threshold_is_rating(self, data, **kwargs):
+        """Read ``rating_threshold`` as ``rating``, for a report that has it."""
+        if "rating" not in self.fields:
+            return data
+        return _renamed(data, {"rating_threshold": "rating"})
 
     limit = ma.fields.Integer(
         strict=True,

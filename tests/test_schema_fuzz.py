@@ -45,6 +45,8 @@ def service_env(tmp_path, movies_provider):
         {"DATABASE_PATH": tmp_path / "movies.sqlite", **movies_provider.settings()},
         FLASK_APP="wsgi",
         LOG_LEVEL="WARNING",
+        # No report worker runs here: a Prefer: wait on a report waits it out.
+        REPORT_MAX_WAIT="1",
     )
     for command in (
         ["data", "generate", "--films", str(FILMS), "--seed", str(SEED)],

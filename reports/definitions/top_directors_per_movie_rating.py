@@ -5,6 +5,7 @@ import json
 import marshmallow as ma
 
 from reports.parameters import (
+    RATING_ALIASES,
     PeopleSchema,
     RatingSchema,
     ReportParametersSchema,
@@ -28,7 +29,10 @@ class TopDirectorsParametersSchema(ReportParametersSchema):
     rating = ma.fields.Nested(
         RatingSchema,
         load_default=dict,
-        metadata={"description": "Thresholds of the director's average rating."},
+        metadata={
+            "description": "Thresholds of the director's average rating."
+            + RATING_ALIASES
+        },
     )
     directors = ma.fields.Nested(PeopleSchema, load_default=dict)
 
@@ -80,4 +84,5 @@ REPORT = Report(
         "best_film_title",
     ),
     rows=rows,
+    aliases=("top-directors-per-moving-rating",),
 )

@@ -4,6 +4,7 @@ import copy
 import csv
 import io
 import json
+import time
 
 import pytest
 
@@ -869,3 +870,180 @@ def test_the_queue_holds_only_so_many_waiting_jobs(
     assert refused.status_code == 503
     assert int(refused.headers["Retry-After"]) > 0
     assert "queue is full" in refused.get_json()["message"]
+
+
+# --- the brief's spellings and what the data cannot serve ---------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"report_name": "top-movies-per-rating", "rating_threshold": {"gt": 7.5}},
+        {"report_name": "top-movies-per-rating", "rating": {"$gt": 7.5}},
+        {"report_name": "top-movies-per-rating", "rating_threshold": {"$gt": 7.5}},
+    ],
+    ids=["rating_threshold", "$gt", "both"],
+)
+def test_the_briefs_spellings_ask_for_the_same_report(
+    reports_app, users, report_worker, body
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    first = run(client, headers, TOP_MOVIES)
+
+    again = run(client, headers, body)
+
+    assert again["parameters"] == first["parameters"]
+    assert again["reused"] is True
+
+
+def test_the_briefs_report_name_is_an_alias(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    body = {
+        "report_name": "top-directors-per-moving-rating",
+        "rating_threshold": {"$gte": 7, "$lt": 9},
+    }
+
+    job = run(client, users.headers["alice"], body)
+
+    assert job["report_name"] == "top-directors-per-movie-rating"
+    assert job["parameters"]["rating"] == {"gte": 7, "lt": 9}
+    types = client.get("/api/v1/report-types", headers=users.headers["alice"])
+    (directors,) = [
+        t for t in types.get_json() if t["name"] == "top-directors-per-movie-rating"
+    ]
+    assert directors["aliases"] == ["top-directors-per-moving-rating"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "report_name": "top-movies-per-rating",
+                "rating": {"gt": 7},
+                "rating_threshold": {"gt": 7},
+            },
+            "rating_threshold",
+        ),
+        (
+            {"report_name": "top-movies-per-rating", "rating": {"gt": 7, "$gt": 7}},
+            "rating",
+        ),
+        (
+            {"report_name": "genres-summary", "rating_threshold": {"gt": 7}},
+            "rating_threshold",
+        ),
+    ],
+)
+def test_an_alias_beside_its_name_or_where_it_means_nothing_is_422(
+    reports_app, users, body, field
+):
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]["json"]
+
+
+def test_paging_on_the_post_is_422_naming_the_form_to_use(reports_app, users):
+    response = reports_app.test_client().post(
+        "/api/v1/reports?page=0&page_size=10",
+        json=TOP_MOVIES,
+        headers=users.headers["alice"],
+    )
+
+    assert response.status_code == 422
+    error = response.get_json()
+    assert set(error["errors"]["query"]) == {"page", "page_size"}
+    assert "/results?page=1&page_size=10" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (
+            {**TOP_MOVIES, "movie_released_at": {"gt": "2000-01-01"}},
+            "movie_released_at",
+            "no release dates",
+        ),
+        (
+            {**TOP_MOVIES, "comment_threshold": {"gt": 5}},
+            "comment_threshold",
+            "no comments",
+        ),
+        ({"report_name": "top-commented-movies"}, "report_name", "no comments"),
+        ({"report_name": "comments-summary"}, "report_name", "no comments"),
+    ],
+)
+def test_what_the_data_cannot_serve_is_422_saying_so(
+    reports_app, users, body, field, words
+):
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.status_code == 422
+    error = response.get_json()
+    assert words in error["message"]
+    assert words in error["errors"]["json"][field][0]
+
+
+# --- Prefer: wait ----------------------------------------------------------------
+
+
+def test_prefer_wait_answers_a_quick_job_finished(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    headers = {**users.headers["alice"], "Prefer": "respond-async, wait=10"}
+
+    response = client.post("/api/v1/reports", json=TOP_MOVIES, headers=headers)
+
+    assert response.status_code == 202
+    assert response.headers["Preference-Applied"] == "wait=10"
+    assert response.get_json()["status"] == "completed"
+    assert "Retry-After" not in response.headers
+
+
+def test_prefer_wait_is_capped_and_answers_an_unfinished_job_in_time(
+    make_app, reports_db, reports_settings
+):
+    app, users = limited_app(make_app, reports_db, reports_settings, REPORT_MAX_WAIT=1)
+    client = app.test_client()
+    headers = {**users.headers["alice"], "Prefer": "wait=600"}
+
+    started = time.monotonic()
+    posted = client.post("/api/v1/reports", json=TOP_MOVIES, headers=headers)
+    waited = time.monotonic() - started
+    job = client.get(f"/api/v1/reports/{posted.get_json()['id']}", headers=headers)
+
+    assert 1 <= waited < 5
+    assert posted.headers["Preference-Applied"] == "wait=1"
+    assert posted.get_json()["status"] == "queued"
+    assert posted.headers["Retry-After"] == "2"
+    assert job.headers["Preference-Applied"] == "wait=1"
+    assert job.get_json()["status"] == "queued"
+
+
+def test_prefer_wait_sees_the_job_finish_while_it_waits(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    response = client.get(
+        f"/api/v1/reports/{job_id}",
+        headers={**users.headers["alice"], "Prefer": "wait=10"},
+    )
+
+    assert response.get_json()["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "prefer", ["wait=x", "wait=-1", "wait", "respond-async", "wait=²"]
+)
+def test_a_preference_that_cannot_be_read_is_ignored(reports_app, users, prefer):
+    response = reports_app.test_client().post(
+        "/api/v1/reports",
+        json=TOP_MOVIES,
+        headers={**users.headers["alice"], "Prefer": prefer},
+    )
+
+    assert response.status_code == 202
+    assert "Preference-Applied" not in response.headers
