@@ -237,7 +237,9 @@ class PageDepthPlugin(BasePlugin):
 
 # What the HTTP server answers itself, before the API (gunicorn.conf.py's limits).
 SERVER_REFUSALS = {
-    400: "A body the API cannot read (not JSON), in the JSON error shape. Or the"
+    400: "A body the API cannot read, in the JSON error shape: not JSON, or JSON"
+    " no view can use (arrays or objects nested too deep, a number of more than"
+    " 4,300 digits, an escaped lone surrogate such as \\udfff). Or the"
     " HTTP server's own refusal of a malformed request (a raw CR, LF or NUL in a"
     " header) or of more than 100 headers: a short HTML page.",
     414: "The HTTP server's own refusal of a request line longer than 4,094"
