@@ -9,10 +9,10 @@ import re
 import resource
 import socket
 import sys
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus as _unquote_plus
 
 import gevent
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger as _Logger
 
 _TRUE = {"1", "true", "yes", "on"}
 # The concurrency target plus 20% for health checks, monitoring and clients that
@@ -76,13 +76,13 @@ limit_request_field_size = 8190
 accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "").lower() in _TRUE else None
 
 # Query parameters whose values are secrets: the access log writes [redacted].
-SECRET_PARAMETERS = frozenset(
+_SECRET_PARAMETERS = frozenset(
     {"jwt", "token", "password", "access_token", "refresh_token"}
 )
 _PAIR_SEPARATORS = re.compile(r"([&;])")
 
 
-def redact_query(query):
+def _redact_query(query):
     """Return the query string ``query`` with each secret parameter's value hidden.
 
     A name counts as the client's framework would read it: percent-decoded,
@@ -91,22 +91,22 @@ def redact_query(query):
     parts = _PAIR_SEPARATORS.split(query)
     for index in range(0, len(parts), 2):
         name, equals, _ = parts[index].partition("=")
-        if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+        if equals and _unquote_plus(name).strip().lower() in _SECRET_PARAMETERS:
             parts[index] = f"{name}=[redacted]"
     return "".join(parts)
 
 
-def redact(text):
+def _redact(text):
     """Return a URL, or a request line, with each secret parameter's value hidden."""
     if not text or "?" not in text:
         return text
     head, _, rest = text.partition("?")
     query, space, tail = rest.partition(" ")
     query, hash_sign, fragment = query.partition("#")
-    return f"{head}?{redact_query(query)}{hash_sign}{fragment}{space}{tail}"
+    return f"{head}?{_redact_query(query)}{hash_sign}{fragment}{space}{tail}"
 
 
-class RedactingLogger(Logger):
+class _RedactingLogger(_Logger):
     """gunicorn's logger, writing no secret query parameter's value in the access log.
 
     The request line, the query string and the referer all carry query strings:
@@ -118,13 +118,13 @@ class RedactingLogger(Logger):
         atoms = super().atoms(resp, req, environ, request_time)
         for name in ("r", "f", "{referer}i"):
             if isinstance(atoms.get(name), str):
-                atoms[name] = redact(atoms[name])
+                atoms[name] = _redact(atoms[name])
         if isinstance(atoms.get("q"), str):
-            atoms["q"] = redact_query(atoms["q"])
+            atoms["q"] = _redact_query(atoms["q"])
         return atoms
 
 
-logger_class = RedactingLogger
+logger_class = _RedactingLogger
 proc_name = "movie-catalogue"
 
 # Gunicorn's control socket (gunicornc) sits at one path per user, so a second

@@ -56,11 +56,18 @@ def create_account(username, password_hash, role="user"):
     skeleton = usernames.skeleton(username)
     try:
         with transaction() as conn:
+            # The same name in other letters is taken; only another one reads alike.
             lookalike = conn.execute(
-                "SELECT 1 FROM account WHERE username_skeleton = ?", (skeleton,)
+                "SELECT username_key = ? FROM account WHERE username_skeleton = ?"
+                " ORDER BY username_key = ? DESC LIMIT 1",
+                (username_key(username), skeleton, username_key(username)),
             ).fetchone()
             if lookalike is not None:
-                raise UsernameLookalike(username)
+                raise (
+                    UsernameTaken(username)
+                    if lookalike[0]
+                    else UsernameLookalike(username)
+                )
             (account_id,) = conn.execute(
                 "UPDATE account_id_sequence SET next_id = next_id + 1 WHERE id = 1"
                 " RETURNING next_id - 1"

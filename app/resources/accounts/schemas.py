@@ -50,6 +50,7 @@ class CredentialsSchema(ma.Schema):
         ),
         metadata={
             "format": "password",
+            "example": "correct horse battery",
             "minLength": MIN_PASSWORD_LENGTH,
             "maxLength": MAX_PASSWORD_LENGTH,
         },
@@ -72,6 +73,7 @@ class RegistrationSchema(CredentialsSchema):
         ),
         metadata={
             "format": "password",
+            "example": "correct horse battery",
             "minLength": MIN_PASSWORD_LENGTH,
             "maxLength": MAX_PASSWORD_LENGTH,
             "description": "Any characters, spaces too (NIST SP 800-63B). Refused"

@@ -71,11 +71,12 @@ def test_register_answers_an_access_token_that_works(site):
     assert client.get(PROTECTED, headers=authorized(response.json["access_token"]))
 
 
-def test_a_taken_username_is_409_whatever_its_case(site):
+@pytest.mark.parametrize("taken", ["Alice", "tester_10"])
+def test_a_taken_username_is_409_whatever_its_case(site, taken):
     client = site.test_client()
-    assert register(client, "Alice").status_code == 201
+    assert register(client, taken).status_code == 201
 
-    response = register(client, "aLICE")
+    response = register(client, taken.swapcase())
 
     assert response.status_code == 409
     assert response.json["errors"] == {
