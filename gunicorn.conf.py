@@ -5,11 +5,14 @@ import gc
 import math
 import multiprocessing
 import os
+import re
 import resource
 import socket
 import sys
+from urllib.parse import unquote_plus as _unquote_plus
 
 import gevent
+from gunicorn.glogging import Logger as _Logger
 
 _TRUE = {"1", "true", "yes", "on"}
 # The concurrency target plus 20% for health checks, monitoring and clients that
@@ -71,6 +74,57 @@ limit_request_field_size = 8190
 
 # A log line per request is a write per request: off unless asked for.
 accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "").lower() in _TRUE else None
+
+# Query parameters whose values are secrets: the access log writes [redacted].
+_SECRET_PARAMETERS = frozenset(
+    {"jwt", "token", "password", "access_token", "refresh_token"}
+)
+_PAIR_SEPARATORS = re.compile(r"([&;])")
+
+
+def _redact_query(query):
+    """Return the query string ``query`` with each secret parameter's value hidden.
+
+    A name counts as the client's framework would read it: percent-decoded,
+    ``+`` as a space, in any case.
+    """
+    parts = _PAIR_SEPARATORS.split(query)
+    for index in range(0, len(parts), 2):
+        name, equals, _ = parts[index].partition("=")
+        if equals and _unquote_plus(name).strip().lower() in _SECRET_PARAMETERS:
+            parts[index] = f"{name}=[redacted]"
+    return "".join(parts)
+
+
+def _redact(text):
+    """Return a URL, or a request line, with each secret parameter's value hidden."""
+    if not text or "?" not in text:
+        return text
+    head, _, rest = text.partition("?")
+    query, space, tail = rest.partition(" ")
+    query, hash_sign, fragment = query.partition("#")
+    return f"{head}?{_redact_query(query)}{hash_sign}{fragment}{space}{tail}"
+
+
+class _RedactingLogger(_Logger):
+    """gunicorn's logger, writing no secret query parameter's value in the access log.
+
+    The request line, the query string and the referer all carry query strings:
+    a client that sends a token as ``?jwt=...`` must not find it in a log.
+    """
+
+    def atoms(self, resp, req, environ, request_time):
+        """Return gunicorn's atoms with the secret values redacted."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("r", "f", "{referer}i"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = _redact(atoms[name])
+        if isinstance(atoms.get("q"), str):
+            atoms["q"] = _redact_query(atoms["q"])
+        return atoms
+
+
+logger_class = _RedactingLogger
 proc_name = "movie-catalogue"
 
 # Gunicorn's control socket (gunicornc) sits at one path per user, so a second

@@ -6,7 +6,15 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import authentication, caching, docs, errors, rate_limits, request_id
+from app import (
+    authentication,
+    caching,
+    docs,
+    errors,
+    rate_limits,
+    request_bodies,
+    request_id,
+)
 from app.extensions import smorest
 from app.resources import BLUEPRINTS, CONVERTERS
 from app.resources.accounts import tokens
@@ -60,6 +68,7 @@ def register_config(app, overrides):
     if overrides:
         app.config.update(overrides)
     settings.check_deployment(app.config)
+    app.json = request_bodies.JSONProvider(app)
     app.json.sort_keys = False
 
 

@@ -116,7 +116,8 @@ def init_app(app):
     )
     jwt.revoked_token_loader(
         lambda header, payload: _unauthorized(
-            "The token was revoked by a log-out; log in again."
+            "The token was revoked (by a log-out, or a refresh token used"
+            " already); log in again."
         )
     )
     jwt.token_verification_failed_loader(

@@ -132,24 +132,26 @@ def seed(args):
     rng = random.Random(14)
     started = time.monotonic()
     with conn:
+        first_account = conn.execute(
+            "SELECT coalesce(max(id), 0) + 1 FROM account"
+        ).fetchone()[0]
         conn.executemany(
-            "INSERT INTO account (username, username_key, password_hash)"
-            " VALUES (?, ?, 'not-a-hash')",
-            ((f"bench{n}", f"bench{n}") for n in range(args.users)),
-        )
-        first_account = conn.execute("SELECT min(id) FROM account").fetchone()[0]
-        conn.executemany(
-            "INSERT INTO provider_movie (uuid, title, description, genres)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO account (id, public_id, username, username_key,"
+            " username_skeleton, password_hash) VALUES (?, ?, ?, ?, ?, 'not-a-hash')",
             (
                 (
-                    movie_uuid(n),
-                    f"Provider movie {n}",
-                    f"The plot of movie {n}.",
-                    GENRES[n % len(GENRES)],
+                    first_account + n,
+                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    f"bench{n}",
+                    f"bench{n}",
+                    f"bench{n}",
                 )
-                for n in range(1, args.movies + 1)
+                for n in range(args.users)
             ),
+        )
+        conn.execute(
+            "UPDATE account_id_sequence SET next_id = ?",
+            (first_account + args.users,),
         )
         per_collection = args.links // args.collections
         for number in range(args.collections):
@@ -166,9 +168,19 @@ def seed(args):
             ).lastrowid
             movies = rng.sample(range(1, args.movies + 1), per_collection)
             conn.executemany(
-                "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
-                " VALUES (?, ?, ?)",
-                ((collection_id, p, movie_uuid(m)) for p, m in enumerate(movies)),
+                "INSERT INTO collection_movie (collection_id, position, movie_uuid,"
+                " title, description, genres) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        collection_id,
+                        p,
+                        movie_uuid(m),
+                        f"Provider movie {m}",
+                        f"The plot of movie {m}.",
+                        GENRES[m % len(GENRES)],
+                    )
+                    for p, m in enumerate(movies)
+                ),
             )
     conn.execute("ANALYZE")
     conn.close()
@@ -194,10 +206,10 @@ def write_tokens(args, path):
         }
     )
     with sqlite3.connect(args.database) as conn:
-        ids = [row[0] for row in conn.execute("SELECT id FROM account")]
+        ids = [row[0] for row in conn.execute("SELECT public_id FROM account")]
     chosen = random.Random(7).sample(ids, min(args.tokens, len(ids)))
     with app.app_context():
-        path.write_text("".join(create_access_token(str(i)) + "\n" for i in chosen))
+        path.write_text("".join(create_access_token(i) + "\n" for i in chosen))
     return path
 
 
@@ -206,13 +218,13 @@ def dataset_line(database):
     with contextlib.closing(sqlite3.connect(database)) as conn:
         counts = [
             conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in (
-                "account",
-                "movie_collection",
-                "collection_movie",
-                "provider_movie",
-            )
+            for table in ("account", "movie_collection", "collection_movie")
         ]
+        counts.append(
+            conn.execute(
+                "SELECT count(DISTINCT movie_uuid) FROM collection_movie"
+            ).fetchone()[0]
+        )
     return (
         "dataset: {:,} users, {:,} collections, {:,} collection-movie links,"
         " {:,} provider movies".format(*counts)

@@ -57,6 +57,26 @@ def _env_bool(name, default=False):
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_list(name, default):
+    """Return a comma-separated setting as a tuple of its items, lower case."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+
+
+def _env_base_url(name):
+    """Return an absolute http(s) URL without its trailing slash; None if unset."""
+    raw = _env_str(name)
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")) or "?" in raw or "#" in raw:
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL without a query, got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
 def from_environment():
     """Build the settings dictionary from environment variables."""
     database_path = Path(
@@ -118,6 +138,12 @@ def from_environment():
         # often: a cached answer then needs no SQLite connection at all.
         "CACHE_VERSION_CHECK_MS": _env_int("CACHE_VERSION_CHECK_MS", 1000),
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        # Links the service writes into answers (GET /movies/'s next and
+        # previous) start with PUBLIC_BASE_URL when it is set; else with the
+        # request's own scheme and host only if the host is one of LINK_HOSTS,
+        # else they are relative (/movies/?page=2): never a Host header's echo.
+        "PUBLIC_BASE_URL": _env_base_url("PUBLIC_BASE_URL"),
+        "LINK_HOSTS": _env_list("LINK_HOSTS", ("localhost", "127.0.0.1", "::1")),
         "DOCS_ONLY": _env_bool("DOCS_ONLY"),
         "MAX_RESULT_WINDOW": _env_int("MAX_RESULT_WINDOW", 10_000, minimum=100),
         "ETL_BATCH_SIZE": _env_int("ETL_BATCH_SIZE", 2_000, minimum=1),
@@ -147,6 +173,14 @@ def from_environment():
         # this long whose message is not on the queue is enqueued again.
         "REPORT_HEARTBEAT_TIMEOUT": _env_float("REPORT_HEARTBEAT_TIMEOUT", 30.0),
         "REPORT_MAX_ATTEMPTS": _env_int("REPORT_MAX_ATTEMPTS", 3, minimum=1),
+        # Report jobs one user may have queued or running at once (a 429 past
+        # it), and jobs the queue may hold waiting (a 503 past it); a reused
+        # result counts against neither.
+        "REPORT_JOBS_PER_USER": _env_int("REPORT_JOBS_PER_USER", 5, minimum=1),
+        "REPORT_QUEUE_LIMIT": _env_int("REPORT_QUEUE_LIMIT", 1000, minimum=1),
+        # The longest a request for a report job waits for it to finish when the
+        # client asks to (Prefer: wait=N), in seconds; the wait yields.
+        "REPORT_MAX_WAIT": _env_int("REPORT_MAX_WAIT", 10),
         # Seconds a worker's write of result rows waits for the write lock.
         "REPORT_WRITE_TIMEOUT": _env_float("REPORT_WRITE_TIMEOUT", 30.0),
         # `flask reports worker` lowers its CPU priority by this much, so that
@@ -165,8 +199,9 @@ def from_environment():
             "PASSWORD_HASH_PARALLELISM", 1, minimum=1
         ),
         "PASSWORD_HASH_THREADS": _env_int("PASSWORD_HASH_THREADS", 2, minimum=1),
-        # Failed log-ins allowed per username and per client address, and
-        # registrations per address (flask-limiter's notation), before a 429.
+        # Failed log-ins allowed per username from one client address, and per
+        # client address, and registrations per address (flask-limiter's
+        # notation), before a 429.
         "LOGIN_FAILURES_PER_USERNAME": _env_str(
             "LOGIN_FAILURES_PER_USERNAME", "5 per minute"
         ),
@@ -175,6 +210,10 @@ def from_environment():
         ),
         "REGISTRATIONS_PER_ADDRESS": _env_str(
             "REGISTRATIONS_PER_ADDRESS", "10 per minute"
+        ),
+        # Where the limits count without Redis, shared by the workers of one server.
+        "RATE_LIMITS_PATH": _env_str(
+            "RATE_LIMITS_PATH", str(database_path.with_name("rate-limits.sqlite"))
         ),
         # Count every answered request (GET /request-count/): in Redis when
         # REDIS_URL is set, in this file for the workers of one server otherwise.

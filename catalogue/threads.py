@@ -18,9 +18,28 @@ def _pool(name, threads):
 
 
 def off_the_loop(pool, threads, function, *args):
-    """Return ``function(*args)``, run in ``pool`` (of ``threads``) under gevent."""
+    """Return ``function(*args)``, run in ``pool`` (of ``threads``) under gevent.
+
+    What it raises is raised here, in the caller, as if it had run here. gevent's
+    pool would also print each exception's traceback to the error log, as an
+    error of its hub (two tracebacks for each wrong password, whose check
+    raises): the exception is carried back as a value instead, so an expected
+    failure leaves no trace and an unexpected one is logged once, by whoever
+    does not handle it.
+    """
     from gevent import monkey
 
     if not monkey.is_module_patched("threading"):
         return function(*args)
-    return _pool(pool, threads).apply(function, args)
+    failed, outcome = _pool(pool, threads).apply(_outcome_of, (function, args))
+    if failed:
+        raise outcome
+    return outcome
+
+
+def _outcome_of(function, args):
+    """Return ``(False, function(*args))``, or ``(True, the exception it raised)``."""
+    try:
+        return False, function(*args)
+    except Exception as exc:
+        return True, exc

@@ -23,6 +23,22 @@ _JOB_COLUMNS = (
 _JOB_FROM = "report_job j LEFT JOIN report_result r ON r.id = j.result_id"
 
 
+class TooManyJobs(Exception):
+    """The owner already has as many jobs queued or running as allowed."""
+
+    def __init__(self, allowed):
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+class QueueFull(Exception):
+    """As many jobs as the queue may hold are waiting on it."""
+
+    def __init__(self, allowed):
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
 @dataclass(frozen=True)
 class Job:
     """One asked-for report: who asked, what, and how far it got."""
@@ -72,12 +88,25 @@ def _job(row):
     return Job(**values)
 
 
-def submit(conn, owner_id, report_name, parameters, data_version, ttl_seconds):
+def submit(
+    conn,
+    owner_id,
+    report_name,
+    parameters,
+    data_version,
+    ttl_seconds,
+    per_owner=None,
+    queue_limit=None,
+):
     """Record a job; reuse a finished result of the same ask on the same data.
 
     Returns ``(job, reused)``: a reused job is completed at once; another is
     queued and must be enqueued. A result older than ``ttl_seconds`` is not
-    reused: it is about to be purged.
+    reused: it is about to be purged. A job that is not reused raises
+    TooManyJobs when its owner has ``per_owner`` jobs queued or running, and
+    QueueFull when ``queue_limit`` jobs are queued; a reused one costs nothing
+    and always passes. Counted in the write transaction that records the job,
+    so racing asks cannot pass the bounds together.
     """
     key = parameters_key(report_name, parameters)
     moment = datetime.now(UTC)
@@ -91,6 +120,7 @@ def submit(conn, owner_id, report_name, parameters, data_version, ttl_seconds):
             (report_name, key, data_version, fresh),
         ).fetchone()
         if result is None:
+            _check_bounds(conn, owner_id, per_owner, queue_limit)
             job_id = conn.execute(
                 "INSERT INTO report_job (owner_id, report_name, parameters,"
                 " parameters_key, report_date, queued_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -107,6 +137,24 @@ def submit(conn, owner_id, report_name, parameters, data_version, ttl_seconds):
                 + (now,) * 3,
             ).fetchone()[0]
     return get_job(conn, job_id), result is not None
+
+
+def _check_bounds(conn, owner_id, per_owner, queue_limit):
+    """Raise TooManyJobs or QueueFull if one more job would pass a bound."""
+    if per_owner is not None:
+        (active,) = conn.execute(
+            "SELECT count(*) FROM report_job WHERE owner_id = ?"
+            " AND status IN ('queued', 'running')",
+            (owner_id,),
+        ).fetchone()
+        if active >= per_owner:
+            raise TooManyJobs(per_owner)
+    if queue_limit is not None:
+        (queued,) = conn.execute(
+            "SELECT count(*) FROM report_job WHERE status = 'queued'"
+        ).fetchone()
+        if queued >= queue_limit:
+            raise QueueFull(queue_limit)
 
 
 def get_job(conn, job_id, owner_id=None):

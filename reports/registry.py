@@ -49,6 +49,8 @@ class Report:
     # True when ``rows`` yields each row as the text of a JSON array, built by
     # its SQL (json_array): the worker then stores it without decoding it.
     json_rows: bool = False
+    # Other names it is asked for by (a spelling of the brief, say).
+    aliases: tuple = ()
 
     def json_schema(self):
         """Return the JSON schema of the report's parameters, nested parts inline."""
@@ -75,6 +77,14 @@ def discover(package=reports.definitions):
 def get_registry(app):
     """Return the reports of ``app``: ``{name: Report}``."""
     return app.extensions["reports"]
+
+
+def find_report(app, name):
+    """Return the report of ``app`` called ``name`` or one of its aliases, or None."""
+    reports = get_registry(app)
+    if name in reports:
+        return reports[name]
+    return next((r for r in reports.values() if name in r.aliases), None)
 
 
 def init_app(app):

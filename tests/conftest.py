@@ -2,7 +2,7 @@
 
 Every app is on a store: SQLite by default. A test module that holds the
 store's contract marks itself ``pytest.mark.stores`` and then runs on both
-stores, SQLite and PostgreSQL (the ``store`` fixture's parameter); a test in
+stores, SQLite and PostgreSQL (the ``database_store`` fixture's parameter); a test in
 it that holds for one store only names it, ``pytest.mark.stores("sqlite")``.
 """
 
@@ -31,14 +31,14 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if "store" in metafunc.fixturenames:
+    if "database_store" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("stores")
         stores = STORES[:1] if marker is None else marker.args or STORES
-        metafunc.parametrize("store", stores, indirect=True)
+        metafunc.parametrize("database_store", stores, indirect=True)
 
 
 @pytest.fixture
-def store(request):
+def database_store(request):
     """The settings of the store under test: SQLite's file, or a PostgreSQL database."""
     if request.param == "sqlite":
         return {}
@@ -60,13 +60,13 @@ def _close_connections():
 
 
 @pytest.fixture
-def make_app(db_path, store):
+def make_app(db_path, database_store):
     """Make apps on the test's store, the embedded search index beside the
     database and a local cache; keyword arguments override any of these settings.
     """
 
     def make(**settings):
-        return make_test_app(db_path, **{**store, **settings})
+        return make_test_app(db_path, **{**database_store, **settings})
 
     return make
 

@@ -6,10 +6,14 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
 - Tokens: the operations with the ``bearerAuth`` requirement are called with the
   tokens of an existing account, named by ``FUZZ_USERNAME`` and
   ``FUZZ_PASSWORD`` (made with ``flask users create``). It logs in once, before
-  the first request (failed log-ins are rate limited per address); every later access token comes from
-  ``POST /token/refresh/``. ``/token/refresh/`` is sent the refresh token, the
-  other operations an access token; ``/logout/`` gets tokens of its own, since
-  each of its calls revokes the one it carries.
+  the first request (failed log-ins are rate limited per address); every later
+  access token comes from ``POST /token/refresh/``, which uses up the refresh
+  token it is sent and answers the next one. ``/token/refresh/`` and
+  ``/logout/`` get a log-in of their own, since each of their calls uses up or
+  revokes the tokens it carries (and a log-out its log-in's).
+- An account that exists: credentials are never guessed, so half of the
+  positive cases of ``POST /login/`` (chosen by the generated body) log in as
+  ``FUZZ_USERNAME``, and their 200 answers are checked too.
 - People that exist: a person's id is never guessed, so half of the positive
   cases of ``/api/v1/persons/{person_id}...`` (chosen by the generated id, so a
   seed still gives the same run) ask for a person of the catalogue instead,
@@ -19,7 +23,10 @@ the README (Testing) uses it, as ``tests/test_schema_fuzz.py`` does.
   the result window (the ``maximum`` the spec gives ``page``); a ``role`` needs
   a ``person``; ``rating_min`` may not be above ``rating_max``; a search text
   must hold a word that is not too common to search for (a list of stop words,
-  ``catalogue.search.analysis``); and the HTTP server takes a request line of at most
+  ``catalogue.search.analysis``); a report's rating thresholds must leave some
+  rating between them; a new password must not be easy to guess (common, the
+  username, repeated or consecutive characters); a body's texts must not hold
+  a NUL character; and the HTTP server takes a request line of at most
   4,094 bytes and headers of at most 8,190 (above, it answers 414 or 431
   itself, as every operation documents). The page, role and rating rules are
   over two parameters, the search text's a word list no ``pattern`` can hold,
@@ -37,6 +44,7 @@ from urllib.parse import urlencode
 import requests
 import schemathesis
 
+from app.resources.accounts.passwords import weaknesses
 from catalogue.search.analysis import analyse
 
 SIGNED_IN = [
@@ -61,23 +69,30 @@ SIGNED_IN = [
 PAGE_SIZES = ("page_size", "limit")
 
 _refresh_tokens = {}
+# The operations that use up the tokens they carry: each gets a log-in of its own.
+OWN_LOG_IN = ("/logout/", "/token/refresh/")
+
+
+def _log_in_anew(base_url):
+    """Log in as FUZZ_USERNAME; return the access and the refresh token."""
+    credentials = {
+        "username": os.environ["FUZZ_USERNAME"],
+        "password": os.environ["FUZZ_PASSWORD"],
+    }
+    url = f"{base_url.rstrip('/')}/login/"
+    response = requests.post(url, json=credentials, timeout=30)
+    if response.status_code == 429:
+        # An earlier run's failed log-ins, within the last minute: wait once.
+        time.sleep(int(response.headers.get("Retry-After", "60")))
+        response = requests.post(url, json=credentials, timeout=30)
+    response.raise_for_status()
+    return response.json()
 
 
 def _log_in(base_url):
-    """Log in as FUZZ_USERNAME once; return its refresh token."""
+    """Log in as FUZZ_USERNAME once; return its latest refresh token."""
     if base_url not in _refresh_tokens:
-        credentials = {
-            "username": os.environ["FUZZ_USERNAME"],
-            "password": os.environ["FUZZ_PASSWORD"],
-        }
-        url = f"{base_url.rstrip('/')}/login/"
-        response = requests.post(url, json=credentials, timeout=30)
-        if response.status_code == 429:
-            # An earlier run's failed log-ins, within the last minute: wait once.
-            time.sleep(int(response.headers.get("Retry-After", "60")))
-            response = requests.post(url, json=credentials, timeout=30)
-        response.raise_for_status()
-        _refresh_tokens[base_url] = response.json()["refresh_token"]
+        _refresh_tokens[base_url] = _log_in_anew(base_url)["refresh_token"]
     return _refresh_tokens[base_url]
 
 
@@ -88,14 +103,26 @@ def before_call(context, case, kwargs):
         _log_in(case.operation.base_url)
 
 
-@schemathesis.auth(cache_by_key=lambda case, context: case.path == "/logout/").apply_to(
+@schemathesis.auth(cache_by_key=lambda case, context: case.path).apply_to(
     path=SIGNED_IN
 )
 class Tokens:
-    """An access token from the account's refresh token, and that refresh token."""
+    """An access token and a refresh token of the account, per operation.
+
+    A refresh token works once (each refresh answers the next one), and a
+    log-out revokes its log-in's tokens: ``/token/refresh/`` and ``/logout/``
+    get a log-in of their own, the other operations access tokens refreshed
+    from the first log-in's.
+    """
 
     def get(self, case, context):
         base_url = case.operation.base_url.rstrip("/")
+        if case.path in OWN_LOG_IN:
+            tokens = _log_in_anew(base_url)
+            return {
+                "access": tokens["access_token"],
+                "refresh": tokens["refresh_token"],
+            }
         refresh = _log_in(case.operation.base_url)
         response = requests.post(
             f"{base_url}/token/refresh/",
@@ -103,7 +130,9 @@ class Tokens:
             timeout=30,
         )
         response.raise_for_status()
-        return {"access": response.json()["access_token"], "refresh": refresh}
+        tokens = response.json()
+        _refresh_tokens[case.operation.base_url] = tokens["refresh_token"]
+        return {"access": tokens["access_token"], "refresh": tokens["refresh_token"]}
 
     def set(self, case, data, context):
         kind = "refresh" if case.path == "/token/refresh/" else "access"
@@ -179,6 +208,53 @@ def _a_rating_with_one_decimal(case, query):
     return not isinstance(rating, float) or round(rating, 1) == rating
 
 
+def _thresholds_that_can_hold(case, query):
+    # A report's rating thresholds must leave some rating: a lower bound below
+    # the upper one (gte and lte may meet).
+    rating = case.body.get("rating") if isinstance(case.body, dict) else None
+    if not case.path.startswith("/api/v1/reports") or not isinstance(rating, dict):
+        return True
+    numbers = {
+        key: value
+        for key, value in rating.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    for low_key in ("gt", "gte"):
+        for high_key in ("lt", "lte"):
+            if low_key in numbers and high_key in numbers:
+                low, high = numbers[low_key], numbers[high_key]
+                if low > high or (
+                    low == high and (low_key, high_key) != ("gte", "lte")
+                ):
+                    return False
+    return True
+
+
+def _a_password_hard_to_guess(case, query):
+    # A new password may not be common, the username, repeated or consecutive.
+    body = case.body if isinstance(case.body, dict) else {}
+    password, username = body.get("password"), body.get("username")
+    if case.path != "/register/" or not isinstance(password, str):
+        return True
+    return not weaknesses(password, username if isinstance(username, str) else "")
+
+
+def _texts_without_nul(case, query):
+    # No text of a body may hold a NUL character (the 400 answer says why).
+    def texts(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from texts(key)
+                yield from texts(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from texts(item)
+
+    return all("\x00" not in text for text in texts(case.body))
+
+
 def _genres_that_exist(case, query):
     genres = case.body.get("genres") if isinstance(case.body, dict) else None
     if not case.path.startswith("/api/v1/films") or not isinstance(genres, list):
@@ -198,8 +274,11 @@ def _known_genre_ids(base_url):
 # Each says in code a rule that the spec's descriptions say in words.
 RULES = (
     _an_etag_that_was_read,
+    _texts_without_nul,
     _a_rating_with_one_decimal,
     _genres_that_exist,
+    _thresholds_that_can_hold,
+    _a_password_hard_to_guess,
     _what_the_http_server_takes,
     _within_the_result_window,
     _role_with_a_person,
@@ -238,8 +317,23 @@ def _known_person_ids(base_url):
 
 @schemathesis.hook
 def map_case(context, case):
-    """Ask for a person who exists in half of the positive cases that name one."""
+    """Ask for a person who exists, or log in as an account that exists, in half
+    of the positive cases that name one.
+    """
     meta = case.meta
+    if (
+        case.path == "/login/"
+        and meta is not None
+        and meta.generation.mode.is_positive
+        and isinstance(case.body, dict)
+        and os.environ.get("FUZZ_USERNAME")
+        and zlib.crc32(repr(case.body).encode()) % 2 == 0
+    ):
+        case.body = {
+            "username": os.environ["FUZZ_USERNAME"],
+            "password": os.environ["FUZZ_PASSWORD"],
+        }
+        return case
     drawn = (case.path_parameters or {}).get("person_id")
     if meta is None or not meta.generation.mode.is_positive or drawn is None:
         return case

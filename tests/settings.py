@@ -26,6 +26,7 @@ def app_settings(db_path, **overrides):
         "EMBEDDED_SEARCH_PATH": str(db_path.with_name(f"{db_path.stem}.search.sqlite")),
         "ETL_STATE_PATH": str(etl_state_path(db_path)),
         "REQUEST_COUNT_PATH": str(db_path.with_name("request-count")),
+        "RATE_LIMITS_PATH": str(db_path.with_name("rate-limits.sqlite")),
         "JWT_SECRET_PATH": str(db_path.with_name("jwt-secret")),
         # Never the real provider: the tests start a fake one (tests/fixtures).
         "MOVIES_PROVIDER_URL": "http://127.0.0.1:9/movies/",

@@ -465,6 +465,8 @@ def test_env_example_shows_the_defaults(monkeypatch):
             assert shown == str(default).lower(), name
         elif name.endswith("_PATH"):
             assert settings.PROJECT_ROOT / shown == Path(default), name
+        elif isinstance(default, tuple):
+            assert tuple(item.strip() for item in shown.split(",")) == default, name
         else:
             assert type(default)(shown) == default, name
 

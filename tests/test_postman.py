@@ -146,8 +146,19 @@ def wait_until_ready(url, server, log_path):
 
 
 def readiness_checks(url):
-    """The checks ``/readyz`` reports: which database, search engine and cache."""
-    with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+    """The checks ``/readyz`` reports to the admin: which database, search, cache."""
+    credentials = json.dumps(
+        {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+    ).encode()
+    login = urllib.request.Request(
+        f"{url}/login/", data=credentials, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(login, timeout=30) as response:
+        token = json.load(response)["access_token"]
+    ready = urllib.request.Request(
+        f"{url}/readyz", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(ready, timeout=5) as response:
         return json.load(response)["checks"]
 
 

@@ -21,6 +21,7 @@ from flask_smorest.utils import unpack_tuple_response
 from werkzeug.http import generate_etag
 
 from app import authentication, caching
+from app.request_bodies import ArgumentsParser
 from app.request_id import HEADER as REQUEST_ID_HEADER
 from catalogue.search import check_window
 
@@ -102,6 +103,9 @@ class Blueprint(flask_smorest.Blueprint):
             self.before_request(caching.serve_from_cache)
             self.after_request(caching.finish_cacheable_response)
             self._prepare_doc_cbks.append(caching.document_caching)
+
+    # JSON bodies too deep, with huge numbers, lone surrogates or NULs are a 400.
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     # The arguments of paginate(): page and page_size, unless a blueprint says.
     PAGE_ARGUMENTS = page_arguments("page_size", 50, 100)
@@ -233,7 +237,10 @@ class PageDepthPlugin(BasePlugin):
 
 # What the HTTP server answers itself, before the API (gunicorn.conf.py's limits).
 SERVER_REFUSALS = {
-    400: "A body the API cannot read (not JSON), in the JSON error shape. Or the"
+    400: "A body the API cannot read, in the JSON error shape: not JSON, or JSON"
+    " no view can use (arrays or objects nested too deep, a number of more than"
+    " 4,300 digits, an escaped lone surrogate such as \\udfff, a NUL character"
+    " \\u0000 in a text, which no text column can store). Or the"
     " HTTP server's own refusal of a malformed request (a raw CR, LF or NUL in a"
     " header) or of more than 100 headers: a short HTML page.",
     414: "The HTTP server's own refusal of a request line longer than 4,094"

@@ -36,6 +36,7 @@ import tenacity
 from flask import g, has_request_context
 from gevent import monkey
 
+from catalogue import usernames
 from catalogue.db.errors import DatabaseBusy
 from catalogue.ids import stable_id
 
@@ -102,6 +103,8 @@ def connect(path, *, readonly=False, create=True, write_timeout=WRITE_TIMEOUT):
     if not readonly:
         conn.execute("PRAGMA synchronous = NORMAL")
     conn.create_function("stable_id", 2, stable_id, deterministic=True)
+    conn.create_function("username_key", 1, usernames.key, deterministic=True)
+    conn.create_function("username_skeleton", 1, usernames.skeleton, deterministic=True)
     return conn
 
 

@@ -9,31 +9,32 @@ class MostCollectedMoviesParametersSchema(ReportParametersSchema):
 
 
 def collections_version(conn):
-    """Return the collections' fingerprint: it changes with every write to them.
-
-    A collection created raises the largest id, one changed (its movies too)
-    its ``modified``, one deleted the count; a movie's new data its own
-    ``modified``.
-    """
-    row = conn.execute(
-        "SELECT (SELECT max(id) FROM movie_collection),"
-        " (SELECT count(*) FROM movie_collection),"
-        " (SELECT max(modified) FROM movie_collection),"
-        " (SELECT max(modified) FROM provider_movie)"
+    """Return the collections' revision: triggers move it on with every change."""
+    (revision,) = conn.execute(
+        "SELECT revision FROM collection_revision WHERE id = 1"
     ).fetchone()
-    return "|".join("" if value is None else str(value) for value in row)
+    return f"collections:{revision}"
 
 
 def rows(conn, parameters):
-    """Yield the collected movies, held by most users first, then most collections."""
+    """Yield the collected movies, held by most users first, then most collections.
+
+    Each collection keeps a movie's title as its owner sent it; the report
+    names a movie by the title most of its users gave it (a tie: the first
+    in code-point order), so that no single user decides what it is called.
+    """
     sql = (
-        "SELECT m.uuid, m.title, count(*) AS collections,"
-        " count(DISTINCT c.owner_id) AS users"
-        " FROM collection_movie cm"
-        " JOIN movie_collection c ON c.id = cm.collection_id"
-        " JOIN provider_movie m ON m.uuid = cm.movie_uuid"
-        " GROUP BY m.uuid"
-        " ORDER BY users DESC, collections DESC, m.title, m.uuid LIMIT ?"
+        "WITH held AS (SELECT cm.movie_uuid AS uuid, cm.title, c.owner_id"
+        "   FROM collection_movie cm"
+        "   JOIN movie_collection c ON c.id = cm.collection_id),"
+        " named AS (SELECT uuid, title, row_number() OVER (PARTITION BY uuid"
+        "   ORDER BY count(DISTINCT owner_id) DESC, title) AS rank"
+        "   FROM held GROUP BY uuid, title)"
+        " SELECT h.uuid, n.title, count(*) AS collections,"
+        " count(DISTINCT h.owner_id) AS users"
+        " FROM held h JOIN named n ON n.uuid = h.uuid AND n.rank = 1"
+        " GROUP BY h.uuid, n.title"
+        " ORDER BY users DESC, collections DESC, n.title, h.uuid LIMIT ?"
     )
     yield from map(tuple, conn.execute(sql, (sql_limit(parameters),)))
 
@@ -42,7 +43,8 @@ REPORT = Report(
     name="most-collected-movies",
     description=(
         "The movie provider's movies held in most users' collections: the users"
-        " and the collections that hold each; most users first."
+        " and the collections that hold each, and the title most of its users"
+        " gave it; most users first."
     ),
     parameters=MostCollectedMoviesParametersSchema,
     columns=("uuid", "title", "collections", "users"),

@@ -5,6 +5,7 @@ import json
 import marshmallow as ma
 
 from reports.parameters import (
+    RATING_ALIASES,
     PeopleSchema,
     RatingSchema,
     ReportParametersSchema,
@@ -18,6 +19,7 @@ class TopDirectorsParametersSchema(ReportParametersSchema):
     """How many rated films a director needs, thresholds of the average, who."""
 
     min_films = ma.fields.Integer(
+        strict=True,
         load_default=1,
         validate=ma.validate.Range(
             1, 10_000, error="min_films must be a whole number from 1 to 10000."
@@ -27,7 +29,10 @@ class TopDirectorsParametersSchema(ReportParametersSchema):
     rating = ma.fields.Nested(
         RatingSchema,
         load_default=dict,
-        metadata={"description": "Thresholds of the director's average rating."},
+        metadata={
+            "description": "Thresholds of the director's average rating."
+            + RATING_ALIASES
+        },
     )
     directors = ma.fields.Nested(PeopleSchema, load_default=dict)
 
@@ -100,4 +105,5 @@ REPORT = Report(
         "best_film_title",
     ),
     rows=rows,
+    aliases=("top-directors-per-moving-rating",),
 )

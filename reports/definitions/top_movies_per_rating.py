@@ -5,6 +5,7 @@ import json
 import marshmallow as ma
 
 from reports.parameters import (
+    RATING_ALIASES,
     PeopleSchema,
     RatingSchema,
     ReportParametersSchema,
@@ -19,7 +20,11 @@ ROLES = ("actor", "director", "writer")
 class TopMoviesParametersSchema(ReportParametersSchema):
     """Rating thresholds, genres, and people to keep or leave out."""
 
-    rating = ma.fields.Nested(RatingSchema, load_default=dict)
+    rating = ma.fields.Nested(
+        RatingSchema,
+        load_default=dict,
+        metadata={"description": "Thresholds of the film's rating." + RATING_ALIASES},
+    )
     genres = ma.fields.List(
         ma.fields.String(validate=ma.validate.Length(1, 100)),
         load_default=list,

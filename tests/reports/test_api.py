@@ -4,13 +4,14 @@ import copy
 import csv
 import io
 import json
+import time
 
 import pytest
 
 from app.resources.reports import export
 from catalogue.db import open_catalogue
-from reports import jobs
-from tests.fixtures.reports import RunningConsumer
+from reports import jobs, parameters, tasks
+from tests.fixtures.reports import RunningConsumer, Users
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.stores
@@ -312,6 +313,64 @@ def test_the_csv_holds_every_row_quoted_in_utf8(reports_app, users, report_worke
     assert parsed[3][1] == 'Crouching Tiger, "Hidden" Dragon'
 
 
+FORMULAS = ("=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        TOP_MOVIES,
+        {"report_name": "top-directors-per-movie-rating"},
+        {"report_name": "genres-summary"},
+        {"report_name": "most-collected-movies"},
+    ],
+    ids=lambda body: body["report_name"],
+)
+def test_no_csv_cell_of_any_report_starts_a_formula(
+    reports_app, users, report_worker, body
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    with open_catalogue(reports_app.config) as conn:
+        conn.execute("UPDATE film SET title = ? WHERE id = 'tt0000001'", (FORMULAS[0],))
+        conn.execute("UPDATE genre SET name = ? WHERE name = 'Sci-Fi'", (FORMULAS[1],))
+        conn.execute(
+            "UPDATE person SET full_name = ? WHERE full_name = 'George Lucas'",
+            (FORMULAS[3],),
+        )
+        conn.execute("UPDATE film SET title = ? WHERE id = 'tt0000002'", (FORMULAS[4],))
+    collect(
+        client,
+        headers,
+        "Hostile",
+        [(DUNE[0], FORMULAS[2]), (ALIEN[0], FORMULAS[5]), (HEAT[0], "Heat")],
+    )
+    job = run(client, headers, body)
+
+    rows = rows_of(client, headers, job["id"], page_size=100).get_json()
+    text = client.get(
+        f"/api/v1/reports/{job['id']}/results.csv", headers=headers
+    ).get_data(as_text=True)
+
+    cells = [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULAS_STARTS)]
+    values = {str(v) for row in rows for v in row.values() if v is not None}
+    values |= {
+        item for row in rows for v in row.values() if isinstance(v, list) for item in v
+    }
+    hostile = [f for f in FORMULAS if f in values]
+    # Each report shows some of them; the JSON rows keep them exact.
+    assert hostile
+    for formula in hostile:
+        assert any(cell.startswith("'" + formula) for cell in cells), formula
+    numbers = [v for row in rows for v in row.values() if isinstance(v, int | float)]
+    for number in numbers:
+        assert str(number) in cells
+
+
+FORMULAS_STARTS = tuple(formula[0] for formula in FORMULAS)
+
+
 def test_rows_stored_in_many_chunks_are_paged_and_streamed_whole(
     reports_app, users, report_worker, monkeypatch
 ):
@@ -447,6 +506,30 @@ def test_the_list_is_the_callers_jobs_newest_first(reports_app, users):
             "actors",
         ),
         ({"rating": {"gt": 7}}, "report_name"),
+        ({"report_name": "top-movies-per-rating", "limit": 1.5}, "limit"),
+        ({"report_name": "top-movies-per-rating", "limit": "100"}, "limit"),
+        ({"report_name": "genres-summary", "limit": True}, "limit"),
+        ({"report_name": "genres-summary", "limit": 10_001}, "limit"),
+        ({"report_name": "top-movies-per-rating", "limit": 10**40}, "limit"),
+        (
+            {"report_name": "top-movies-per-rating", "rating": {"gt": 8, "lt": 2}},
+            "rating",
+        ),
+        (
+            {"report_name": "top-movies-per-rating", "rating": {"gte": 7, "lt": 7}},
+            "rating",
+        ),
+        (
+            {
+                "report_name": "top-directors-per-movie-rating",
+                "rating": {"gt": 5, "lte": 5},
+            },
+            "rating",
+        ),
+        (
+            {"report_name": "top-directors-per-movie-rating", "min_films": "2"},
+            "min_films",
+        ),
     ],
 )
 def test_bad_parameters_are_422_naming_them(reports_app, users, body, field):
@@ -681,3 +764,287 @@ def test_most_collected_movies_runs_again_when_a_collection_changes(
     assert after_delete["reused"] is False
     rows = rows_of(client, alice, after_delete["id"]).get_json()
     assert [row["title"] for row in rows] == ["Dune"]
+
+
+def test_most_collected_movies_names_a_movie_as_most_of_its_users_do(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    alice, bob, admin = (users.headers[name] for name in ("alice", "bob", "admin"))
+    collect(client, alice, "Mine", [DUNE])
+    collect(client, alice, "Mine again", [(DUNE[0], "Dune (1984)")])
+    collect(client, bob, "Bob's", [DUNE])
+    collect(client, admin, "Hostile", [(DUNE[0], "=HYPERLINK(1)")])
+
+    job = run(client, alice, MOST_COLLECTED)
+
+    rows = rows_of(client, alice, job["id"]).get_json()
+    assert rows == [{"uuid": DUNE[0], "title": "Dune", "collections": 4, "users": 3}]
+    # Each collection still shows what its owner sent.
+    mine = client.get("/collection/", headers=alice).get_json()["data"]
+    assert [c["title"] for c in mine["collections"]] == ["Mine again", "Mine"]
+
+
+def test_thresholds_that_meet_at_one_rating_are_accepted(reports_app, users):
+    body = {"report_name": "top-movies-per-rating", "rating": {"gte": 7, "lte": 7}}
+
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.status_code == 202
+
+
+def test_contradictory_thresholds_say_why(reports_app, users):
+    body = {"report_name": "top-movies-per-rating", "rating": {"gt": 8, "lt": 2}}
+
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.get_json()["errors"]["json"]["rating"] == {
+        "gt": ["No rating is above 8 and below 2: these thresholds match nothing."]
+    }
+
+
+def test_a_result_holds_at_most_the_largest_limit(
+    reports_app, users, report_worker, monkeypatch
+):
+    monkeypatch.setattr(parameters, "MAX_LIMIT", 2)
+    client = reports_app.test_client()
+
+    job = run(client, users.headers["alice"], {"report_name": "genres-summary"})
+
+    assert job["row_count"] == 2
+
+
+def limited_app(make_app, reports_db, reports_settings, **bounds):
+    """The reports app with bounds on the jobs; its users."""
+    app = make_app(**reports_settings, **bounds)
+    return app, Users(app)
+
+
+def test_a_user_has_only_so_many_unfinished_jobs(
+    make_app, reports_db, reports_settings
+):
+    app, users = limited_app(
+        make_app, reports_db, reports_settings, REPORT_JOBS_PER_USER=2
+    )
+    client = app.test_client()
+    alice, bob = users.headers["alice"], users.headers["bob"]
+    done = submit(client, alice, {**TOP_MOVIES, "limit": 1}).get_json()
+    tasks.run_job(app, done["id"])
+    answers = [
+        submit(client, alice, {**TOP_MOVIES, "limit": n}).status_code for n in (2, 3)
+    ]
+
+    refused = submit(client, alice, {**TOP_MOVIES, "limit": 4})
+
+    assert answers == [202, 202]
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert set(refused.get_json()) == {"code", "status", "message", "errors"}
+    assert "2 report jobs queued or running" in refused.get_json()["message"]
+    # A reused result costs nothing, and other users have bounds of their own.
+    reused = submit(client, alice, {**TOP_MOVIES, "limit": 1})
+    assert reused.status_code == 202
+    assert reused.get_json()["reused"] is True
+    assert submit(client, bob, {**TOP_MOVIES, "limit": 4}).status_code == 202
+    # A job that finished (here: cancelled) frees its place.
+    jobs_of_alice = client.get("/api/v1/reports", headers=alice).get_json()
+    queued = [job["id"] for job in jobs_of_alice if job["status"] == "queued"]
+    client.delete(f"/api/v1/reports/{queued[0]}", headers=alice)
+    assert submit(client, alice, {**TOP_MOVIES, "limit": 4}).status_code == 202
+    with open_catalogue(app.config) as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM report_job").fetchone()
+    assert stored == 5
+
+
+def test_the_queue_holds_only_so_many_waiting_jobs(
+    make_app, reports_db, reports_settings
+):
+    app, users = limited_app(
+        make_app, reports_db, reports_settings, REPORT_QUEUE_LIMIT=2
+    )
+    client = app.test_client()
+    assert submit(client, users.headers["alice"], TOP_MOVIES).status_code == 202
+    assert submit(client, users.headers["bob"], TOP_MOVIES).status_code == 202
+
+    refused = submit(client, users.headers["admin"], TOP_MOVIES)
+
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "queue is full" in refused.get_json()["message"]
+
+
+# --- the brief's spellings and what the data cannot serve ---------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"report_name": "top-movies-per-rating", "rating_threshold": {"gt": 7.5}},
+        {"report_name": "top-movies-per-rating", "rating": {"$gt": 7.5}},
+        {"report_name": "top-movies-per-rating", "rating_threshold": {"$gt": 7.5}},
+    ],
+    ids=["rating_threshold", "$gt", "both"],
+)
+def test_the_briefs_spellings_ask_for_the_same_report(
+    reports_app, users, report_worker, body
+):
+    client = reports_app.test_client()
+    headers = users.headers["alice"]
+    first = run(client, headers, TOP_MOVIES)
+
+    again = run(client, headers, body)
+
+    assert again["parameters"] == first["parameters"]
+    assert again["reused"] is True
+
+
+def test_the_briefs_report_name_is_an_alias(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    body = {
+        "report_name": "top-directors-per-moving-rating",
+        "rating_threshold": {"$gte": 7, "$lt": 9},
+    }
+
+    job = run(client, users.headers["alice"], body)
+
+    assert job["report_name"] == "top-directors-per-movie-rating"
+    assert job["parameters"]["rating"] == {"gte": 7, "lt": 9}
+    types = client.get("/api/v1/report-types", headers=users.headers["alice"])
+    (directors,) = [
+        t for t in types.get_json() if t["name"] == "top-directors-per-movie-rating"
+    ]
+    assert directors["aliases"] == ["top-directors-per-moving-rating"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "report_name": "top-movies-per-rating",
+                "rating": {"gt": 7},
+                "rating_threshold": {"gt": 7},
+            },
+            "rating_threshold",
+        ),
+        (
+            {"report_name": "top-movies-per-rating", "rating": {"gt": 7, "$gt": 7}},
+            "rating",
+        ),
+        (
+            {"report_name": "genres-summary", "rating_threshold": {"gt": 7}},
+            "rating_threshold",
+        ),
+    ],
+)
+def test_an_alias_beside_its_name_or_where_it_means_nothing_is_422(
+    reports_app, users, body, field
+):
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]["json"]
+
+
+def test_paging_on_the_post_is_422_naming_the_form_to_use(reports_app, users):
+    response = reports_app.test_client().post(
+        "/api/v1/reports?page=0&page_size=10",
+        json=TOP_MOVIES,
+        headers=users.headers["alice"],
+    )
+
+    assert response.status_code == 422
+    error = response.get_json()
+    assert set(error["errors"]["query"]) == {"page", "page_size"}
+    assert "/results?page=1&page_size=10" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (
+            {**TOP_MOVIES, "movie_released_at": {"gt": "2000-01-01"}},
+            "movie_released_at",
+            "no release dates",
+        ),
+        (
+            {**TOP_MOVIES, "comment_threshold": {"gt": 5}},
+            "comment_threshold",
+            "no comments",
+        ),
+        ({"report_name": "top-commented-movies"}, "report_name", "no comments"),
+        ({"report_name": "comments-summary"}, "report_name", "no comments"),
+    ],
+)
+def test_what_the_data_cannot_serve_is_422_saying_so(
+    reports_app, users, body, field, words
+):
+    response = submit(reports_app.test_client(), users.headers["alice"], body)
+
+    assert response.status_code == 422
+    error = response.get_json()
+    assert words in error["message"]
+    assert words in error["errors"]["json"][field][0]
+
+
+# --- Prefer: wait ----------------------------------------------------------------
+
+
+def test_prefer_wait_answers_a_quick_job_finished(reports_app, users, report_worker):
+    client = reports_app.test_client()
+    headers = {**users.headers["alice"], "Prefer": "respond-async, wait=10"}
+
+    response = client.post("/api/v1/reports", json=TOP_MOVIES, headers=headers)
+
+    assert response.status_code == 202
+    assert response.headers["Preference-Applied"] == "wait=10"
+    assert response.get_json()["status"] == "completed"
+    assert "Retry-After" not in response.headers
+
+
+def test_prefer_wait_is_capped_and_answers_an_unfinished_job_in_time(
+    make_app, reports_db, reports_settings
+):
+    app, users = limited_app(make_app, reports_db, reports_settings, REPORT_MAX_WAIT=1)
+    client = app.test_client()
+    headers = {**users.headers["alice"], "Prefer": "wait=600"}
+
+    started = time.monotonic()
+    posted = client.post("/api/v1/reports", json=TOP_MOVIES, headers=headers)
+    waited = time.monotonic() - started
+    job = client.get(f"/api/v1/reports/{posted.get_json()['id']}", headers=headers)
+
+    assert 1 <= waited < 5
+    assert posted.headers["Preference-Applied"] == "wait=1"
+    assert posted.get_json()["status"] == "queued"
+    assert posted.headers["Retry-After"] == "2"
+    assert job.headers["Preference-Applied"] == "wait=1"
+    assert job.get_json()["status"] == "queued"
+
+
+def test_prefer_wait_sees_the_job_finish_while_it_waits(
+    reports_app, users, report_worker
+):
+    client = reports_app.test_client()
+    job_id = submit(client, users.headers["alice"], TOP_MOVIES).get_json()["id"]
+
+    response = client.get(
+        f"/api/v1/reports/{job_id}",
+        headers={**users.headers["alice"], "Prefer": "wait=10"},
+    )
+
+    assert response.get_json()["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "prefer", ["wait=x", "wait=-1", "wait", "respond-async", "wait=²"]
+)
+def test_a_preference_that_cannot_be_read_is_ignored(reports_app, users, prefer):
+    response = reports_app.test_client().post(
+        "/api/v1/reports",
+        json=TOP_MOVIES,
+        headers={**users.headers["alice"], "Prefer": prefer},
+    )
+
+    assert response.status_code == 202
+    assert "Preference-Applied" not in response.headers

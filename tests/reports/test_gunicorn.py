@@ -6,6 +6,7 @@ worker's other requests are answered meanwhile.
 import json
 import sqlite3
 import threading
+import time
 import urllib.request
 from contextlib import closing
 
@@ -79,3 +80,48 @@ def test_a_report_waiting_for_the_queue_lock_does_not_freeze_its_worker(
 
     assert answers == {"post": 202}
     assert get_queue(embedded_app).pending() == 1
+
+
+@pytest.mark.slow
+def test_a_request_waiting_for_its_report_does_not_hold_its_worker(
+    embedded_app, tmp_path
+):
+    headers = Users(embedded_app).headers["alice"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(served_env(embedded_app, port), REPORT_MAX_WAIT="3")
+    with gunicorn("wsgi:app", env, tmp_path / "gunicorn.log"):
+        wait_until_serving(f"{base}/healthz")
+        answers = {}
+
+        def ask():
+            request = urllib.request.Request(
+                f"{base}/api/v1/reports",
+                data=json.dumps(TOP_MOVIES).encode(),
+                headers={
+                    **headers,
+                    "Content-Type": "application/json",
+                    "Prefer": "wait=30",
+                },
+            )
+            started = time.monotonic()
+            with urllib.request.urlopen(request, timeout=60) as response:
+                answers["post"] = (response.status, json.load(response)["status"])
+                answers["applied"] = response.headers["Preference-Applied"]
+            answers["seconds"] = time.monotonic() - started
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.5)
+        # No report worker runs: the job stays queued, and the request waits...
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+            assert response.status == 200
+        # ...while the same (only) worker answers at once.
+        assert time.monotonic() - started < 1
+        assert "post" not in answers
+        asking.join(timeout=60)
+
+    assert answers["post"] == (202, "queued")
+    assert answers["applied"] == "wait=3"
+    assert 3 <= answers["seconds"] < 10

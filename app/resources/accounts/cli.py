@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.resources.accounts import passwords, queries
-from app.resources.accounts.schemas import CredentialsSchema
+from app.resources.accounts.schemas import RegistrationSchema
 
 users_cli = AppGroup("users", help="Create accounts, make admins, list them.")
 
@@ -24,7 +24,7 @@ def _read_password():
 def create_command(username, admin):
     """Create an account; the password comes from a prompt or standard input."""
     password = _read_password()
-    errors = CredentialsSchema().validate({"username": username, "password": password})
+    errors = RegistrationSchema().validate({"username": username, "password": password})
     if errors:
         raise click.ClickException(
             " ".join(message for field in errors.values() for message in field)
@@ -34,6 +34,10 @@ def create_command(username, admin):
         account = queries.create_account(
             username, passwords.hash_password(password), role=role
         )
+    except queries.UsernameLookalike:
+        raise click.ClickException(
+            f"the username {username!r} reads like one that is taken"
+        ) from None
     except queries.UsernameTaken:
         raise click.ClickException(f"the username {username!r} is taken") from None
     click.echo(f"created {account.role} {account.username} (id {account.id})")

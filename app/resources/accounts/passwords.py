@@ -1,5 +1,14 @@
-"""Passwords, hashed with Argon2id (argon2-cffi), off the event loop.
+"""Passwords: the rules a new one follows, and their Argon2id hashes (argon2-cffi).
 
+A new password follows NIST SP 800-63B (5.1.1.2): 8 to 128 characters,
+every character allowed, spaces too; refused when it is one of the 30,000
+passwords people pick most (zxcvbn's list, from leaked passwords, compared
+without regard to case), when it is or holds the username, or when it is one
+piece repeated or a run of consecutive characters (``aaaaaaaa``, ``abcabcab``,
+``12345678``, eight spaces). No rule on kinds of characters: NIST advises
+against them.
+
+Hashing:
 The cost is OWASP's baseline for Argon2id: 19 MiB of memory, 2 passes, one
 lane (``PASSWORD_HASH_*`` to raise it; hashes made at an older cost are
 rehashed at the next log-in). Hashing is CPU work that would freeze a gevent
@@ -8,10 +17,12 @@ releases the GIL), so the worker's other requests go on meanwhile.
 """
 
 import functools
+import itertools
 
 import argon2
 from flask import current_app
 
+from catalogue import usernames
 from catalogue.threads import off_the_loop
 
 # The longest password accepted, in characters: Argon2 takes any length, but
@@ -28,6 +39,61 @@ def _hasher(time_cost, memory_cost, parallelism):
         parallelism=parallelism,
         type=argon2.Type.ID,
     )
+
+
+@functools.cache
+def _common_passwords():
+    """Return the most common passwords, lower case (zxcvbn's list, loaded once)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(
+        word
+        for word in FREQUENCY_LISTS["passwords"]
+        if len(word) >= MIN_PASSWORD_LENGTH
+    )
+
+
+def weaknesses(password, username):
+    """Return why ``password`` is too easy to guess for ``username``: [] if it is not.
+
+    ``username`` is compared by its key (``catalogue.usernames.key``).
+    """
+    folded = password.casefold()
+    name = usernames.key(username) if username else ""
+    found = []
+    if folded in _common_passwords():
+        found.append(
+            "password is one of the most common passwords; choose another (a few"
+            " unrelated words make a good one)."
+        )
+    if name and name in usernames.key(password):
+        found.append("password may not be or contain the username.")
+    if _repeated(password):
+        found.append(
+            "password may not be one character or piece repeated (such as"
+            " aaaaaaaa, abcabcab or spaces only)."
+        )
+    elif _consecutive(password):
+        found.append(
+            "password may not be a run of consecutive characters (such as"
+            " 12345678 or abcdefgh)."
+        )
+    return found
+
+
+def _repeated(password):
+    """Whether ``password`` is a shorter piece of it over and over."""
+    length = len(password)
+    return any(
+        (password[:size] * (length // size + 1))[:length] == password
+        for size in range(1, length // 2 + 1)
+    )
+
+
+def _consecutive(password):
+    """Whether each character comes right after (or before) the one before it."""
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(password)}
+    return steps in ({1}, {-1})
 
 
 def hasher():

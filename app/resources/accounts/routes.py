@@ -3,6 +3,7 @@
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
+from flask_limiter.util import get_remote_address
 from flask_smorest import abort
 
 from app.authentication import BEARER
@@ -14,9 +15,14 @@ from app.resources.accounts.schemas import (
     AccessTokenSchema,
     CredentialsSchema,
     MessageSchema,
+    RegistrationSchema,
     TokensSchema,
 )
-from app.resources.accounts.tokens import revoke_current_token, tokens_for
+from app.resources.accounts.tokens import (
+    revoke_current_tokens,
+    rotate_current_refresh_token,
+    tokens_for,
+)
 
 WRONG_CREDENTIALS = "Wrong username or password."
 TOO_MANY_DOC = retry_later_doc("Too many attempts; wait for Retry-After seconds.")
@@ -34,13 +40,17 @@ def _failed(response):
     return response.status_code == 401
 
 
-def _username_key():
-    """Return the rate-limit key of the username a log-in names."""
+def _username_and_address_key():
+    """Return the rate-limit key of the username a log-in names, from its address.
+
+    Failed log-ins count per username *and* address, so that someone elsewhere
+    who fails for a username never holds back its owner at her own address
+    (the per-address limit bounds how many names one address may try).
+    """
     body = request.get_json(silent=True)
     username = body.get("username") if isinstance(body, dict) else None
-    return "username:" + (
-        queries.username_key(username) if isinstance(username, str) else ""
-    )
+    name = queries.username_key(username) if isinstance(username, str) else ""
+    return f"username:{name}|address:{get_remote_address()}"
 
 
 @blp.route("/register/")
@@ -51,19 +61,40 @@ class RegisterViews(MethodView):
         lambda: current_app.config["REGISTRATIONS_PER_ADDRESS"],
         error_message="Too many registrations from this address; try again later.",
     )
-    @blp.arguments(CredentialsSchema)
+    @blp.arguments(RegistrationSchema)
     @blp.response(201, AccessTokenSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="The username is taken.")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The username is taken, whatever its case and width, or"
+        " reads like one that is (look-alike letters).",
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="A username or password the rules refuse: `errors` says why"
+        " (a password too easy to guess: common, the username, repeated or"
+        " consecutive characters).",
+    )
     @blp.alt_response(429, **TOO_MANY_DOC)
     def post(self, credentials):
         """Create an account (never an admin) and answer its first access token."""
         password_hash = passwords.hash_password(credentials["password"])
         try:
             account = queries.create_account(credentials["username"], password_hash)
+        except queries.UsernameLookalike:
+            abort(
+                409,
+                message="This username reads like one that is taken (look-alike"
+                " letters count as the same); choose another.",
+                errors={
+                    "json": {"username": ["This username reads like a taken one."]}
+                },
+            )
         except queries.UsernameTaken:
             abort(
                 409,
-                message="This username is taken (usernames ignore case).",
+                message="This username is taken (usernames ignore case and width).",
                 errors={"json": {"username": ["This username is taken."]}},
             )
         return tokens_for(account, refresh=False)
@@ -75,9 +106,10 @@ class LoginViews(MethodView):
 
     @limiter.limit(
         lambda: current_app.config["LOGIN_FAILURES_PER_USERNAME"],
-        key_func=_username_key,
+        key_func=_username_and_address_key,
         deduct_when=_failed,
-        error_message="Too many failed log-ins for this username; try again later.",
+        error_message="Too many failed log-ins for this username from this"
+        " address; try again later.",
     )
     @limiter.limit(
         lambda: current_app.config["LOGIN_FAILURES_PER_ADDRESS"],
@@ -113,10 +145,10 @@ class TokenRefreshViews(MethodView):
     """New access tokens."""
 
     @blp.login_required(refresh=True)
-    @blp.response(200, AccessTokenSchema)
+    @blp.response(200, TokensSchema)
     def post(self):
-        """Answer a new access token; send the refresh token as the bearer."""
-        return tokens_for(current_user, refresh=False)
+        """Answer a new access token and a new refresh token; the one sent is used up."""
+        return rotate_current_refresh_token(current_user)
 
 
 @blp.route("/logout/")
@@ -126,6 +158,6 @@ class LogoutViews(MethodView):
     @blp.login_required()
     @blp.response(200, MessageSchema)
     def post(self):
-        """Revoke the access token this request carries."""
-        revoke_current_token()
+        """Revoke the access token this request carries and the refresh tokens of its log-in."""
+        revoke_current_tokens()
         return {"message": "token revoked"}

@@ -1,7 +1,9 @@
 """The collections' SQL: each read and each write one named function, raw SQL.
 
 A collection is always looked up by its uuid *and* its owner, so another
-user's collection is simply not found.
+user's collection is simply not found. Each collection keeps its movies' data
+as its owner sent it: no write of one collection, nor of another user, ever
+changes what another collection shows.
 """
 
 import json
@@ -12,14 +14,11 @@ from dataclasses import dataclass
 from catalogue.db import get_db, transaction, utc_now
 
 FAVOURITE_GENRES = 3
-# Every genres text of the owner's movies, as one JSON array: no Python object
-# per row.
-_GENRES_OF_OWNER = {
-    "sqlite": "SELECT json_group_array(genres) FROM provider_movie WHERE uuid IN (",
-    "postgresql": (
-        "SELECT coalesce(json_agg(genres), '[]')::text FROM provider_movie"
-        " WHERE uuid IN ("
-    ),
+# Every genres text of the owner's movies, as one JSON array built by each
+# engine: no Python object per row.
+_GENRES_AS_JSON = {
+    "sqlite": "json_group_array(coalesce(genres, ''))",
+    "postgresql": "coalesce(json_agg(coalesce(genres, '')), '[]')::text",
 }
 
 
@@ -59,16 +58,21 @@ def list_collections(owner_id):
 def favourite_genres(owner_id, limit=FAVOURITE_GENRES):
     """Return the top genres across the distinct movies of the owner's collections.
 
-    Each movie's comma-separated genres are trimmed and compared without regard
-    to case, empty ones ignored; ranked by how many movies have them, ties by
-    name. A genre is shown as most of its movies spell it (a tie: the first
-    spelling in code-point order).
+    A movie in several of them counts once, with the genres its most recently
+    changed collection holds. Each movie's comma-separated genres are trimmed
+    and compared without regard to case, empty ones ignored; ranked by how many
+    movies have them, ties by name. A genre is shown as most of its movies spell
+    it (a tie: the first spelling in code-point order). Only the owner's own
+    collections are read.
     """
     conn = get_db()
     (genres_json,) = conn.execute(
-        _GENRES_OF_OWNER[conn.engine] + " SELECT cm.movie_uuid FROM movie_collection c"
+        f"SELECT {_GENRES_AS_JSON[conn.engine]} FROM ("
+        " SELECT cm.genres, row_number() OVER (PARTITION BY cm.movie_uuid"
+        "   ORDER BY c.modified DESC, c.id DESC) AS version"
+        " FROM movie_collection c"
         " JOIN collection_movie cm ON cm.collection_id = c.id"
-        " WHERE c.owner_id = ?)",
+        " WHERE c.owner_id = ?) AS latest WHERE version = 1",
         (owner_id,),
     ).fetchone()
     movies_of = Counter()
@@ -103,9 +107,8 @@ def get_collection(owner_id, collection_uuid):
     if row is None:
         return None
     movies = conn.execute(
-        "SELECT m.title, m.description, m.genres, m.uuid FROM collection_movie cm"
-        " JOIN provider_movie m ON m.uuid = cm.movie_uuid"
-        " WHERE cm.collection_id = ? ORDER BY cm.position",
+        "SELECT title, description, genres, movie_uuid AS uuid FROM collection_movie"
+        " WHERE collection_id = ? ORDER BY position",
         (row["id"],),
     )
     return Collection(
@@ -158,27 +161,20 @@ def delete_collection(owner_id, collection_uuid):
 
 
 def _save_movies(conn, collection_id, movies):
-    """Upsert ``movies`` to their latest data and link them to the collection."""
-    now = utc_now()
+    """Store ``movies`` in the collection, in order, each with the data sent."""
     conn.executemany(
-        "INSERT INTO provider_movie (uuid, title, description, genres, modified)"
-        " VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (uuid) DO UPDATE SET title = excluded.title,"
-        " description = excluded.description, genres = excluded.genres,"
-        " modified = excluded.modified"
-        " WHERE (provider_movie.title, provider_movie.description,"
-        " provider_movie.genres) IS DISTINCT FROM"
-        " (excluded.title, excluded.description, excluded.genres)",
+        "INSERT INTO collection_movie"
+        " (collection_id, position, movie_uuid, title, description, genres)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (str(m["uuid"]), m["title"], m["description"], m["genres"], now)
-            for m in movies
-        ],
-    )
-    conn.executemany(
-        "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
-        " VALUES (?, ?, ?)",
-        [
-            (collection_id, position, str(m["uuid"]))
+            (
+                collection_id,
+                position,
+                str(m["uuid"]),
+                m["title"],
+                m["description"],
+                m["genres"],
+            )
             for position, m in enumerate(movies)
         ],
     )

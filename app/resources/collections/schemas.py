@@ -27,13 +27,18 @@ class MovieSchema(ma.Schema):
     )
     description = ma.fields.String(
         load_default="",
+        allow_none=True,
         validate=_length("description", 0, MAX_DESCRIPTION_LENGTH),
+        metadata={
+            "description": "Kept as sent: null (as the provider sends some) stays null."
+        },
     )
     genres = ma.fields.String(
         load_default="",
+        allow_none=True,
         validate=_length("genres", 0, MAX_GENRES_LENGTH),
         metadata={
-            "description": "Comma-separated, possibly empty.",
+            "description": "Comma-separated, possibly empty or null.",
             "example": "Drama,Comedy",
         },
     )

@@ -12,8 +12,13 @@ class LivenessSchema(ma.Schema):
 class CheckSchema(ma.Schema):
     """The outcome of one readiness check."""
 
-    ok = ma.fields.Boolean()
-    detail = ma.fields.String(metadata={"example": "5 migrations applied"})
+    ok = ma.fields.Boolean(required=True)
+    detail = ma.fields.String(
+        metadata={
+            "example": "5 migrations applied",
+            "description": "What the check found: only with an admin's access token.",
+        }
+    )
 
 
 class ReadinessSchema(ma.Schema):

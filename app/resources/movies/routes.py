@@ -1,6 +1,8 @@
 """Routes of the provider's movies: ``GET /movies/``."""
 
-from flask import current_app, url_for
+from urllib.parse import urlsplit
+
+from flask import current_app, request, url_for
 from flask.views import MethodView
 
 from app.errors import ErrorSchema, retry_later_doc
@@ -17,10 +19,29 @@ blp = Blueprint(
 
 
 def _link(page):
-    """Our own URL of ``page`` (scheme and host as the trusted proxies tell)."""
+    """Our own URL of ``page``, never built from a host no setting trusts.
+
+    ``PUBLIC_BASE_URL`` when it is set; else the request's scheme and host (as
+    the trusted proxies tell) when the host is one of ``LINK_HOSTS``; else a
+    relative URL, which a client resolves against the URL it asked.
+    """
     if page is None:
         return None
-    return url_for("movies.MovieViews", page=page, _external=True)
+    path = url_for("movies.MovieViews", page=page)
+    config = current_app.config
+    if config["PUBLIC_BASE_URL"]:
+        return config["PUBLIC_BASE_URL"] + path
+    if _hostname(request.host) in config["LINK_HOSTS"]:
+        return url_for("movies.MovieViews", page=page, _external=True)
+    return path
+
+
+def _hostname(host):
+    """Return the name of a Host header's value, without its port, lower case."""
+    try:
+        return (urlsplit(f"//{host}").hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 @blp.route("/movies/")

@@ -6,16 +6,10 @@ from app.extensions.smorest import PAGE_RULE
 
 
 class _Text(ma.fields.String):
-    """A text the provider may send as null: loaded as empty."""
+    """A text the provider may send as null: passed on as it sends it, null as null."""
 
     def __init__(self, **kwargs):
         super().__init__(load_default="", allow_none=True, **kwargs)
-
-    def deserialize(self, value, attr=None, data=None, **kwargs):
-        """Load the text; null as empty."""
-        if value is None:
-            return ""
-        return super().deserialize(value, attr, data, **kwargs)
 
 
 class ProviderMovieSchema(ma.Schema):
@@ -27,8 +21,12 @@ class ProviderMovieSchema(ma.Schema):
         unknown = ma.EXCLUDE
 
     title = ma.fields.String(required=True)
-    description = _Text()
-    genres = _Text(metadata={"description": "Comma-separated; may be empty."})
+    description = _Text(
+        metadata={"description": "As the provider sends it; may be null."}
+    )
+    genres = _Text(
+        metadata={"description": "Comma-separated; may be empty, or null as sent."}
+    )
     uuid = ma.fields.String(required=True)
 
 
@@ -66,13 +64,18 @@ class MoviesPageSchema(ma.Schema):
     next = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "URL of the next page here, or null on the last."},
+        metadata={
+            "description": "URL of the next page here, or null on the last:"
+            " absolute from PUBLIC_BASE_URL, or from the request's host when it"
+            " is one of LINK_HOSTS, else relative (`/movies/?page=2`)."
+        },
     )
     previous = ma.fields.String(
         required=True,
         allow_none=True,
         metadata={
-            "description": "URL of the previous page here, or null on the first."
+            "description": "URL of the previous page here, or null on the first;"
+            " built as `next` is."
         },
     )
     data = ma.fields.List(ma.fields.Nested(ProviderMovieSchema), required=True)

@@ -3,6 +3,12 @@
 RFC 4180: fields holding a comma, a quote or a line break are quoted, quotes
 doubled, lines end in CRLF; the text is UTF-8. A list (genres, directors) is
 one field, its items joined by ``; ``.
+
+Titles, names and genres are written by users and admins, and a spreadsheet
+runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return as a formula (CSV injection). As OWASP advises, such a text cell gets a
+leading single quote, which the spreadsheet shows as text; numbers stay
+numbers, and the JSON results are not touched.
 """
 
 import csv
@@ -12,11 +18,14 @@ from catalogue.db import open_catalogue
 from reports import jobs
 
 LIST_SEPARATOR = "; "
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value):
     if isinstance(value, list):
-        return LIST_SEPARATOR.join("" if item is None else str(item) for item in value)
+        value = LIST_SEPARATOR.join("" if item is None else str(item) for item in value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -109,6 +109,11 @@ class ReportTypeSchema(ma.Schema):
     """A report that can be asked for."""
 
     name = ma.fields.String(required=True)
+    aliases = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Other names it may be asked for by."},
+    )
     description = ma.fields.String(required=True)
     parameters = ma.fields.Dict(
         required=True, metadata={"description": "The JSON schema of its parameters."}

@@ -54,11 +54,11 @@ class RequestCountViews(MethodView):
 class RequestCountResetViews(MethodView):
     """Starting the count again."""
 
-    @blp.login_required()
+    @blp.login_required(role="admin")
     @blp.response(200, MessageSchema)
     @blp.alt_response(503, **UNAVAILABLE_DOC)
     def post(self):
-        """Set the count to zero (this request's own answer then counts as one)."""
+        """Set the count to zero, as an admin (this request's own answer then counts as one)."""
         try:
             _counter().reset()
         except CounterUnavailable:

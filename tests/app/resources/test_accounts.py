@@ -6,6 +6,7 @@ import stat
 import threading
 import time
 import urllib.request
+import uuid
 from contextlib import closing
 
 import flask_jwt_extended
@@ -14,9 +15,11 @@ import pytest
 import redis
 from flask_jwt_extended import create_access_token, create_refresh_token
 
+from app import extensions
 from app.resources.accounts import passwords
 from app.resources.accounts.tokens import REVOKED_KEY
 from catalogue.config import ConfigError
+from catalogue.db import open_catalogue
 from catalogue.db.sqlite import connect
 from tests.commands import children, command_env, gunicorn
 from tests.factories import make_migrated_db
@@ -24,6 +27,8 @@ from tests.fixtures.accounts import PASSWORD, bearer, make_account
 from tests.fixtures.redis import free_port
 from tests.settings import TEST_JWT_SECRET, make_test_app
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.stores
 
 PROTECTED = "/request-count/"
 
@@ -69,11 +74,12 @@ def test_register_answers_an_access_token_that_works(site):
     assert client.get(PROTECTED, headers=authorized(response.json["access_token"]))
 
 
-def test_a_taken_username_is_409_whatever_its_case(site):
+@pytest.mark.parametrize("taken", ["Alice", "tester_10"])
+def test_a_taken_username_is_409_whatever_its_case(site, taken):
     client = site.test_client()
-    assert register(client, "Alice").status_code == 201
+    assert register(client, taken).status_code == 201
 
-    response = register(client, "aLICE")
+    response = register(client, taken.swapcase())
 
     assert response.status_code == 409
     assert response.json["errors"] == {
@@ -105,6 +111,101 @@ def test_bad_credentials_are_422_naming_the_field(accounts_app, body, field):
     assert field in response.json["message"]
 
 
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "sec\u0430dmin",  # a Cyrillic а
+        "\uff53\uff45\uff43\uff41\uff44\uff4d\uff49\uff4e",  # fullwidth
+        "SECADMIN",
+        "SecAdm\u0131n",  # a dotless ı
+        "secadrnin",  # rn reads as m
+    ],
+)
+def test_a_username_that_reads_like_a_taken_one_is_409(accounts_app, lookalike):
+    client = accounts_app.test_client()
+    assert register(client, "secadmin").status_code == 201
+
+    response = register(client, lookalike)
+
+    assert response.status_code == 409, response.json
+    assert set(response.json["errors"]["json"]) == {"username"}
+    with closing(open_catalogue(accounts_app.config)) as conn:
+        assert conn.execute("SELECT count(*) FROM account").fetchone()[0] == 1
+
+
+def test_a_fullwidth_username_is_kept_and_logs_in_plain(accounts_app):
+    client = accounts_app.test_client()
+    fullwidth = "\uff41\uff4c\uff49\uff43\uff45"
+
+    assert register(client, fullwidth).status_code == 201
+
+    with closing(open_catalogue(accounts_app.config)) as conn:
+        stored = conn.execute("SELECT username, username_key FROM account").fetchone()
+    assert tuple(stored) == ("alice", "alice")
+    assert login(client, "ALICE").status_code == 200
+    assert login(client, fullwidth).status_code == 200
+
+
+def test_different_names_of_other_scripts_are_accepted(accounts_app):
+    client = accounts_app.test_client()
+
+    answers = [
+        register(client, name).status_code
+        for name in ("alice", "\u0430\u043b\u0438\u0441\u0430", "bob", "b0b1")
+    ]
+
+    assert answers == [201, 201, 201, 201]
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("password", "most common"),
+        ("PASSWORD", "most common"),
+        ("12345678", "most common"),
+        ("iloveyou", "most common"),
+        ("        ", "repeated"),
+        ("aaaaaaaaaa", "repeated"),
+        ("abcabcabc", "repeated"),
+        ("13572468" * 2, "repeated"),
+        ("abcdefghij", "consecutive"),
+        ("98765432", "consecutive"),
+        ("zoe-the-great", "username"),
+        ("ZOE-THE-GREAT!", "username"),
+        ("\uff5a\uff4f\uff45-the-great-2", "username"),
+    ],
+)
+def test_a_password_easy_to_guess_is_422_saying_why(accounts_app, password, reason):
+    response = register(accounts_app.test_client(), "zoe-the-great", password)
+
+    assert response.status_code == 422
+    messages = response.json["errors"]["json"]["password"]
+    assert any(reason in message for message in messages), messages
+    if len(password.strip()) > 8:
+        assert password not in response.get_data(as_text=True)
+
+
+def test_a_password_holding_the_username_is_refused(accounts_app):
+    response = register(accounts_app.test_client(), "marta", "i am marta, hello")
+
+    assert response.status_code == 422
+    assert "username" in response.json["errors"]["json"]["password"][0]
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["correct horse battery", "Tr0ub4dor&3x", "пароль-надёжный-очень", "  a b c d  "],
+)
+def test_a_password_hard_to_guess_is_accepted(accounts_app, password):
+    assert register(accounts_app.test_client(), password=password).status_code == 201
+
+
+def test_an_old_weak_password_still_logs_in(accounts_app):
+    make_account(accounts_app, "alice", password="password")
+
+    assert login(accounts_app.test_client(), password="password").status_code == 200
+
+
 def test_a_body_that_is_not_json_is_422(accounts_app):
     response = accounts_app.test_client().post(
         "/register/", data="username=alice", content_type="text/plain"
@@ -125,7 +226,7 @@ def test_registration_never_makes_an_admin(accounts_app):
 
     with (
         accounts_app.app_context(),
-        closing(connect(accounts_app.config["DATABASE_PATH"])) as conn,
+        closing(open_catalogue(accounts_app.config)) as conn,
     ):
         roles = [row[0] for row in conn.execute("SELECT role FROM account")]
     assert roles == ["user"]
@@ -135,7 +236,7 @@ def test_registration_never_makes_an_admin(accounts_app):
 def test_passwords_are_stored_as_argon2id_hashes(accounts_app):
     register(accounts_app.test_client())
 
-    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(accounts_app.config)) as conn:
         (stored,) = conn.execute("SELECT password_hash FROM account").fetchone()
     assert stored.startswith("$argon2id$v=19$m=64,t=1,p=1$")
     assert PASSWORD not in stored
@@ -187,7 +288,7 @@ def test_a_hash_of_an_older_cost_is_redone_at_login(accounts_app, make_app):
 
     assert login(stronger.test_client()).status_code == 200
 
-    with closing(connect(stronger.config["DATABASE_PATH"])) as conn:
+    with closing(open_catalogue(stronger.config)) as conn:
         (stored,) = conn.execute(
             "SELECT password_hash FROM account WHERE id = ?", (account.id,)
         ).fetchone()
@@ -231,10 +332,69 @@ def test_failed_logins_are_limited_per_address(site):
     assert elsewhere.status_code == 401
 
 
+def test_someone_elsewhere_cannot_lock_a_user_out(site):
+    site.config["LOGIN_FAILURES_PER_USERNAME"] = "3 per minute"
+    client = site.test_client()
+    register(client)
+    elsewhere = {"REMOTE_ADDR": "192.0.2.9"}
+
+    answers = [
+        client.post(
+            "/login/",
+            json={"username": "alice", "password": "not the password"},
+            environ_base=elsewhere,
+        ).status_code
+        for _ in range(4)
+    ]
+
+    assert answers == [401, 401, 401, 429]
+    # The owner, from her own address, still logs in.
+    assert login(client).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda n: {"X-Forwarded-For": f"198.51.100.{n}"},
+        lambda n: {"X-Real-IP": f"198.51.100.{n}"},
+        lambda n: {"Forwarded": f"for=198.51.100.{n}"},
+        lambda n: {"X-Forwarded-For": f"198.51.100.{n}, 127.0.0.{n}"},
+    ],
+    ids=["X-Forwarded-For", "X-Real-IP", "Forwarded", "a chain"],
+)
+def test_forwarding_headers_do_not_get_past_the_limits(site, headers):
+    site.config["LOGIN_FAILURES_PER_USERNAME"] = "3 per minute"
+    client = site.test_client()
+    register(client)
+
+    answers = [
+        client.post(
+            "/login/",
+            json={"username": name, "password": "not the password"},
+            headers=headers(n),
+        ).status_code
+        for n, name in enumerate(["alice", "ALICE", "Alice", "aLiCe"])
+    ]
+
+    assert answers == [401, 401, 401, 429]
+
+
+def test_without_redis_the_limits_count_in_a_file_of_the_machine(accounts_app):
+    accounts_app.config["LOGIN_FAILURES_PER_USERNAME"] = "3 per minute"
+    client = accounts_app.test_client()
+    login(client, password="not the password")
+
+    path = accounts_app.config["RATE_LIMITS_PATH"]
+    with closing(connect(path)) as conn:
+        keys = {row[0]: row[1] for row in conn.execute("SELECT key, count FROM hit")}
+    assert any("username:alice|address:127.0.0.1" in key for key in keys)
+    assert set(keys.values()) == {1}
+
+
 # --- refresh and log out --------------------------------------------------------
 
 
-def test_a_refresh_token_gets_a_new_access_token(site):
+def test_a_refresh_token_gets_new_tokens_and_is_used_up(site):
     client = site.test_client()
     register(client)
     tokens = login(client).json
@@ -244,10 +404,65 @@ def test_a_refresh_token_gets_a_new_access_token(site):
     )
 
     assert response.status_code == 200
-    assert set(response.json) == {"access_token"}
+    assert set(response.json) == {"access_token", "refresh_token"}
     assert response.json["access_token"] != tokens["access_token"]
+    assert response.json["refresh_token"] != tokens["refresh_token"]
     fresh = client.get(PROTECTED, headers=authorized(response.json["access_token"]))
     assert fresh.status_code == 200
+    # The new refresh token works once in turn; the used one never again.
+    again = client.post(
+        "/token/refresh/", headers=authorized(response.json["refresh_token"])
+    )
+    assert again.status_code == 200
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+    )
+
+
+def test_a_used_refresh_token_sent_again_revokes_its_family(site):
+    client = site.test_client()
+    register(client)
+    stolen = login(client).json
+    other_login = login(client).json
+    rotated = client.post(
+        "/token/refresh/", headers=authorized(stolen["refresh_token"])
+    ).json
+
+    replayed = client.post(
+        "/token/refresh/", headers=authorized(stolen["refresh_token"])
+    )
+
+    assert_refused(replayed)
+    # Every token of that log-in is refused now, the rotated ones too...
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(rotated["refresh_token"]))
+    )
+    assert_refused(client.get(PROTECTED, headers=authorized(rotated["access_token"])))
+    assert_refused(client.get(PROTECTED, headers=authorized(stolen["access_token"])))
+    # ...and another log-in's are not.
+    assert (
+        client.get(
+            PROTECTED, headers=authorized(other_login["access_token"])
+        ).status_code
+        == 200
+    )
+
+
+def test_two_refreshes_with_one_token_let_only_one_through(site, monkeypatch):
+    client = site.test_client()
+    register(client)
+    tokens = login(client).json
+    # The other refresh uses the token between this one's check and its use.
+    monkeypatch.setattr(
+        extensions.jwt, "_token_in_blocklist_callback", lambda header, payload: False
+    )
+    first = client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+
+    second = client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+
+    assert first.status_code == 200
+    assert_refused(second)
+    assert "used already" in second.json["message"]
 
 
 def test_an_access_token_does_not_refresh(site):
@@ -260,7 +475,7 @@ def test_an_access_token_does_not_refresh(site):
     )
 
 
-def test_logout_revokes_the_token_it_carries(site):
+def test_logout_revokes_the_token_it_carries_and_its_refresh_token(site):
     client = site.test_client()
     register(client)
     first, second = login(client).json, login(client).json
@@ -275,11 +490,36 @@ def test_logout_revokes_the_token_it_carries(site):
             "message"
         ]
     )
-    # Other tokens of the same account go on working.
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(first["refresh_token"]))
+    )
+    # Other log-ins of the same account go on working.
     assert (
         client.get(PROTECTED, headers=authorized(second["access_token"])).status_code
         == 200
     )
+    assert (
+        client.post(
+            "/token/refresh/", headers=authorized(second["refresh_token"])
+        ).status_code
+        == 200
+    )
+
+
+def test_logout_revokes_the_tokens_refreshed_from_its_log_in(site):
+    client = site.test_client()
+    register(client)
+    tokens = login(client).json
+    rotated = client.post(
+        "/token/refresh/", headers=authorized(tokens["refresh_token"])
+    ).json
+
+    client.post("/logout/", headers=authorized(rotated["access_token"]))
+
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(rotated["refresh_token"]))
+    )
+    assert_refused(client.get(PROTECTED, headers=authorized(tokens["access_token"])))
 
 
 def test_a_revoked_token_is_kept_in_redis_for_its_remaining_life(
@@ -294,9 +534,13 @@ def test_a_revoked_token_is_kept_in_redis_for_its_remaining_life(
 
     client.post("/logout/", headers=authorized(token))
 
-    (key,) = store.keys(REVOKED_KEY + "*")
-    assert 9 * 60 < store.ttl(key) <= 10 * 60
-    with closing(connect(app.config["DATABASE_PATH"])) as conn:
+    keys = store.keys(REVOKED_KEY + "*")
+    (family_key,) = [key for key in keys if b":family:" in key]
+    (token_key,) = [key for key in keys if key != family_key]
+    assert 9 * 60 < store.ttl(token_key) <= 10 * 60
+    # The family, for as long as its refresh tokens live (30 days).
+    assert 29 * 86400 < store.ttl(family_key) <= 30 * 86400 + 1
+    with closing(open_catalogue(app.config)) as conn:
         assert conn.execute("SELECT count(*) FROM revoked_token").fetchone()[0] == 0
 
 
@@ -307,10 +551,13 @@ def test_without_redis_a_revoked_token_is_kept_in_the_database(accounts_app):
 
     client.post("/logout/", headers=authorized(token))
 
-    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn:
-        rows = conn.execute("SELECT expires_at FROM revoked_token").fetchall()
-    assert len(rows) == 1
-    assert rows[0][0] > time.time()
+    with closing(open_catalogue(accounts_app.config)) as conn:
+        rows = conn.execute(
+            "SELECT jti, expires_at FROM revoked_token ORDER BY jti"
+        ).fetchall()
+    assert len(rows) == 2
+    assert sum(jti.startswith("family:") for jti, _ in rows) == 1
+    assert all(expires_at > time.time() for _, expires_at in rows)
 
 
 # --- tokens refused -------------------------------------------------------------
@@ -323,7 +570,7 @@ def forged(claims, key=TEST_JWT_SECRET, algorithm="HS256"):
 def claims_of(account, **changes):
     now = int(time.time())
     claims = {
-        "sub": str(account.id),
+        "sub": account.public_id,
         "jti": f"test-{now}",
         "type": "access",
         "fresh": False,
@@ -356,6 +603,14 @@ def claims_of(account, **changes):
             lambda a, app: forged(claims_of(a, sub="999999")), id="no such user"
         ),
         pytest.param(
+            lambda a, app: forged(claims_of(a, sub=str(a.id))), id="the row id"
+        ),
+        pytest.param(
+            lambda a, app: forged(claims_of(a, sub=str(uuid.uuid4()))),
+            id="another uuid",
+        ),
+        pytest.param(lambda a, app: forged(claims_of(a, sub=7)), id="a number"),
+        pytest.param(
             lambda a, app: forged(claims_of(a, sub="alice")), id="bad subject"
         ),
         pytest.param(lambda a, app: "garbage", id="garbage"),
@@ -378,7 +633,7 @@ def test_tokens_that_are_refused(accounts_app, make_token):
 def test_a_token_of_a_deleted_account_is_refused(accounts_app):
     account = make_account(accounts_app, "alice")
     headers = bearer(accounts_app, account)
-    with closing(connect(accounts_app.config["DATABASE_PATH"])) as conn, conn:
+    with closing(open_catalogue(accounts_app.config)) as conn:
         conn.execute("DELETE FROM account WHERE id = ?", (account.id,))
 
     response = accounts_app.test_client().get(PROTECTED, headers=headers)
@@ -387,10 +642,55 @@ def test_a_token_of_a_deleted_account_is_refused(accounts_app):
     assert "no longer exists" in response.json["message"]
 
 
+def test_a_deleted_accounts_tokens_never_name_the_next_account(accounts_app):
+    client = accounts_app.test_client()
+    register(client, "first")
+    tokens = login(client, "first").json
+    with closing(open_catalogue(accounts_app.config)) as conn:
+        # A row of the deleted account left behind, its foreign key unchecked.
+        conn.execute(
+            "PRAGMA foreign_keys = OFF"
+            if conn.engine == "sqlite"
+            else "SET session_replication_role = replica"
+        )
+        (deleted_id,) = conn.execute("SELECT max(id) FROM account").fetchone()
+        conn.execute("DELETE FROM account WHERE id = ?", (deleted_id,))
+        conn.execute(
+            "INSERT INTO movie_collection (uuid, owner_id, title)"
+            " VALUES ('left-behind', ?, 'Not yours')",
+            (deleted_id,),
+        )
+
+    register(client, "second")
+
+    with closing(open_catalogue(accounts_app.config)) as conn:
+        (new_id,) = conn.execute(
+            "SELECT id FROM account WHERE username = 'second'"
+        ).fetchone()
+    assert new_id > deleted_id
+    assert_refused(client.get(PROTECTED, headers=authorized(tokens["access_token"])))
+    assert_refused(
+        client.post("/token/refresh/", headers=authorized(tokens["refresh_token"]))
+    )
+    second = login(client, "second").json
+    collections = client.get(
+        "/collection/", headers=authorized(second["access_token"])
+    ).json
+    assert collections["data"]["collections"] == []
+
+
+def test_each_account_gets_a_public_id_of_its_own(accounts_app):
+    first = make_account(accounts_app, "alice")
+    second = make_account(accounts_app, "bob")
+
+    assert uuid.UUID(first.public_id).version == 4
+    assert first.public_id != second.public_id
+
+
 def test_a_refresh_token_is_refused_where_an_access_token_is_needed(accounts_app):
     account = make_account(accounts_app, "alice")
     with accounts_app.app_context():
-        token = create_refresh_token(str(account.id))
+        token = create_refresh_token(account.public_id)
 
     assert_refused(accounts_app.test_client().get(PROTECTED, headers=authorized(token)))
 
@@ -405,7 +705,7 @@ def test_no_token_is_401_with_www_authenticate(accounts_app):
 def test_a_token_signed_by_this_service_works(accounts_app):
     account = make_account(accounts_app, "alice")
     with accounts_app.app_context():
-        token = create_access_token(str(account.id))
+        token = create_access_token(account.public_id)
 
     response = accounts_app.test_client().get(PROTECTED, headers=authorized(token))
 
@@ -558,3 +858,24 @@ def _answers(url):
             return response.status == 200
     except OSError:
         return False
+
+
+def test_one_username_registered_many_times_at_once_gives_one_201(accounts_app):
+    names = ["carol", "Carol", "CAROL", "\uff43\uff41\uff52\uff4f\uff4c"] * 2
+    answers, start = [None] * len(names), threading.Barrier(len(names))
+
+    def register_at_once(n):
+        start.wait(10)
+        answers[n] = register(accounts_app.test_client(), names[n]).status_code
+
+    threads = [
+        threading.Thread(target=register_at_once, args=(n,)) for n in range(len(names))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(answers) == [201] + [409] * (len(names) - 1)
+    with closing(open_catalogue(accounts_app.config)) as conn:
+        assert conn.execute("SELECT count(*) FROM account").fetchone()[0] == 1

@@ -126,10 +126,10 @@ class CutIndexer:
 
 
 @pytest.fixture(params=BACKENDS)
-def admin(request, db_path, tmp_path, store):
+def admin(request, db_path, tmp_path, database_store):
     """An admin of the legacy catalogue, on each backend and each store."""
     engine = Engine()
-    settings = {**store, "SEARCH_CATCH_UP_SECONDS": 0.05}
+    settings = {**database_store, "SEARCH_CATCH_UP_SECONDS": 0.05}
     proxy = None
     if request.param == "elasticsearch":
         upstream = request.getfixturevalue("elasticsearch_url")

@@ -2,12 +2,15 @@
 the owner's, every one of them validated.
 """
 
+import threading
 import uuid
 
 import pytest
 
-from catalogue.db.sqlite import connect
+from catalogue.db import open_catalogue
 from tests.fixtures.accounts import bearer, make_account
+
+pytestmark = pytest.mark.stores
 
 
 def movie(n, genres="Drama", title=None):
@@ -113,18 +116,57 @@ def test_the_list_is_newest_first_without_movies(client, users):
     }
 
 
-def test_a_movie_is_one_row_shared_and_updated_to_the_latest_data(
+def test_another_users_data_for_a_movie_never_changes_a_collection(
     client, users, accounts_app
 ):
-    first = create(client, users["alice"], "A", [movie(1, genres="Drama")])
-    newer = movie(1, genres="Comedy", title="Movie 1 (director's cut)")
-    create(client, users["bob"], "B", [newer])
+    mine = movie(1, genres="Drama")
+    first = create(client, users["alice"], "A", [mine])
+    hostile = movie(
+        1, genres="Horror", title='=HYPERLINK("http://evil.example","click")'
+    )
+    hostile["description"] = "rewritten"
+    theirs = create(client, users["bob"], "B", [hostile])
+    client.put(
+        f"/collection/{theirs}/",
+        json={"movies": [{**hostile, "genres": "Western"}]},
+        headers=users["bob"],
+    )
 
     response = client.get(f"/collection/{first}/", headers=users["alice"])
 
-    assert response.json["movies"] == [newer]
-    with connect(accounts_app.config["DATABASE_PATH"]) as conn:
-        assert conn.execute("SELECT count(*) FROM provider_movie").fetchone()[0] == 1
+    assert response.json["movies"] == [mine]
+    assert favourites(client, users["alice"]) == "Drama"
+    bobs = client.get(f"/collection/{theirs}/", headers=users["bob"]).json
+    assert bobs["movies"][0]["genres"] == "Western"
+    with open_catalogue(accounts_app.config) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM collection_movie WHERE movie_uuid = ?",
+            (mine["uuid"],),
+        ).fetchone()[0]
+    assert stored == 2
+
+
+def test_each_collection_keeps_the_data_its_owner_sent_it(client, users):
+    first = create(client, users["alice"], "A", [movie(1, genres="Drama")])
+    newer = movie(1, genres="Comedy", title="Movie 1 (director's cut)")
+    second = create(client, users["alice"], "B", [newer])
+
+    assert client.get(f"/collection/{first}/", headers=users["alice"]).json[
+        "movies"
+    ] == [movie(1, genres="Drama")]
+    assert client.get(f"/collection/{second}/", headers=users["alice"]).json[
+        "movies"
+    ] == [newer]
+
+
+def test_a_null_description_and_genres_are_kept_as_null(client, users):
+    sent = {**movie(1), "description": None, "genres": None}
+    collection = create(client, users["alice"], "A", [sent])
+
+    response = client.get(f"/collection/{collection}/", headers=users["alice"])
+
+    assert response.json["movies"] == [sent]
+    assert favourites(client, users["alice"]) == ""
 
 
 # --- favourite genres -------------------------------------------------------------
@@ -187,11 +229,20 @@ def test_favourite_genres_count_only_the_callers_collections(client, users):
     assert favourites(client, users["bob"]) == "Western"
 
 
-def test_favourite_genres_follow_the_latest_data_of_a_movie(client, users):
-    create(client, users["alice"], "A", [movie(1, "Drama")])
-    create(client, users["bob"], "B", [movie(1, "Western")])
+def test_favourite_genres_count_a_movie_once_as_its_latest_collection_has_it(
+    client, users
+):
+    first = create(client, users["alice"], "A", [movie(1, "Drama")])
+    create(client, users["alice"], "B", [movie(1, "Western")])
+    create(client, users["bob"], "C", [movie(1, "Horror"), movie(2, "Horror")])
 
     assert favourites(client, users["alice"]) == "Western"
+    client.put(
+        f"/collection/{first}/",
+        json={"movies": [movie(1, "Drama")]},
+        headers=users["alice"],
+    )
+    assert favourites(client, users["alice"]) == "Drama"
 
 
 # --- change and delete ------------------------------------------------------------
@@ -471,3 +522,40 @@ def test_a_users_list_never_reaches_another_user_from_the_shared_cache(client, u
         assert bob.json["data"]["collections"] == []
         assert alice.headers["Cache-Control"] == "private, no-store"
         assert bob.headers["Cache-Control"] == "private, no-store"
+
+
+def test_users_write_their_collections_side_by_side(accounts_app):
+    people = {
+        name: bearer(accounts_app, make_account(accounts_app, name))
+        for name in ("ann", "ben", "cat", "dan")
+    }
+    made = {name: [] for name in people}
+    failures = []
+
+    def write(name):
+        client = accounts_app.test_client()
+        for n in range(10):
+            response = client.post(
+                "/collection/",
+                json={"title": f"{name} {n}", "movies": [movie(n), movie(n + 1)]},
+                headers=people[name],
+            )
+            if response.status_code == 201:
+                made[name].append(response.json["collection_uuid"])
+            else:
+                failures.append((name, response.status_code))
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert failures == []
+    client = accounts_app.test_client()
+    for name, headers in people.items():
+        listed = client.get("/collection/", headers=headers).json["data"]
+        assert {c["uuid"] for c in listed["collections"]} == set(made[name])
+        assert {c["title"] for c in listed["collections"]} == {
+            f"{name} {n}" for n in range(10)
+        }

@@ -98,8 +98,14 @@ def test_the_last_page_has_no_next(get, movies_provider):
     assert page["previous"] == "http://localhost/movies/?page=2"
 
 
-def test_links_honour_the_trusted_proxy(make_app, accounts_app, movies_provider):
-    app = make_app(**movies_provider.settings(**FAST), TRUSTED_PROXIES=1)
+def test_links_honour_the_trusted_proxy_for_a_link_host(
+    make_app, accounts_app, movies_provider
+):
+    app = make_app(
+        **movies_provider.settings(**FAST),
+        TRUSTED_PROXIES=1,
+        LINK_HOSTS=("movies.example.org",),
+    )
     headers = {
         **bearer(app, make_account(app, "alice")),
         "X-Forwarded-Proto": "https",
@@ -119,6 +125,43 @@ def test_untrusted_forwarded_headers_are_ignored(get):
     page = get("/movies/?page=2", headers=headers).json
 
     assert page["next"] == "http://localhost/movies/?page=3"
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8000", "EVIL.example", "[::2]:80", "a b"]
+)
+def test_a_host_no_setting_trusts_is_never_echoed(get, host):
+    page = get("/movies/?page=2", headers={"Host": host}).json
+
+    assert page["next"] == "/movies/?page=3"
+    assert page["previous"] == "/movies/?page=1"
+
+
+def test_a_forwarded_host_no_setting_trusts_is_never_echoed(
+    make_app, accounts_app, movies_provider
+):
+    app = make_app(**movies_provider.settings(**FAST), TRUSTED_PROXIES=1)
+    headers = {
+        **bearer(app, make_account(app, "alice")),
+        "X-Forwarded-Host": "evil.example",
+    }
+
+    page = app.test_client().get("/movies/?page=2", headers=headers).json
+
+    assert page["next"] == "/movies/?page=3"
+
+
+def test_links_start_with_the_public_base_url(make_app, accounts_app, movies_provider):
+    app = make_app(
+        **movies_provider.settings(**FAST),
+        PUBLIC_BASE_URL="https://films.example.org/api",
+    )
+    headers = {**bearer(app, make_account(app, "alice")), "Host": "evil.example"}
+
+    page = app.test_client().get("/movies/?page=2", headers=headers).json
+
+    assert page["next"] == "https://films.example.org/api/movies/?page=3"
+    assert page["previous"] == "https://films.example.org/api/movies/?page=1"
 
 
 def test_a_page_beyond_the_last_is_404(get):
@@ -169,14 +212,31 @@ def test_a_cached_page_is_asked_again_once_it_is_stale(
     assert movies_provider.pages_asked == ["1", "1"]
 
 
-def test_null_description_and_genres_are_passed_as_empty(get, movies_provider):
+def test_null_description_and_genres_are_passed_as_null(get, movies_provider):
     movies_provider.movies[0] = {**movies_provider.movies[0], "genres": None}
     movies_provider.movies[1] = {**movies_provider.movies[1], "description": None}
 
     data = get().json["data"]
 
-    assert data[0]["genres"] == ""
-    assert data[1]["description"] == ""
+    assert data[0]["genres"] is None
+    assert data[1]["description"] is None
+    assert data[2]["description"] == movies_provider.movies[2]["description"]
+
+
+def test_a_movie_passed_on_with_nulls_is_collected_as_it_is(
+    get, movies_app, user, movies_provider
+):
+    movies_provider.movies[0] = {**movies_provider.movies[0], "description": None}
+    movie = get().json["data"][0]
+    client = movies_app.test_client()
+
+    created = client.post(
+        "/collection/", json={"title": "Mine", "movies": [movie]}, headers=user
+    )
+
+    collection = created.json["collection_uuid"]
+    read = client.get(f"/collection/{collection}/", headers=user).json
+    assert read["movies"] == [movie]
 
 
 def test_fields_the_provider_adds_are_left_out(get, movies_provider):

@@ -13,8 +13,9 @@ import redis
 from app.resources.request_count.counter import REDIS_KEY, RedisCounter
 from tests.commands import command_env, gunicorn
 from tests.factories import make_migrated_db
-from tests.fixtures.accounts import bearer, make_account
+from tests.fixtures.accounts import PASSWORD, bearer, make_account
 from tests.fixtures.redis import free_port
+from tests.settings import make_test_app
 from tests.waiting import wait_until
 
 COUNT = "/request-count/"
@@ -32,7 +33,7 @@ def counted(request, accounts_app, make_app):
         url = request.getfixturevalue("redis_url")
         redis.Redis.from_url(url).delete(REDIS_KEY)
         app = make_app(REDIS_URL=url)
-    return app, bearer(app, make_account(app, "counter"))
+    return app, bearer(app, make_account(app, "counter", role="admin"))
 
 
 def test_a_reset_then_n_requests_then_a_read_answers_n_plus_the_reset(counted):
@@ -78,9 +79,35 @@ def test_the_count_is_for_signed_in_users_only(counted):
     assert client.post(RESET).status_code == 401
 
 
+def test_only_an_admin_resets_the_count(counted):
+    app, admin = counted
+    user = bearer(app, make_account(app, "reader"))
+    client = app.test_client()
+    client.post(RESET, headers=admin)
+    for _ in range(3):
+        client.get("/healthz")
+
+    refused = client.post(RESET, headers=user)
+
+    assert refused.status_code == 403
+    assert set(refused.json) == {"code", "status", "message", "errors"}
+    assert "admin" in refused.json["message"]
+    # Nothing was reset: the refusal counts like any answer.
+    assert client.get(COUNT, headers=user).json == {"requests": 5}
+
+
+def test_the_spec_says_the_reset_is_for_admins(accounts_app):
+    spec = accounts_app.test_client().get("/openapi.json").json
+
+    reset = spec["paths"][RESET]["post"]
+    assert reset["security"] == [{"bearerAuth": []}]
+    assert {"401", "403"} <= set(reset["responses"])
+    assert "admin" in reset["responses"]["403"]["description"]
+
+
 def test_counting_can_be_switched_off(accounts_app, make_app):
     app = make_app(REQUEST_COUNTING=False)
-    headers = bearer(app, make_account(app, "counter"))
+    headers = bearer(app, make_account(app, "counter", role="admin"))
     client = app.test_client()
     client.post(RESET, headers=headers)
     for _ in range(3):
@@ -152,6 +179,7 @@ def test_requests_missed_while_redis_failed_are_added_when_it_is_back(
 def served(request, tmp_path, db_path):
     """A migrated catalogue served by gunicorn with two gevent workers."""
     make_migrated_db(db_path)
+    make_account(make_test_app(db_path), "counter", role="admin")
     settings = {"DATABASE_PATH": db_path}
     if request.param == "redis":
         settings["REDIS_URL"] = request.getfixturevalue("redis_url")
@@ -199,10 +227,10 @@ def test_the_count_is_exact_over_two_workers_and_fifty_clients(served):
     status, tokens = _request(
         port,
         "POST",
-        "/register/",
-        {"username": "counter", "password": "correct horse battery"},
+        "/login/",
+        {"username": "counter", "password": PASSWORD},
     )
-    assert status == 201
+    assert status == 200
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert _request(port, "POST", RESET, headers=headers)[0] == 200
     answered = []

@@ -1,6 +1,10 @@
 """``flask users``: accounts made, promoted and listed from the command line."""
 
+import pytest
+
 from tests.fixtures.accounts import PASSWORD, make_account
+
+pytestmark = pytest.mark.stores
 
 
 def users(app, *args, password=None):

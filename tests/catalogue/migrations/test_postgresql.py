@@ -130,7 +130,7 @@ def test_import_cleans_the_file_and_copies_its_catalogue_as_it_is(migrated, db_p
     result = import_command(migrated, str(db_path))
 
     assert result.exit_code == 0, result.output
-    assert "12 SQLite migration(s) applied" in result.output
+    assert f"{len(discover())} SQLite migration(s) applied" in result.output
     assert "imported 3 films" in result.output
     for table, columns in importing.TABLES:
         listed = ", ".join(columns)

@@ -538,3 +538,81 @@ class TestRealLegacyDatabase:
             ("Lawrence Kasdan",),
             ("George Lucas",),
         ]
+
+
+def _migrations_up_to(tmp_path, last):
+    """A folder holding the migrations up to ``last``, as a release before it had."""
+    folder = tmp_path / f"migrations-to-{last}"
+    folder.mkdir()
+    for version, path in discover():
+        if version <= last:
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_collections_keep_the_movie_data_they_showed(db_path, tmp_path):
+    make_star_wars_db(db_path)
+    conn = connect(db_path)
+    upgrade(conn, _migrations_up_to(tmp_path, "0012_report_job_queued_at"))
+    with conn:
+        conn.execute(
+            "INSERT INTO account (id, username, username_key, password_hash)"
+            " VALUES (1, 'alice', 'alice', 'x')"
+        )
+        conn.execute(
+            "INSERT INTO provider_movie (uuid, title, description, genres)"
+            " VALUES ('m1', 'Dune', 'Sand.', 'Sci-Fi')"
+        )
+        conn.execute(
+            "INSERT INTO movie_collection (id, uuid, owner_id, title)"
+            " VALUES (7, 'c7', 1, 'Mine')"
+        )
+        conn.execute(
+            "INSERT INTO collection_movie (collection_id, position, movie_uuid)"
+            " VALUES (7, 0, 'm1')"
+        )
+
+    upgrade(conn)
+
+    rows = conn.execute(
+        "SELECT collection_id, position, movie_uuid, title, description, genres"
+        " FROM collection_movie"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [(7, 0, "m1", "Dune", "Sand.", "Sci-Fi")]
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "provider_movie" not in tables
+    before = conn.execute("SELECT revision FROM collection_revision").fetchone()[0]
+    with conn:
+        conn.execute("DELETE FROM account WHERE id = 1")
+    after = conn.execute("SELECT revision FROM collection_revision").fetchone()[0]
+    assert after == before + 1
+    conn.close()
+
+
+def test_usernames_get_their_nfkc_keys_and_skeletons(db_path, tmp_path):
+    make_star_wars_db(db_path)
+    conn = connect(db_path)
+    upgrade(conn, _migrations_up_to(tmp_path, "0015_account_public_id"))
+    with conn:
+        conn.executemany(
+            "INSERT INTO account (id, public_id, username, username_key,"
+            " password_hash) VALUES (?, ?, ?, ?, 'x')",
+            [
+                (1, "p1", "secadmin", "secadmin"),
+                # Registered before, beside it: its NFKC key is secadmin's.
+                (2, "p2", "ｓｅｃａｄｍｉｎ", "ｓｅｃａｄｍｉｎ"),
+                (3, "p3", "ＢＯＢ", "ｂｏｂ"),
+            ],
+        )
+
+    upgrade(conn)
+
+    rows = conn.execute(
+        "SELECT id, username_key, username_skeleton FROM account ORDER BY id"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [
+        (1, "secadmin", "secadrnin"),
+        (2, "ｓｅｃａｄｍｉｎ", "secadrnin"),
+        (3, "bob", "bob"),
+    ]
+    conn.close()
