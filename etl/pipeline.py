@@ -63,7 +63,12 @@ def plan(conn, indexer, state_db, full):
         state.finish(state_db, last, "failed", "superseded by a full run")
     completed = state.latest(state_db, target, "completed")
     started_at = state.catalogue_clock(conn)
-    if full or completed is None or indexer.live_generation() is None:
+    if (
+        full
+        or completed is None
+        or indexer.live_generation() is None
+        or indexer.outdated()
+    ):
         return state.start(state_db, target, "full", None, started_at), False
     since = completed.started_at
     return state.start(state_db, target, "incremental", since, started_at), False

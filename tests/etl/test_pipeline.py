@@ -201,6 +201,17 @@ def test_rerun_is_idempotent(conn, reader, indexer):
     assert_counts_match(conn, indexer)
 
 
+def test_live_indices_that_want_a_full_load_get_one(conn, reader, indexer, monkeypatch):
+    run(conn, indexer)
+    # What a backend says of live indices an earlier release made.
+    monkeypatch.setattr(indexer, "outdated", lambda: True)
+
+    summary = run(conn, indexer)
+
+    assert summary.mode == "full"
+    assert summary.documents["movies"] == 3
+
+
 def test_full_run_swaps_generations(conn, reader, indexer, state_db):
     first = run(conn, indexer)
     second = run(conn, indexer, full=True)

@@ -34,7 +34,7 @@ from catalogue.search import (
     SearchUnavailable,
     check_window,
 )
-from catalogue.search.analysis import analyse, words
+from catalogue.search.analysis import analyse, title_key, words
 from catalogue.search.embedded import growth, planning, ranking, versions
 from catalogue.search.embedded.caches import RevisionCaches
 from catalogue.search.embedded.connections import (
@@ -105,19 +105,26 @@ class EmbeddedReader(SearchReader):
             if query.offset >= total:
                 return Page(total=total)
             if match is not None and not order:
+                key = title_key(query.text)
+                titled = planning.titled(conn, key, sets, conditions) if key else []
+                filtered = bool(sets or conditions)
+                rest = planning.leaving_out(conditions, titled)
 
                 def page(tier, window):
-                    if not sets and not conditions:
-                        return ranking.best_first(conn, MOVIES, tier, window)
-                    selection = (tier, sets, conditions)
+                    if not filtered:
+                        return ranking.best_first(conn, MOVIES, tier, window, titled)
+                    selection = (tier, sets, rest)
                     rank = f"{ranking.MOVIE_RANK}, m.id"
                     return planning.film_page(conn, selection, rank, window)
 
                 def count(tier):
-                    return planning.count_films(conn, tier, sets, conditions)
+                    if not filtered:
+                        whole = planning.count_films(conn, tier, (), ())
+                        return whole - planning.count_among(conn, tier, titled)
+                    return planning.count_films(conn, tier, sets, rest)
 
                 tiers = ranking.tiers(variants, corrections, column="title")
-                nums = ranking.relevance_page(tiers, query, page, count)
+                nums = ranking.relevance_page(tiers, query, page, count, titled)
             else:
                 walk = (
                     not match
