@@ -259,6 +259,14 @@ class SearchIndexer(abc.ABC):
     def discard(self, generation):
         """Drop the indices of an unpublished ``generation``."""
 
+    def merge(self):
+        """Fold together what writes to the live indices left apart; return the steps.
+
+        Each step is short; a backend that merges by itself does nothing
+        (the default).
+        """
+        return 0
+
     def outdated(self):
         """Whether the live indices need a full load to reach this release's layout.
 

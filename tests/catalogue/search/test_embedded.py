@@ -233,6 +233,42 @@ def test_a_file_of_a_newer_layout_is_neither_read_nor_written(
         assert conn.execute("SELECT count(*) FROM movie").fetchone() == (1,)
 
 
+def segments(path):
+    """The segments of each full-text table of the index file at ``path``."""
+    with closing(sqlite3.connect(path)) as conn:
+        return [
+            conn.execute(f"SELECT count(DISTINCT segid) FROM {fts}_idx").fetchone()[0]
+            for fts in ("movie_fts", "person_fts")
+        ]
+
+
+def test_a_merge_folds_the_segments_of_live_writes_in_short_steps(
+    reader, indexer, index_path
+):
+    # Words enough that the merged segment spans many pages.
+    plots = [" ".join(f"w{n}x{k}" for k in range(300)) for n in range(60)]
+    films = [film(f"tt{n:07d}", f"Film {n}", 5.0, plots[n]) for n in range(60)]
+    load(indexer, "gen1", films)
+    fresh = segments(index_path)
+    for n in range(0, 60, 2):
+        indexer.write(MOVIES, films[n : n + 2])
+    assert segments(index_path)[0] > fresh[0]
+    texts = ("film", "film 7", "w7x3", "w59x299")
+    before = [searched_ids(reader, text) for text in texts]
+
+    steps = indexer.merge(pages=2)
+
+    assert steps > 1
+    assert segments(index_path) == fresh == [1, 0]  # no persons
+    assert [searched_ids(reader, text) for text in texts] == before
+    assert indexer.merge() == 0
+
+
+def test_a_merge_before_any_load_does_nothing(indexer, index_path):
+    assert indexer.merge() == 0
+    assert not index_path.exists()
+
+
 def test_readers_never_wait_on_a_writer(reader, indexer, index_path):
     load(indexer, "gen1", [film("tt0000001", "Alien")])
     with closing(sqlite3.connect(index_path, isolation_level=None)) as writer:
