@@ -204,9 +204,11 @@ WORDS_BOOST = 3.0
 ONE_EDIT = "AUTO:3,1000"
 # The score of a film whose title the text is: above any other clauses can
 # give, and its rating times RATING_WEIGHT on top, so that of several films
-# of that title the better rated comes first.
-TITLED_SCORE = 100_000.0
-RATING_WEIGHT = 1_000.0
+# of that title the better rated comes first: a tenth of a point (1,000) is
+# more than the other clauses' scores of two films of one title differ by.
+# Scores are 32-bit floats: at 1,100,000 they still tell apart 0.125.
+TITLED_SCORE = 1_000_000.0
+RATING_WEIGHT = 10_000.0
 
 
 def index_settings(max_result_window):
