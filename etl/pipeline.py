@@ -32,6 +32,7 @@ class Summary:
     resumed: bool
     documents: dict = field(default_factory=dict)
     removed: int = 0
+    merged: int = 0
     seconds: float = 0.0
 
     @property
@@ -63,7 +64,12 @@ def plan(conn, indexer, state_db, full):
         state.finish(state_db, last, "failed", "superseded by a full run")
     completed = state.latest(state_db, target, "completed")
     started_at = state.catalogue_clock(conn)
-    if full or completed is None or indexer.live_generation() is None:
+    if (
+        full
+        or completed is None
+        or indexer.live_generation() is None
+        or indexer.outdated()
+    ):
         return state.start(state_db, target, "full", None, started_at), False
     since = completed.started_at
     return state.start(state_db, target, "incremental", since, started_at), False
@@ -108,6 +114,10 @@ def run(conn, indexer, *, state_db, full=False, batch_size=2000, progress=None):
         state.finish(state_db, current, "failed", _describe(exc))
         raise
     state.finish(state_db, current, "completed")
+    if current.generation is None:
+        # What the run wrote is live: its segments are merged after, off the
+        # requests, before they slow the searches down.
+        summary.merged = indexer.merge()
     summary.seconds = time.perf_counter() - started
     return summary
 

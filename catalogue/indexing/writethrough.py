@@ -11,6 +11,9 @@ the later state wins in the index whichever of them indexes last. Then the data
 version moves on, so no answer cached before the write is served, and the
 backlog rows it indexed are cleared.
 
+The segments that writes leave in the embedded index are merged by the
+catch-up, every MERGE_AFTER_WRITES writes (see ``CatchUp``).
+
 When the search engine fails, the write stays saved and answers that its
 indexing is pending. The process then catches up on its own
 (:class:`CatchUp`): every ``SEARCH_CATCH_UP_SECONDS`` it indexes what the
@@ -64,6 +67,12 @@ ON_LOOP_DOCUMENTS = 50
 # indexes it (its process died first); a younger one is most likely a write of
 # another process still indexing its own changes.
 LEFT_BEHIND_SECONDS = 10
+# Every write adds segments to the embedded index's full-text tables, which
+# slow its searches down: after this many writes indexed, a process starts its
+# catch-up, which merges them (and, under 20 admins writing back to back, runs
+# once every few seconds instead of all the time).
+MERGE_AFTER_WRITES = 100
+_WRITES_UNMERGED = "search-writes-unmerged"
 # Set in app.extensions once the first request has checked the backlog.
 _BACKLOG_CHECKED = "search-backlog-checked"
 # The next revision: the clock in milliseconds, or one above the last.
@@ -281,9 +290,16 @@ def index_after_write(changes):
         return PENDING
     finally:
         versions.invalidate()
-    if has_backlog(conn, older_than=LEFT_BEHIND_SECONDS):
+    if has_backlog(conn, older_than=LEFT_BEHIND_SECONDS) or _merge_due(app):
         catch_up(app).start()
     return DONE
+
+
+def _merge_due(app):
+    """Count a write indexed; every MERGE_AFTER_WRITES, whether to merge now."""
+    written = app.extensions.get(_WRITES_UNMERGED, 0) + 1
+    app.extensions[_WRITES_UNMERGED] = written % MERGE_AFTER_WRITES
+    return written >= MERGE_AFTER_WRITES
 
 
 def _size(changes):
@@ -453,7 +469,8 @@ class CatchUp:
     Under gevent the thread is a greenlet. It waits
     ``SEARCH_CATCH_UP_SECONDS`` before each try, so it does not repeat the
     work of writes still indexing their own changes, and stops once the
-    backlog is empty; a write whose indexing fails starts it again.
+    backlog is empty; a write whose indexing fails starts it again, and so
+    does every MERGE_AFTER_WRITES-th write, for the merge each round ends with.
     """
 
     def __init__(self, app):
@@ -499,9 +516,14 @@ class CatchUp:
                 conn.close()
 
     def _round(self, conn):
-        """Index the backlog once; return whether it is empty now."""
+        """Index the backlog once, merge what writes left; return whether it is empty.
+
+        The merge runs here, in the indexing threads, never in a request.
+        """
+        indexer = writethrough_indexer(self.app)
         try:
-            indexed = indexing(drain, conn, writethrough_indexer(self.app))
+            indexed = indexing(drain, conn, indexer)
+            indexing(indexer.merge)
         except Exception as exc:  # the engine is still down: try again later
             self.app.logger.info(
                 "search catch-up waits: %s: %s", type(exc).__name__, exc

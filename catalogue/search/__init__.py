@@ -17,8 +17,10 @@ Search semantics both backends must share exactly (a contract test runs against 
   AUTO: 0 for length<=2, 1 for 3–5, 2 for >5; transpositions count as one edit, i.e.
   OSA/Damerau distance). If the query has no terms left (all stop words / punctuation)
   nothing matches (total 0). Ranking is relevance (backend-specific scoring, title
-  matches weighted higher, ties broken by id asc) unless `sort` is given: the title
-  as typed first, then titles whose words are one edit, then two, from a word typed
+  matches weighted higher, ties broken by id asc) unless `sort` is given: the films
+  whose title the text is (`analysis.title_key`: case, punctuation and stop words
+  aside) first, the better rated first, films without a rating last; then the title
+  as typed, then titles whose words are one edit, then two, from a word typed
   that no film has (the embedded backend in strict tiers, Elasticsearch by boosts),
   then the terms as typed anywhere, then the other typo matches.
 - Filters: `genre_ids` (all must be present in `genres[].id`), `any_genre_ids` (at least
@@ -256,6 +258,22 @@ class SearchIndexer(abc.ABC):
     @abc.abstractmethod
     def discard(self, generation):
         """Drop the indices of an unpublished ``generation``."""
+
+    def merge(self):
+        """Fold together what writes to the live indices left apart; return the steps.
+
+        Each step is short; a backend that merges by itself does nothing
+        (the default).
+        """
+        return 0
+
+    def outdated(self):
+        """Whether the live indices need a full load to reach this release's layout.
+
+        None do by default: a layout that can be upgraded in place is upgraded
+        by the next write.
+        """
+        return False
 
     @abc.abstractmethod
     def live_generation(self):

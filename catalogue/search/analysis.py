@@ -51,6 +51,16 @@ def words(text):
     ]
 
 
+def title_key(text):
+    """Return what makes two titles the same title to a search: its words, in order.
+
+    Case, punctuation and stop words (articles) aside, as ``words`` reads them:
+    "The Next Star" and "next star!" have one key, "Football's Next Star"
+    another. Empty when no word is left.
+    """
+    return " ".join(words(text))
+
+
 def stem(tokens):
     """Return the index term of each of ``tokens``, in order."""
     return _russian.stemWords(_english.stemWords(tokens))

@@ -15,7 +15,7 @@ its docstring.
 import re
 import threading
 import urllib.parse
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import elasticsearch
 import tenacity
@@ -41,6 +41,7 @@ from catalogue.search.analysis import (
     CHAR_MAPPINGS,
     ENGLISH_STOP_WORDS,
     RUSSIAN_STOP_WORDS,
+    title_key,
 )
 from catalogue.search.documents import PERSON_KEYS
 
@@ -118,6 +119,15 @@ ANALYSIS = {
     "normalizer": {SORT_NORMALIZER: {"type": "custom", "filter": ["lowercase"]}},
 }
 
+# The key of a film's title (``analysis.title_key``): a text that is a film's
+# title finds it by a term. Made when a film is indexed, kept out of what reads
+# return, so the documents stay as built.
+TITLE_KEY = "title_key"
+# The layout of the films' index, in its mapping's ``_meta``: 2 adds TITLE_KEY.
+# A live index of an older layout gets the field before its first write, and
+# the next ``flask etl run`` is a full one, which gives every film its key.
+MOVIES_LAYOUT = 2
+
 _KEYWORD = {"type": "keyword"}
 _SEARCHABLE = {"type": "text", "analyzer": ANALYZER, "copy_to": "search_text"}
 _SORTABLE_TEXT = {
@@ -130,8 +140,10 @@ _PERSON_REF = {"properties": {"id": _KEYWORD, "full_name": _KEYWORD}}
 MAPPINGS = {
     MOVIES: {
         "dynamic": "strict",
+        "_meta": {"layout": MOVIES_LAYOUT},
         "properties": {
             "id": _KEYWORD,
+            TITLE_KEY: _KEYWORD,
             "title": {
                 **_SORTABLE_TEXT,
                 "fields": {
@@ -190,6 +202,13 @@ EXACT_BOOST = 4.0
 # one edit away (AUTO's one edit from 3 letters, never two), then AUTO's two.
 WORDS_BOOST = 3.0
 ONE_EDIT = "AUTO:3,1000"
+# The score of a film whose title the text is: above any other clauses can
+# give, and its rating times RATING_WEIGHT on top, so that of several films
+# of that title the better rated comes first: a tenth of a point (1,000) is
+# more than the other clauses' scores of two films of one title differ by.
+# Scores are 32-bit floats: at 1,100,000 they still tell apart 0.125.
+TITLED_SCORE = 1_000_000.0
+RATING_WEIGHT = 10_000.0
 
 
 def index_settings(max_result_window):
@@ -391,6 +410,7 @@ class ElasticsearchReader(_Cluster, SearchReader):
 
     def _search(self, index, query, sort, offset, limit, fields=None):
         options = {"source_includes": list(fields)} if fields else {}
+        options["source_excludes"] = [TITLE_KEY]
         with self._guarded():
             response = self.reader.search(
                 index=self.alias(index),
@@ -410,7 +430,11 @@ class ElasticsearchReader(_Cluster, SearchReader):
     def _get(self, index, document_id):
         with self._guarded():
             try:
-                response = self.reader.get(index=self.alias(index), id=document_id)
+                response = self.reader.get(
+                    index=self.alias(index),
+                    id=document_id,
+                    source_excludes=[TITLE_KEY],
+                )
             except elasticsearch.NotFoundError as exc:
                 if _error_type(exc) == INDEX_NOT_FOUND:
                     raise
@@ -444,6 +468,7 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
         self.write_backoff = write_backoff
         self.bulk_retries = bulk_retries
         self.bulk_backoff = bulk_backoff
+        self._live_upgraded = False
 
     @classmethod
     def from_config(cls, config):
@@ -474,12 +499,14 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
                 "_op_type": "index",
                 "_index": target,
                 "_id": doc["id"],
-                "_source": doc,
+                "_source": _indexed(index, doc),
                 **_versioned(version),
             }
             for doc in documents
         ]
         if actions:
+            if generation is None:
+                self._upgrade_live()
             self._retrying(self._bulk, actions, ignore_status=(409,) if version else ())
         return len(actions)
 
@@ -512,7 +539,7 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
                 "_op_type": "index",
                 "_index": self.alias(index),
                 "_id": doc["id"],
-                "_source": doc,
+                "_source": _indexed(index, doc),
                 **_versioned(version),
             }
             for index, docs in documents.items()
@@ -528,6 +555,7 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
             for document_id in ids
         ]
         if actions:
+            self._upgrade_live()
             self._retrying(self._bulk, actions, ignore_status=(404, 409))
         self.refresh()
         self.set_data_version(data_version)
@@ -557,6 +585,18 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
             raise SearchError(f"generation {generation} is live; publish another first")
         names = [self.physical(index, generation) for index in GENERATION_INDICES]
         self._retrying(self._delete_indices, names)
+
+    def outdated(self):
+        """Whether the live films' index is of an older layout (MOVIES_LAYOUT)."""
+        with _translated():
+            try:
+                response = self.reader.indices.get_mapping(index=self.alias(MOVIES))
+            except elasticsearch.NotFoundError:
+                return False
+        return any(
+            body["mappings"].get("_meta", {}).get("layout", 1) < MOVIES_LAYOUT
+            for body in response.body.values()
+        )
 
     def live_generation(self):
         """Return the generation the aliases point at, or None before any load."""
@@ -649,6 +689,21 @@ class ElasticsearchIndexer(_Cluster, SearchIndexer):
         if actions:
             self.writer.indices.update_aliases(actions=actions)
 
+    def _upgrade_live(self):
+        """Give a live films' index of an older layout the fields writes now fill.
+
+        Once per indexer: a field added to a mapping stays.
+        """
+        if not self._live_upgraded:
+            self._retrying(self._add_fields)
+            self._live_upgraded = True
+
+    def _add_fields(self):
+        fields = {TITLE_KEY: MAPPINGS[MOVIES]["properties"][TITLE_KEY]}
+        # Nothing live yet: the index made for it will have the fields.
+        with suppress(elasticsearch.NotFoundError):
+            self.writer.indices.put_mapping(index=self.alias(MOVIES), properties=fields)
+
     def _refresh(self, targets):
         self.writer.indices.refresh(index=targets)
 
@@ -701,7 +756,9 @@ def _unreachable(error):
 def _relevance(text):
     """Return the clauses that rank matches: words as typed above typo matches.
 
-    The title as a phrase counts most, then every word as typed in the title,
+    A film whose title the text is (``analysis.title_key``) comes first, the
+    better rated first among several (see ``_titled``). The title as a phrase
+    counts most of the rest, then every word as typed in the title,
     then the title's words near the words typed (one edit away before two),
     then every word as typed
     anywhere, then the title's typo matches of the terms: a search for a
@@ -709,7 +766,9 @@ def _relevance(text):
     "runing" puts "Running" before a film of "runes" (the term of both is
     "rune") or of "June".
     """
+    clauses = [] if not title_key(text) else [_titled(title_key(text))]
     return [
+        *clauses,
         {"match_phrase": {"title": {"query": text, "boost": PHRASE_BOOST}}},
         {"match": {"title": {"query": text, "operator": "and", "boost": EXACT_BOOST}}},
         _near_words(text, ONE_EDIT, WORDS_BOOST),
@@ -721,6 +780,26 @@ def _relevance(text):
             }
         },
     ]
+
+
+def _titled(key):
+    """Score the films of the title ``key`` TITLED_SCORE plus their rating's share."""
+    rating = {"field": "imdb_rating", "factor": RATING_WEIGHT, "missing": 0}
+    return {
+        "function_score": {
+            "query": {"term": {TITLE_KEY: key}},
+            "functions": [{"weight": TITLED_SCORE}, {"field_value_factor": rating}],
+            "score_mode": "sum",
+            "boost_mode": "replace",
+        }
+    }
+
+
+def _indexed(index, doc):
+    """Return what is indexed of ``doc``: a film with the key of its title."""
+    if index != MOVIES:
+        return doc
+    return {**doc, TITLE_KEY: title_key(doc.get("title") or "")}
 
 
 def _near_words(text, fuzziness, boost):

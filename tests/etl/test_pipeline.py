@@ -5,6 +5,7 @@ import pytest
 from flask import current_app
 
 from catalogue.db import DatabaseError, transaction
+from catalogue.db.sqlite import connect
 from catalogue.ids import stable_id
 from catalogue.search import FilmQuery, SearchUnavailable, Sort
 from etl import pipeline, state
@@ -199,6 +200,52 @@ def test_rerun_is_idempotent(conn, reader, indexer):
     assert again.mode == "full"
     assert [reader.get_film(f"tt000000{i}") for i in (1, 2, 3)] == first
     assert_counts_match(conn, indexer)
+
+
+def test_live_indices_that_want_a_full_load_get_one(conn, reader, indexer, monkeypatch):
+    run(conn, indexer)
+    # What a backend says of live indices an earlier release made.
+    monkeypatch.setattr(indexer, "outdated", lambda: True)
+
+    summary = run(conn, indexer)
+
+    assert summary.mode == "full"
+    assert summary.documents["movies"] == 3
+
+
+def segments(search_app):
+    """The segments of each full-text table of the live embedded index."""
+    with closing(connect(search_app.config["EMBEDDED_SEARCH_PATH"])) as index:
+        return [
+            index.execute(f"SELECT count(DISTINCT segid) FROM {fts}_idx").fetchone()[0]
+            for fts in ("movie_fts", "person_fts")
+        ]
+
+
+def found(reader, texts):
+    """The ids each of ``texts`` finds, in order."""
+    return [
+        [doc["id"] for doc in reader.search_films(FilmQuery(text=text)).items]
+        for text in texts
+    ]
+
+
+@pytest.mark.parametrize("search_config", ["embedded"], indirect=True)
+def test_incremental_runs_leave_the_segments_of_a_fresh_index(
+    search_app, conn, reader, indexer
+):
+    texts = ["star wars", "jedi", "ford", "войны", "skywalkr"]
+    run(conn, indexer, full=True)
+    fresh, results = segments(search_app), found(reader, texts)
+
+    for rating in ("8.0", "8.1", "8.2"):
+        with transaction(conn):
+            conn.execute("UPDATE film SET imdb_rating = ?", (rating,))
+            conn.execute("UPDATE person SET full_name = full_name || ''")
+        assert run(conn, indexer).mode == "incremental"
+
+    assert segments(search_app) == fresh == [1, 1]
+    assert found(reader, texts) == results
 
 
 def test_full_run_swaps_generations(conn, reader, indexer, state_db):

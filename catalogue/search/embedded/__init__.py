@@ -34,7 +34,7 @@ from catalogue.search import (
     SearchUnavailable,
     check_window,
 )
-from catalogue.search.analysis import analyse, words
+from catalogue.search.analysis import analyse, title_key, words
 from catalogue.search.embedded import growth, planning, ranking, versions
 from catalogue.search.embedded.caches import RevisionCaches
 from catalogue.search.embedded.connections import (
@@ -72,6 +72,11 @@ NO_DATA_VERSION = "0"
 IDLE_WRITERS = 4
 # Seconds between two checks that the live file those connections hold is live.
 WRITERS_CHECK_SECONDS = 1.0
+# The full-text tables, and the pages of segments one step of a merge writes at
+# most: one step, its own transaction, holds the file's write lock for a few
+# milliseconds.
+FULL_TEXT = ("movie_fts", "person_fts")
+MERGE_PAGES = 200
 
 
 class EmbeddedReader(SearchReader):
@@ -105,19 +110,26 @@ class EmbeddedReader(SearchReader):
             if query.offset >= total:
                 return Page(total=total)
             if match is not None and not order:
+                key = title_key(query.text)
+                titled = planning.titled(conn, key, sets, conditions) if key else []
+                filtered = bool(sets or conditions)
+                rest = planning.leaving_out(conditions, titled)
 
                 def page(tier, window):
-                    if not sets and not conditions:
-                        return ranking.best_first(conn, MOVIES, tier, window)
-                    selection = (tier, sets, conditions)
+                    if not filtered:
+                        return ranking.best_first(conn, MOVIES, tier, window, titled)
+                    selection = (tier, sets, rest)
                     rank = f"{ranking.MOVIE_RANK}, m.id"
                     return planning.film_page(conn, selection, rank, window)
 
                 def count(tier):
-                    return planning.count_films(conn, tier, sets, conditions)
+                    if not filtered:
+                        whole = planning.count_films(conn, tier, (), ())
+                        return whole - planning.count_among(conn, tier, titled)
+                    return planning.count_films(conn, tier, sets, rest)
 
                 tiers = ranking.tiers(variants, corrections, column="title")
-                nums = ranking.relevance_page(tiers, query, page, count)
+                nums = ranking.relevance_page(tiers, query, page, count, titled)
             else:
                 walk = (
                     not match
@@ -331,6 +343,36 @@ class EmbeddedIndexer(SearchIndexer):
         path = self.files.writable(generation)
         with closing(open_for_writing(path, read=generation is None)) as conn:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def merge(self, pages=MERGE_PAGES):
+        """Merge the segments of the live file's full-text tables into one each.
+
+        Every write adds a segment, and a search reads each segment's posting
+        lists: after incremental loads, twice the segments halve the searches
+        a second until the next full load (which optimizes). Done in steps of
+        at most ``pages`` pages, a transaction each, until a step finds
+        nothing left to merge (FTS5 then changes fewer than two rows). The
+        data does not change, and readers keep their caches. Return the steps
+        that merged.
+        """
+        try:
+            self.files.live_file()
+        except SearchUnavailable:
+            return 0
+        steps = 0
+        for fts in FULL_TEXT:
+            while True:
+                with self._writing(None, changes_data=False) as conn:
+                    before = conn.total_changes
+                    conn.execute(
+                        f"INSERT INTO {fts} ({fts}, rank) VALUES ('merge', ?)",
+                        (-pages,),
+                    )
+                    merged = conn.total_changes - before >= 2
+                if not merged:
+                    break
+                steps += 1
+        return steps
 
     def set_data_version(self, version, generation=None):
         """Record the data version in the file of ``generation`` (or the live one)."""

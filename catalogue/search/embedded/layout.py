@@ -13,7 +13,7 @@ import uuid
 
 from catalogue.db.sqlite import connect, statements, transaction, use_wal
 from catalogue.search import GENRES, MOVIES, PERSONS, SearchError, SearchUnavailable
-from catalogue.search.analysis import stem, words
+from catalogue.search.analysis import stem, title_key, words
 from catalogue.search.documents import searched_texts
 
 NOT_BUILT = "search index not built yet: run flask etl run"
@@ -32,6 +32,12 @@ WORDS_SCHEMA = f"""
 CREATE TABLE {WORDS} (word TEXT PRIMARY KEY, term TEXT NOT NULL) WITHOUT ROWID;
 """
 
+# A text equal to a film's title (see ``analysis.title_key``) finds it here
+# before any full-text match.
+TITLE_KEY_SCHEMA = """
+CREATE INDEX movie_title_key ON movie (title_key);
+"""
+
 SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 
@@ -43,9 +49,11 @@ CREATE TABLE movie (
     id TEXT NOT NULL UNIQUE,
     title_sort TEXT NOT NULL,
     imdb_rating REAL,
-    title TEXT
+    title TEXT,
+    title_key TEXT
 );
 CREATE INDEX movie_title ON movie (title_sort, id);
+{TITLE_KEY_SCHEMA}
 CREATE INDEX movie_rating ON movie (imdb_rating IS NULL, imdb_rating, id);
 CREATE INDEX movie_rating_desc ON movie (imdb_rating DESC, id);
 CREATE TABLE movie_doc (num INTEGER PRIMARY KEY, doc TEXT NOT NULL);
@@ -104,12 +112,23 @@ def _add_words(conn):
     add_words(conn, (json.loads(row[0]) for row in docs))
 
 
+def _add_title_keys(conn):
+    """Give every film indexed the key of its title, and index the keys."""
+    conn.execute("ALTER TABLE movie ADD COLUMN title_key TEXT")
+    rows = conn.execute("SELECT num, title FROM movie").fetchall()
+    conn.executemany(
+        "UPDATE movie SET title_key = ? WHERE num = ?",
+        [(title_key(title or ""), num) for num, title in rows],
+    )
+    conn.execute(TITLE_KEY_SCHEMA)
+
+
 # The layout of the tables above, and the step from each older one: SQL, or a
 # function of the connection. Layout 2 is a WAL file reached through the live
 # link (see ``files``); a file of layout 1 was the live file itself, with a
 # rollback journal, and is moved behind the link by the next write. Layout 3
-# adds the words of films.
-LAYOUT = 3
+# adds the words of films, layout 4 the keys of their titles.
+LAYOUT = 4
 UPGRADES = {
     0: """
     ALTER TABLE movie ADD COLUMN title TEXT;
@@ -118,6 +137,7 @@ UPGRADES = {
     """,
     1: "",
     2: _add_words,
+    3: _add_title_keys,
 }
 
 TABLES = {MOVIES: "movie", GENRES: "genre", PERSONS: "person"}

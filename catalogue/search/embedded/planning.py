@@ -158,6 +158,29 @@ def film_page(conn, selection, order, window, walk=False):
     return [row[0] for row in rows]
 
 
+def titled(conn, key, sets, conditions):
+    """Return the row numbers of the films whose title has ``key``, best rated first.
+
+    Of those that pass the filters; ties on id, films without a rating last.
+    """
+    exact = [*conditions, ("m.title_key = ?", [key])]
+    source, where, params = _film_source(None, sets, exact)
+    rows = conn.execute(
+        f"SELECT m.num FROM {source} WHERE {where}"
+        f" ORDER BY {FILM_ORDER['imdb_rating', True]}, m.id",
+        params,
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def leaving_out(conditions, nums):
+    """Return ``conditions`` with one more: the films of rows ``nums`` left out."""
+    if not nums:
+        return conditions
+    left_out = ("m.num NOT IN (SELECT value FROM json_each(?))", [json.dumps(nums)])
+    return [*conditions, left_out]
+
+
 def count_films(conn, match, sets, conditions):
     """Count the matching films, reading as few rows as the filters allow."""
     if match is None and len(sets) == 1 and not conditions:
@@ -171,6 +194,17 @@ def count_films(conn, match, sets, conditions):
         source, where, params = _film_source(match, sets, conditions)
         sql = f"SELECT count(*) FROM {source} WHERE {where}"
     return conn.execute(sql, params).fetchone()[0]
+
+
+def count_among(conn, match, nums):
+    """Count the films of rows ``nums`` that the FTS5 query ``match`` matches."""
+    if not nums:
+        return 0
+    return conn.execute(
+        "SELECT count(*) FROM movie_fts WHERE movie_fts MATCH ?"
+        " AND rowid IN (SELECT value FROM json_each(?))",
+        (match, json.dumps(nums)),
+    ).fetchone()[0]
 
 
 def walk_in_order(conn, total, query):

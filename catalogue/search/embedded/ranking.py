@@ -1,6 +1,7 @@
 """Ranking: matches by relevance (``bm25()``), in tiers, ties broken on id.
 
-Films and persons that match every term as typed rank above those that need a
+A text that is a film's title (``analysis.title_key``) puts the films of that
+title first, best rated first, before any tier. Films and persons that match every term as typed rank above those that need a
 typo's variant of one, and a film's title above the rest of it (see
 ``tiers``); each tier by its own ``bm25()``; ties are broken on id after
 ranking, among the rows read (see ``best_first``).
@@ -74,9 +75,11 @@ def tiers(variants, corrections=(), column=None):
     ]
 
 
-def relevance_page(tiers, window, page, count):
+def relevance_page(tiers, window, page, count, titled=()):
     """Return the row numbers of a ``window`` of text matches, most relevant first.
 
+    ``titled`` are the row numbers of the films whose title the text is, in
+    their order: they come first, and ``page`` and ``count`` leave them out.
     ``tiers`` are FTS5 queries, best first (see ``tiers``). ``page(match,
     window)`` returns the row numbers of a window of one tier's FTS5 query in
     its ``bm25()`` order (ties on id), ``count(match)`` the size of a tier.
@@ -85,7 +88,10 @@ def relevance_page(tiers, window, page, count):
     common word match many more films than the word itself (a quarter of the
     catalogue for ``return``, with ``turn``).
     """
-    nums, skip = [], window.offset
+    nums = list(titled[window.offset : window.offset + window.limit])
+    skip = max(window.offset - len(titled), 0)
+    if len(nums) == window.limit:
+        return nums
     for tier in tiers:
         rows = page(tier, Window(offset=skip, limit=window.limit - len(nums)))
         nums += rows
@@ -96,8 +102,11 @@ def relevance_page(tiers, window, page, count):
     return nums
 
 
-def best_first(conn, index, match, window):
+def best_first(conn, index, match, window, left_out=()):
     """Return the row numbers of a ``window`` of ``match``es, best first, ties on id.
+
+    The rows ``left_out`` (a few: the films a text is the title of) are not
+    counted among the matches.
 
     Ranked by relevance alone, the query reads no row of the main table; the
     join that reads each match's id to break ties costs about as much as the
@@ -106,6 +115,12 @@ def best_first(conn, index, match, window):
     ``TIE_ROOM`` more, so that a tie across the end is read whole. A tie larger
     than that falls back to the query with the join.
     """
+    if left_out:
+        ahead = Window(0, window.offset + window.limit + len(left_out))
+        skipped = set(left_out)
+        rows = best_first(conn, index, match, ahead)
+        kept = [num for num in rows if num not in skipped]
+        return kept[window.offset : window.offset + window.limit]
     fts, rank = RANKINGS[index]
     table = TABLES[index]
     end = window.offset + window.limit

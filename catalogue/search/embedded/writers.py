@@ -8,7 +8,7 @@ only splits on the spaces, so a stored term is exactly the term analysed.
 import json
 
 from catalogue.search import GENRES, MOVIES, PERSONS, ROLES
-from catalogue.search.analysis import analyse
+from catalogue.search.analysis import analyse, title_key
 from catalogue.search.documents import PERSON_KEYS, searched_texts
 from catalogue.search.embedded.layout import VOCABULARIES, add_words
 
@@ -28,8 +28,15 @@ def _write_movie(conn, doc):
     conn.execute("DELETE FROM movie WHERE id = ?", (doc["id"],))
     title = doc.get("title") or ""
     num = conn.execute(
-        "INSERT INTO movie (id, title_sort, imdb_rating, title) VALUES (?, ?, ?, ?)",
-        (doc["id"], title.lower(), doc.get("imdb_rating"), doc.get("title")),
+        "INSERT INTO movie (id, title_sort, imdb_rating, title, title_key)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            doc["id"],
+            title.lower(),
+            doc.get("imdb_rating"),
+            doc.get("title"),
+            title_key(title),
+        ),
     ).lastrowid
     conn.execute("INSERT INTO movie_doc (num, doc) VALUES (?, ?)", (num, _dump(doc)))
     conn.executemany(

@@ -1,7 +1,9 @@
 """The write-through: writes that commit while a batch indexes go together."""
 
 import os
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ from catalogue.indexing.writethrough import (
     WRITE_THROUGH_LIMIT,
     Batches,
     Changes,
+    catch_up,
     writethrough_indexer,
 )
 from catalogue.search import embedded
@@ -240,3 +243,39 @@ def test_a_request_after_a_full_load_frees_the_old_file_a_write_held(
 
     assert client.get("/healthz").status_code == 200
     assert deleted_index_files(app) == []
+
+
+def segments(app):
+    """The segments of the live embedded index's full-text table of films."""
+    with closing(sqlite3.connect(app.config["EMBEDDED_SEARCH_PATH"])) as index:
+        return index.execute(
+            "SELECT count(DISTINCT segid) FROM movie_fts_idx"
+        ).fetchone()[0]
+
+
+def test_every_few_writes_the_catch_up_merges_the_segments_they_left(
+    make_app, monkeypatch
+):
+    monkeypatch.setattr(writethrough, "MERGE_AFTER_WRITES", 3)
+    app = make_app(SEARCH_CATCH_UP_SECONDS=0.01)
+    build_from_legacy(app)
+    client = app.test_client()
+    headers = bearer(app, make_account(app, "admin", role="admin"))
+    fresh = segments(app)
+
+    def rate(rating):
+        response = client.patch(
+            "/api/v1/films/tt0000002", json={"imdb_rating": rating}, headers=headers
+        )
+        assert response.headers["X-Indexing"] == "done"
+
+    rate(7.1)
+    rate(7.2)
+    assert segments(app) > fresh
+    assert not catch_up(app).running()
+    rate(7.3)
+
+    wait_until(lambda: not catch_up(app).running())
+    assert segments(app) == fresh == 1
+    found = client.get("/api/v1/films/search", query_string={"query": "alien"})
+    assert [film["id"] for film in found.json] == ["tt0000002"]

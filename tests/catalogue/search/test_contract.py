@@ -901,6 +901,114 @@ def test_a_film_s_full_title_comes_first_before_near_misses(reader, indexer):
     assert ids(search(reader, text="star wars"))[0] == "tt0000002"
 
 
+# Full titles the old system's data ranked below near misses, with those films'
+# words (shortened): a long description weighs a title match down, a title word
+# said twice (or its typo) weighs a near miss up.
+TITLED = [
+    film(
+        "tt1314267",
+        "The Next Star",
+        5.0,
+        "Children up to the age of 15 all across Canada audition for the chance to"
+        " be the next star. This is a singing competition where they start by"
+        " picking 16 kids across Canada. Afterwards they pick 8 from the 16 then 6"
+        " from the 8. In the end one of these 6 young singers will become the next"
+        " star.",
+    ),
+    film("tt1531780", "Football's Next Star", 8.3),
+    film(
+        "tt0251413",
+        "Star Wars",
+        7.8,
+        "In this game, you assume the role of Luke Skywalker and fight past many"
+        " enemies to to reach and destroy the Death Star.",
+    ),
+    film(
+        "tt0804909",
+        "Star Wars: Empire at War",
+        7.8,
+        "The game is set before the Battle of Yavin, while the Empire is still"
+        " constructing the Death Star.",
+    ),
+    film("tt0339725", "Star Wars: The Clone Wars", 6.6),
+    film(
+        "tt8336340",
+        "Star Wars Resistance",
+        4.9,
+        "Kazuda Xiono, a young pilot for the Resistance, is tasked with a top"
+        " secret mission to investigate the First Order, a growing threat in the"
+        " galaxy.",
+    ),
+    film(
+        "tt11559486",
+        "Star Wars: Rise of the Resistance",
+        7.7,
+        "The Resistance needs your help. Hidden in the forest outside Black Spire"
+        " Outpost, the Resistance is gathering recruits for a secret mission.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Next Star", "tt1314267"),
+        ("next star", "tt1314267"),
+        ("NEXT STAR!", "tt1314267"),
+        ("a next, star", "tt1314267"),
+        ("Star Wars", "tt0251413"),
+        ("star wars:", "tt0251413"),
+        ("Star Wars Resistance", "tt8336340"),
+        ("Star Wars: Empire at War", "tt0804909"),
+    ],
+)
+def test_a_text_that_is_a_film_s_title_finds_that_film_first(
+    reader, indexer, text, expected
+):
+    load(indexer, "gen1", TITLED, genres=[], persons=[])
+
+    assert ids(search(reader, text=text))[0] == expected
+
+
+# Films of one title, written out of rating and id order, and a near miss whose
+# description says the title again and again.
+NAMESAKES = [
+    film("tt0000004", "Star Wars: The Clone Wars", 9.0, "Star wars, star wars."),
+    film("tt0000001", "Star Wars", 6.6, "A boy and the stars."),
+    film("tt0000003", "STAR WARS", None, "Star wars."),
+    film("tt0000002", "Star Wars", 7.8, "A girl and the stars."),
+]
+
+
+def test_of_several_films_of_that_title_the_better_rated_comes_first(reader, indexer):
+    load(indexer, "gen1", NAMESAKES, genres=[], persons=[])
+
+    page = search(reader, text="star wars")
+    assert ids(page) == ["tt0000002", "tt0000001", "tt0000003", "tt0000004"]
+    assert page.total == 4
+    pages = [ids(search(reader, text="Star Wars", offset=o, limit=1)) for o in range(5)]
+    assert pages == [["tt0000002"], ["tt0000001"], ["tt0000003"], ["tt0000004"], []]
+    assert ids(search(reader, text="Star Wars", offset=2, limit=2)) == [
+        "tt0000003",
+        "tt0000004",
+    ]
+    assert search(reader, text="Star Wars", offset=2, limit=2).total == 4
+
+
+def test_films_of_the_title_come_first_among_the_filtered_ones(reader, indexer):
+    load(indexer, "gen1", NAMESAKES, genres=[], persons=[])
+
+    page = search(reader, text="Star Wars", rating_min=6.0)
+    assert ids(page) == ["tt0000002", "tt0000001", "tt0000004"]
+    assert page.total == 3
+    assert ids(search(reader, text="Star Wars", rating_min=6.0, offset=1)) == [
+        "tt0000001",
+        "tt0000004",
+    ]
+    by_title = search(reader, text="Star Wars", sort=(Sort("imdb_rating", True),))
+    assert ids(by_title) == ["tt0000004", "tt0000002", "tt0000001", "tt0000003"]
+
+
 def test_a_typo_of_a_title_word_brings_the_titles_with_that_word_first(reader, indexer):
     films = [
         # One edit from "rune", the term of "runing", and a rarer word.

@@ -29,9 +29,13 @@ from catalogue.search.elastic import (
     ANALYSIS,
     ANALYZER,
     GENERATION_INDICES,
+    INITIAL_GENERATION,
+    MAPPINGS,
     PAUSE_AFTER_UNREACHABLE,
+    TITLE_KEY,
     ElasticsearchIndexer,
     ElasticsearchReader,
+    index_settings,
 )
 from tests.documents import film
 from tests.fixtures.elasticsearch import CLOSE, CompatProxy, drop_indices
@@ -286,6 +290,44 @@ def test_indices_allow_the_configured_result_window(make_indexer):
         for name, definition in settings.items()
     }
     assert windows == dict.fromkeys(names, 1234)
+
+
+def make_layout_1(indexer):
+    """Make live indices as releases before the films' layout 2 made them."""
+    old = {**MAPPINGS[MOVIES], "properties": dict(MAPPINGS[MOVIES]["properties"])}
+    del old["_meta"], old["properties"][TITLE_KEY]
+    for index in GENERATION_INDICES:
+        name = indexer.physical(index, INITIAL_GENERATION)
+        indexer.writer.indices.create(
+            index=name,
+            settings=index_settings(10_000),
+            mappings=old if index == MOVIES else MAPPINGS[index],
+        )
+        indexer.writer.indices.put_alias(index=name, name=indexer.alias(index))
+
+
+def test_live_indices_of_layout_1_take_writes_and_want_a_full_load(
+    make_reader, make_indexer
+):
+    indexer = make_indexer()
+    make_layout_1(indexer)
+    assert indexer.outdated()
+
+    indexer.write(MOVIES, [film("tt0000001", "The Next Star", 5.0)])
+    indexer.write_changes({MOVIES: [film("tt0000002", "Next Star", 6.0)]}, {}, 1, "v")
+    indexer.refresh()
+
+    reader = make_reader()
+    assert reader.get_film("tt0000001") == film("tt0000001", "The Next Star", 5.0)
+    page = reader.search_films(FilmQuery(text="next star"))
+    assert page.items == [
+        film("tt0000002", "Next Star", 6.0),
+        film("tt0000001", "The Next Star", 5.0),
+    ]
+    assert indexer.outdated()
+    indexer.prepare("gen1")
+    indexer.publish("gen1")
+    assert not indexer.outdated()
 
 
 # Generations and aliases ---------------------------------------------------

@@ -132,6 +132,13 @@ def test_a_full_reload_frees_the_file_the_kept_writer_held(indexer, index_path):
     assert open_descriptors(index_path) == [f"{index_path}.gen2"]
 
 
+# What layouts before 4 lacked: the keys of titles.
+WITHOUT_TITLE_KEYS = (
+    "DROP INDEX movie_title_key",
+    "ALTER TABLE movie DROP COLUMN title_key",
+)
+
+
 def set_layout(path, layout, *statements):
     """Give the file at ``path`` another layout number, after ``statements``."""
     with closing(sqlite3.connect(path)) as conn, conn:
@@ -156,6 +163,7 @@ def test_reads_refuse_an_index_of_the_first_layout_until_the_etl_upgrades_it(
             0,
             "ALTER TABLE movie DROP COLUMN title",
             "DROP TABLE movie_word",
+            *WITHOUT_TITLE_KEYS,
         )
 
         with pytest.raises(SearchUnavailable, match="run flask etl run"):
@@ -174,7 +182,7 @@ def test_the_upgrade_of_an_index_of_layout_2_learns_the_words_of_its_films(
     films = [film("tt0000001", "Running Man"), film("tt0000002", "June", None, "Runes")]
     load(indexer, "gen1", films)
     # Layout 2 kept no words as typed: typo matches ranked by terms alone.
-    set_layout(index_path, 2, "DROP TABLE movie_word")
+    set_layout(index_path, 2, "DROP TABLE movie_word", *WITHOUT_TITLE_KEYS)
 
     with pytest.raises(SearchUnavailable, match="run flask etl run"):
         reader.search_films(FilmQuery(text="runing"))
@@ -191,6 +199,26 @@ def test_the_upgrade_of_an_index_of_layout_2_learns_the_words_of_its_films(
     assert searched_ids(reader, "runing")[0] == "tt0000001"
 
 
+def test_the_upgrade_of_an_index_of_layout_3_keys_the_titles_of_its_films(
+    reader, indexer, index_path
+):
+    films = [
+        film("tt0000001", "Football's Next Star", 7.0, "The next star of football."),
+        film("tt0000002", "The Next Star", 5.0),
+    ]
+    load(indexer, "gen1", films)
+    set_layout(index_path, 3, *WITHOUT_TITLE_KEYS)
+
+    with pytest.raises(SearchUnavailable, match="run flask etl run"):
+        reader.search_films(FilmQuery(text="The Next Star"))
+    indexer.remove(MOVIES, [])  # any write upgrades the file
+
+    with closing(sqlite3.connect(index_path)) as conn:
+        keys = conn.execute("SELECT id, title_key FROM movie ORDER BY id").fetchall()
+    assert keys == [("tt0000001", "football's next star"), ("tt0000002", "next star")]
+    assert searched_ids(reader, "The Next Star")[0] == "tt0000002"
+
+
 def test_a_file_of_a_newer_layout_is_neither_read_nor_written(
     reader, indexer, index_path
 ):
@@ -203,6 +231,42 @@ def test_a_file_of_a_newer_layout_is_neither_read_nor_written(
         indexer.remove(MOVIES, ["tt0000001"])
     with closing(sqlite3.connect(index_path)) as conn:
         assert conn.execute("SELECT count(*) FROM movie").fetchone() == (1,)
+
+
+def segments(path):
+    """The segments of each full-text table of the index file at ``path``."""
+    with closing(sqlite3.connect(path)) as conn:
+        return [
+            conn.execute(f"SELECT count(DISTINCT segid) FROM {fts}_idx").fetchone()[0]
+            for fts in ("movie_fts", "person_fts")
+        ]
+
+
+def test_a_merge_folds_the_segments_of_live_writes_in_short_steps(
+    reader, indexer, index_path
+):
+    # Words enough that the merged segment spans many pages.
+    plots = [" ".join(f"w{n}x{k}" for k in range(300)) for n in range(60)]
+    films = [film(f"tt{n:07d}", f"Film {n}", 5.0, plots[n]) for n in range(60)]
+    load(indexer, "gen1", films)
+    fresh = segments(index_path)
+    for n in range(0, 60, 2):
+        indexer.write(MOVIES, films[n : n + 2])
+    assert segments(index_path)[0] > fresh[0]
+    texts = ("film", "film 7", "w7x3", "w59x299")
+    before = [searched_ids(reader, text) for text in texts]
+
+    steps = indexer.merge(pages=2)
+
+    assert steps > 1
+    assert segments(index_path) == fresh == [1, 0]  # no persons
+    assert [searched_ids(reader, text) for text in texts] == before
+    assert indexer.merge() == 0
+
+
+def test_a_merge_before_any_load_does_nothing(indexer, index_path):
+    assert indexer.merge() == 0
+    assert not index_path.exists()
 
 
 def test_readers_never_wait_on_a_writer(reader, indexer, index_path):
@@ -249,6 +313,8 @@ def test_a_file_of_the_previous_release_is_moved_behind_the_link(
     with closing(sqlite3.connect(live, isolation_level=None)) as conn:
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.execute("DROP TABLE movie_word")
+        for statement in WITHOUT_TITLE_KEYS:
+            conn.execute(statement)
         conn.execute("PRAGMA user_version = 1")
     index_path.unlink()
     os.replace(live, index_path)
