@@ -503,13 +503,15 @@ def postgresql_index_path(args):
 
 
 @contextlib.contextmanager
-def catalogue_store(args, store, server_url=None):
+def catalogue_store(args, store, server_url=None, source=None):
     """Yield the settings that serve --database's catalogue from ``store``.
 
     For ``sqlite``, none: the service reads --database. For ``postgresql``, a
     new database on ``server_url`` (else on postgresql_server's), migrated
-    (``flask db upgrade``), holding --database's catalogue (``flask db
-    import``), and an embedded index of its own built from it; the settings
+    (``flask db upgrade``), holding the catalogue of ``source`` (default:
+    --database; ``flask db import`` migrates the file it reads, so a script
+    that must not write --database imports a copy), and an embedded index of
+    its own built from it, beside --database; the settings
     are DATABASE_URL, SINGLE_NODE=true, EMBEDDED_SEARCH_PATH and
     JWT_SECRET_KEY (required with PostgreSQL). The database
     is dropped after the block.
@@ -533,7 +535,7 @@ def catalogue_store(args, store, server_url=None):
         env = base_env(args, settings)
         started = time.perf_counter()
         flask(env, "db", "upgrade")
-        flask(env, "db", "import", str(args.database))
+        flask(env, "db", "import", str(source or args.database))
         print(f"imported in {time.perf_counter() - started:.0f} s", flush=True)
         build_postgresql_index(env, url, index)
         yield settings
