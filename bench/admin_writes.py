@@ -40,7 +40,6 @@ import contextlib
 import http.client
 import json
 import multiprocessing
-import os
 import random
 import string
 import subprocess
@@ -59,6 +58,7 @@ from load import (
     Service,
     add_wrk_arguments,
     catalogue_store,
+    copy_files,
     fill_caches,
     machine_line,
     print_table,
@@ -127,15 +127,7 @@ def copy_catalogue(args, workdir):
     database = workdir / "movies.sqlite"
     index = workdir / "movies.search.sqlite"
     source_index = search_index_path(args).resolve()
-    for source, target in ((args.database, database), (source_index, index)):
-        subprocess.run(["cp", "--reflink=auto", str(source), str(target)], check=True)
-    # The copies' pages wait in memory to be written; the service's first
-    # checkpoints would write them all (0.4 s each, measured) while it serves.
-    started = time.perf_counter()
-    os.sync()
-    print(
-        f"copies written to disk in {time.perf_counter() - started:.1f} s", flush=True
-    )
+    copy_files(((args.database, database), (source_index, index)))
     env = {
         "PATH": "/usr/bin:/bin",
         "DATABASE_PATH": str(database),
@@ -159,11 +151,7 @@ def served_from(args, store, env, workdir):
     copy = Path(env["DATABASE_PATH"])
     with catalogue_store(args, store, source=copy) as settings:
         index = workdir / "movies.postgresql.search.sqlite"
-        source_index = Path(settings["EMBEDDED_SEARCH_PATH"]).resolve()
-        subprocess.run(
-            ["cp", "--reflink=auto", str(source_index), str(index)], check=True
-        )
-        os.sync()
+        copy_files(((Path(settings["EMBEDDED_SEARCH_PATH"]).resolve(), index),))
         yield env | settings | {"EMBEDDED_SEARCH_PATH": str(index)}
 
 

@@ -594,6 +594,21 @@ def index_code_digest():
 STORE_COLUMN = ("store", "<")
 
 
+def copy_files(pairs):
+    """Copy each (source, target) with ``cp --reflink=auto``, then write them to disk.
+
+    The copies' pages would otherwise wait in memory, and a service's first
+    checkpoints would write them all (0.4 s each, measured) while it serves.
+    """
+    for source, target in pairs:
+        subprocess.run(["cp", "--reflink=auto", str(source), str(target)], check=True)
+    started = time.perf_counter()
+    os.sync()
+    print(
+        f"copies written to disk in {time.perf_counter() - started:.1f} s", flush=True
+    )
+
+
 # --- what the load asks for ---------------------------------------------------
 
 
