@@ -84,18 +84,13 @@ def main():
         "--database", type=Path, default=ROOT / "var" / "bench" / "collections.sqlite"
     )
     parser.add_argument("--films", type=int, default=20_000)
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--collections", type=int, default=50_000)
-    parser.add_argument("--links", type=int, default=500_000)
-    parser.add_argument("--movies", type=int, default=20_000, help="provider movies")
-    parser.add_argument("--tokens", type=int, default=2_000, help="users asking")
+    add_dataset_arguments(parser)
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--write-duration", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--writers", type=int, default=50)
-    parser.add_argument("--movies-per-collection", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--think-ms",
@@ -160,6 +155,16 @@ def main():
             f" catalogue page, {args.write_duration} s:"
         )
         print_table((STORE_COLUMN, *COLUMNS), writes)
+
+
+def add_dataset_arguments(parser):
+    """Arguments of the accounts and collections seed() writes, and of the tokens."""
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--collections", type=int, default=50_000)
+    parser.add_argument("--links", type=int, default=500_000)
+    parser.add_argument("--movies", type=int, default=20_000, help="provider movies")
+    parser.add_argument("--tokens", type=int, default=2_000, help="users asking")
+    parser.add_argument("--movies-per-collection", type=int, default=20)
 
 
 def seed(args):

@@ -228,6 +228,11 @@ def add_store_arguments(parser):
         help="comma-separated, from: sqlite, postgresql (default: %(default)s); "
         "postgresql serves --database's catalogue imported into PostgreSQL",
     )
+    add_postgresql_argument(parser)
+
+
+def add_postgresql_argument(parser):
+    """The argument that names a PostgreSQL server instead of a throwaway one."""
     parser.add_argument(
         "--database-url",
         help="a PostgreSQL server's maintenance database (postgresql://user@host/"
@@ -387,10 +392,14 @@ def free_port():
 
 
 class Service:
-    """``gunicorn -c gunicorn.conf.py APP`` on a free 127.0.0.1 port, while in use."""
+    """``gunicorn -c gunicorn.conf.py APP`` on a free 127.0.0.1 port, while in use.
 
-    def __init__(self, app, env, ready_path="/readyz", start_timeout=120):
+    It runs in ``cwd``: this checkout, or a copy of it (a machine of its own).
+    """
+
+    def __init__(self, app, env, ready_path="/readyz", start_timeout=120, cwd=ROOT):
         self.app = app
+        self.cwd = cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(env, BIND=f"127.0.0.1:{self.port}")
@@ -407,7 +416,7 @@ class Service:
                 *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
                 *("--error-logfile", str(self.log), self.app),
             ],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=subprocess.DEVNULL,
         )
@@ -503,18 +512,18 @@ def postgresql_index_path(args):
 
 
 @contextlib.contextmanager
-def catalogue_store(args, store, server_url=None, source=None):
+def catalogue_store(args, store, server_url=None, source=None, build_index=True):
     """Yield the settings that serve --database's catalogue from ``store``.
 
     For ``sqlite``, none: the service reads --database. For ``postgresql``, a
     new database on ``server_url`` (else on postgresql_server's), migrated
     (``flask db upgrade``), holding the catalogue of ``source`` (default:
     --database; ``flask db import`` migrates the file it reads, so a script
-    that must not write --database imports a copy), and an embedded index of
-    its own built from it, beside --database; the settings
-    are DATABASE_URL, SINGLE_NODE=true, EMBEDDED_SEARCH_PATH and
-    JWT_SECRET_KEY (required with PostgreSQL). The database
-    is dropped after the block.
+    that must not write --database imports a copy), and, if ``build_index``,
+    an embedded index of its own built from it, beside --database. The
+    settings are DATABASE_URL, SINGLE_NODE=true, JWT_SECRET_KEY (required with
+    PostgreSQL) and EMBEDDED_SEARCH_PATH. The database is dropped after the
+    block.
     """
     if store == "sqlite":
         yield {}
@@ -529,15 +538,16 @@ def catalogue_store(args, store, server_url=None, source=None):
         settings = {
             "DATABASE_URL": url,
             "SINGLE_NODE": "true",
-            "EMBEDDED_SEARCH_PATH": str(index),
             "JWT_SECRET_KEY": BENCH_JWT_SECRET,
+            "EMBEDDED_SEARCH_PATH": str(index),
         }
         env = base_env(args, settings)
         started = time.perf_counter()
         flask(env, "db", "upgrade")
         flask(env, "db", "import", str(source or args.database))
         print(f"imported in {time.perf_counter() - started:.0f} s", flush=True)
-        build_postgresql_index(env, url, index)
+        if build_index:
+            build_postgresql_index(env, url, index)
         yield settings
 
 
