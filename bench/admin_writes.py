@@ -26,13 +26,20 @@ serves the copy with ``gunicorn -c gunicorn.conf.py wsgi:app``. Then, for
 
 It prints the writes per second, their p50/p99 and errors, the X-Indexing
 answers, the search delays and the cached page's rps and p99. Needs wrk.
+
+With ``--stores sqlite,postgresql`` the run is made on each store in turn
+and a last table puts them side by side (``store`` column). For PostgreSQL,
+the upgraded copy's catalogue is imported into a new database (see
+bench/load.py's catalogue_store) and the service writes through into a copy
+of PostgreSQL's own embedded index, with the service's defaults:
+DATABASE_POOL_SIZE 10 connections per gunicorn worker, DATABASE_POOL_TIMEOUT
+5 s, DATABASE_WRITE_TIMEOUT 5 s.
 """
 
 import contextlib
 import http.client
 import json
 import multiprocessing
-import os
 import random
 import string
 import subprocess
@@ -45,21 +52,25 @@ from urllib.parse import quote, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import (
+    BENCH_JWT_SECRET,
     CACHED_PAGE,
+    STORE_COLUMN,
     Service,
     add_wrk_arguments,
+    catalogue_store,
+    copy_files,
     fill_caches,
     machine_line,
     print_table,
     raise_open_files_limit,
     search_index_path,
     service_parser,
+    stores_of,
 )
 from stall import Tally, wrk_on_cached_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple"
-BENCH_JWT_SECRET = "bench-signing-key-" + "0123456789" * 5
 # Shares of the writes: the rest are deletes.
 CREATE_SHARE, UPDATE_SHARE = 0.5, 0.35
 # Longest a checker waits for search to show a write, in seconds.
@@ -85,14 +96,30 @@ def main():
         help="paced admins all start at once instead of at random moments",
     )
     args = parser.parse_args()
+    stores = stores_of(args)
     raise_open_files_limit()
     print(machine_line(), flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-admin-") as workdir:
-        env = copy_catalogue(args, Path(workdir))
-        flask(env, "db", "upgrade")
-        flask(env, "users", "create", "--admin", "bench_admin", stdin=PASSWORD + "\n")
-        with Service("wsgi:app", env) as service:
-            run(args, service)
+    rows = []
+    for store in stores:
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-admin-") as workdir,
+            contextlib.ExitStack() as stack,
+        ):
+            env = copy_catalogue(args, Path(workdir))
+            flask(env, "db", "upgrade")
+            if store != "sqlite":
+                env = stack.enter_context(served_from(args, store, env, Path(workdir)))
+            flask(
+                env, "users", "create", "--admin", "bench_admin", stdin=PASSWORD + "\n"
+            )
+            with Service("wsgi:app", env) as service:
+                print(f"[{store}]", flush=True)
+                rows.append((store, *run(args, service)))
+    print(
+        f"\n{args.admins} admins (pause {args.admin_think_ms} ms), wrk"
+        f" -c{args.connections} on the cached page, {args.duration} s, per store:"
+    )
+    print_table((STORE_COLUMN, *SUMMARY_COLUMNS), rows)
 
 
 def copy_catalogue(args, workdir):
@@ -100,15 +127,7 @@ def copy_catalogue(args, workdir):
     database = workdir / "movies.sqlite"
     index = workdir / "movies.search.sqlite"
     source_index = search_index_path(args).resolve()
-    for source, target in ((args.database, database), (source_index, index)):
-        subprocess.run(["cp", "--reflink=auto", str(source), str(target)], check=True)
-    # The copies' pages wait in memory to be written; the service's first
-    # checkpoints would write them all (0.4 s each, measured) while it serves.
-    started = time.perf_counter()
-    os.sync()
-    print(
-        f"copies written to disk in {time.perf_counter() - started:.1f} s", flush=True
-    )
+    copy_files(((args.database, database), (source_index, index)))
     env = {
         "PATH": "/usr/bin:/bin",
         "DATABASE_PATH": str(database),
@@ -120,6 +139,20 @@ def copy_catalogue(args, workdir):
     if args.workers:
         env["GUNICORN_WORKERS"] = str(args.workers)
     return env
+
+
+@contextlib.contextmanager
+def served_from(args, store, env, workdir):
+    """Yield ``env`` to serve ``store``: the copy's catalogue imported, a copy of its index.
+
+    The index is the store's own, kept beside --database (catalogue_store);
+    the service writes into a copy of it, written to disk first as the others.
+    """
+    copy = Path(env["DATABASE_PATH"])
+    with catalogue_store(args, store, source=copy) as settings:
+        index = workdir / "movies.postgresql.search.sqlite"
+        copy_files(((Path(settings["EMBEDDED_SEARCH_PATH"]).resolve(), index),))
+        yield env | settings | {"EMBEDDED_SEARCH_PATH": str(index)}
 
 
 def flask(env, *arguments, stdin=None):
@@ -343,7 +376,7 @@ class Admin(multiprocessing.Process):
 
 
 def run(args, service):
-    """Write, check and read for the duration; print the figures."""
+    """Write, check and read for the duration; print the figures, return a summary."""
     rng = random.Random(args.seed)
     imported = imported_films(service.url, rng)
     shared = {
@@ -379,11 +412,24 @@ def run(args, service):
     delays = Tally()
     for admin in admins:
         delays.latencies_ms += admin.delays.latencies_ms
-    report(args, admins, delays, page.result, seconds)
+    return report(args, admins, delays, page.result, seconds)
+
+
+SUMMARY_COLUMNS = (
+    ("writes/s", ">"),
+    ("write p50 ms", ">"),
+    ("write p99 ms", ">"),
+    ("errors", ">"),
+    ("searchable p99 ms", ">"),
+    ("late", ">"),
+    ("page rps", ">"),
+    ("page p99 ms", ">"),
+    ("targets met", "<"),
+)
 
 
 def report(args, admins, delays, page, seconds):
-    """Print the table of the run."""
+    """Print the table of the run; return its row of SUMMARY_COLUMNS."""
     writes = Tally()
     indexing = {}
     for admin in admins:
@@ -431,6 +477,18 @@ def report(args, admins, delays, page, seconds):
             ("page p50 ms", f"{page.p50_us / 1000:.1f}", ""),
             ("page errors", page.errors, ""),
         ],
+    )
+    met = [name for name, value in figures.items() if value < TARGETS[name]]
+    return (
+        f"{writes.count() / seconds:,.1f}",
+        f"{writes.percentile(0.5):.1f}",
+        f"{figures['write p99 ms']:.1f}",
+        errors,
+        f"{figures['searchable p99 ms']:.1f}",
+        late,
+        f"{page.rps:,.0f}",
+        f"{figures['page p99 ms']:.1f}",
+        f"{len(met)} of {len(figures)}",
     )
 
 

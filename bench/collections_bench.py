@@ -16,6 +16,13 @@ service (``gunicorn -c gunicorn.conf.py wsgi:app``) and measures, with wrk and
   ``--connections`` other connections read a cached catalogue page
   (``bench/paths.lua``) for as long.
 
+With ``--stores sqlite,postgresql`` both parts run on each store (see
+bench/load.py's catalogue_store): the catalogue is imported into PostgreSQL,
+and the accounts, collections and links are copied there from the SQLite file
+before either store is measured, so both start from the same data. PostgreSQL
+runs with the service's defaults: DATABASE_POOL_SIZE 10 connections per
+gunicorn worker, DATABASE_POOL_TIMEOUT 5 s. Each table has a ``store`` column.
+
 Needs wrk.
 """
 
@@ -32,28 +39,36 @@ import uuid
 from argparse import Namespace
 from pathlib import Path
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from load import (
     BENCH,
+    BENCH_JWT_SECRET,
     CACHED_PAGE,
     ROOT,
+    STORE_COLUMN,
     Service,
     WrkResult,
+    add_store_arguments,
     base_env,
+    catalogue_store,
     fill_caches,
     machine_line,
     prepare_database,
     print_table,
     raise_open_files_limit,
     run_wrk,
+    stores_of,
     write_paths,
 )
 
 SCRIPT = BENCH / "collections.lua"
 PARTS = ("list", "writes")
-BENCH_JWT_SECRET = "bench-signing-key-" + "0123456789" * 5
+# What seed() writes, in the order of their foreign keys.
+COLLECTION_TABLES = ("account", "movie_collection", "collection_movie")
 # Each connection's first request waits this long (see bench/paths.lua).
 PAUSE_MS = 1000
 GENRES = ("Drama", "Comedy", "Action", "Thriller", "Horror, Drama", "")
@@ -69,18 +84,13 @@ def main():
         "--database", type=Path, default=ROOT / "var" / "bench" / "collections.sqlite"
     )
     parser.add_argument("--films", type=int, default=20_000)
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--collections", type=int, default=50_000)
-    parser.add_argument("--links", type=int, default=500_000)
-    parser.add_argument("--movies", type=int, default=20_000, help="provider movies")
-    parser.add_argument("--tokens", type=int, default=2_000, help="users asking")
+    add_dataset_arguments(parser)
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--write-duration", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--writers", type=int, default=50)
-    parser.add_argument("--movies-per-collection", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--think-ms",
@@ -96,25 +106,65 @@ def main():
         help="each writer's pause between requests (default 0: closed loop)",
     )
     parser.add_argument("--workers", type=int)
+    add_store_arguments(parser)
     args = parser.parse_args()
     args.search_index = None
+    stores = stores_of(args)
     raise_open_files_limit()
     prepare_database(args)
     seed(args)
-    env = dict(
-        base_env(args), JWT_SECRET_KEY=BENCH_JWT_SECRET, JWT_ACCESS_TOKEN_MINUTES="240"
-    )
     workdir = Path(tempfile.mkdtemp(prefix="bench-collections-"))
     tokens = write_tokens(args, workdir / "tokens.txt")
-    print(machine_line())
-    print(dataset_line(args.database), flush=True)
     parts = args.parts.split(",")
-    with Service("wsgi:app", env) as service:
-        if "list" in parts:
-            list_part(args, service, tokens)
-        if "writes" in parts:
-            writes_part(args, service, tokens, workdir)
-    print(dataset_line(args.database))
+    lists, writes = [], []
+    with contextlib.ExitStack() as stack:
+        # Every store gets its copy before the first writes part adds to SQLite.
+        settings = {}
+        for store in stores:
+            settings[store] = stack.enter_context(catalogue_store(args, store))
+            if "DATABASE_URL" in settings[store]:
+                copy_collections(args.database, settings[store]["DATABASE_URL"])
+        print(machine_line())
+        print(dataset_line(args.database), flush=True)
+        for store in stores:
+            env = dict(
+                base_env(args, settings[store]),
+                JWT_SECRET_KEY=BENCH_JWT_SECRET,
+                JWT_ACCESS_TOKEN_MINUTES="240",
+            )
+            with Service("wsgi:app", env) as service:
+                if "list" in parts:
+                    lists.append((store, *list_part(args, service, tokens)))
+                if "writes" in parts:
+                    measured = writes_part(args, service, tokens, workdir)
+                    writes += [(store, *cells) for cells in measured]
+    print()
+    print(machine_line())
+    print(dataset_line(args.database), "(SQLite, after its runs)")
+    if lists:
+        print(
+            f"\nGET /collection/, wrk -c{args.connections}, think {args.think_ms} ms,"
+            f" {args.duration} s:"
+        )
+        print_table((STORE_COLUMN, *COLUMNS), lists)
+    if writes:
+        print(
+            f"\nPOST /collection/ ({args.movies_per_collection} movies) from"
+            f" {args.writers} writers (think {args.writer_think_ms} ms) while"
+            f" {args.connections} clients (think {args.think_ms} ms) read a cached"
+            f" catalogue page, {args.write_duration} s:"
+        )
+        print_table((STORE_COLUMN, *COLUMNS), writes)
+
+
+def add_dataset_arguments(parser):
+    """Arguments of the accounts and collections seed() writes, and of the tokens."""
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--collections", type=int, default=50_000)
+    parser.add_argument("--links", type=int, default=500_000)
+    parser.add_argument("--movies", type=int, default=20_000, help="provider movies")
+    parser.add_argument("--tokens", type=int, default=2_000, help="users asking")
+    parser.add_argument("--movies-per-collection", type=int, default=20)
 
 
 def seed(args):
@@ -185,6 +235,48 @@ def seed(args):
     conn.execute("ANALYZE")
     conn.close()
     print(f"seeded in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def copy_collections(database, url):
+    """Copy seed()'s tables from the SQLite ``database`` into PostgreSQL at ``url``.
+
+    With COPY and the tables' own triggers off; the sequences and the
+    collections' revision are moved on once after it.
+    """
+    print("copying the accounts and collections into PostgreSQL", flush=True)
+    started = time.monotonic()
+    source = sqlite3.connect(database)
+    with contextlib.closing(source), psycopg.connect(url) as target:
+        for table in COLLECTION_TABLES:
+            have = {row[1] for row in source.execute(f"PRAGMA table_info({table})")}
+            columns = [
+                row[0]
+                for row in target.execute(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_name = %s ORDER BY ordinal_position",
+                    (table,),
+                )
+                if row[0] in have
+            ]
+            listed = ", ".join(columns)
+            target.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            with target.cursor().copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {listed} FROM {table}"):
+                    copy.write_row(row)
+            target.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        target.execute(
+            "UPDATE account_id_sequence SET next_id ="
+            " (SELECT coalesce(max(id), 0) + 1 FROM account)"
+        )
+        target.execute(
+            "SELECT setval(pg_get_serial_sequence('movie_collection', 'id'),"
+            " (SELECT coalesce(max(id), 0) + 1 FROM movie_collection), false)"
+        )
+        target.execute("UPDATE collection_revision SET revision = revision + 1")
+    with psycopg.connect(url, autocommit=True) as target:
+        for table in COLLECTION_TABLES:
+            target.execute(f"ANALYZE {table}")
+    print(f"copied in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def movie_uuid(n):
@@ -300,7 +392,7 @@ COLUMNS = (
 
 
 def list_part(args, service, tokens):
-    """GET /collection/ at --connections closed-loop clients."""
+    """GET /collection/ at --connections closed-loop clients; return its row."""
     run(
         wrk_command(service.url, tokens, "list", args.connections, args.warmup, args),
         args.warmup + 60,
@@ -317,15 +409,14 @@ def list_part(args, service, tokens):
         ),
         args.duration + 60,
     )
-    print(
-        f"\nGET /collection/, wrk -c{args.connections}, think {args.think_ms} ms,"
-        f" {args.duration} s:"
-    )
-    print_table(COLUMNS, [row("list collections", args.connections, result, 50)])
+    return row("list collections", args.connections, result, 50)
 
 
 def writes_part(args, service, tokens, workdir):
-    """POST /collection/ from --writers clients while others read a cached page."""
+    """POST /collection/ from --writers clients while others read a cached page.
+
+    Returns the rows of the writes and of the page.
+    """
     paths = write_paths(workdir / "cached.txt", [CACHED_PAGE])
     fill_caches(service, CACHED_PAGE)
     page_args = Namespace(
@@ -354,19 +445,10 @@ def writes_part(args, service, tokens, workdir):
     page = run_wrk(service.url, paths, page_args)
     output, _ = writers.communicate(timeout=args.write_duration + 60)
     writes = result_of(output)
-    print(
-        f"\nPOST /collection/ ({args.movies_per_collection} movies) from"
-        f" {args.writers} writers (think {args.writer_think_ms} ms) while"
-        f" {args.connections} clients (think {args.think_ms} ms) read a cached"
-        f" catalogue page, {args.write_duration} s:"
-    )
-    print_table(
-        COLUMNS,
-        [
-            row("create collections", args.writers, writes, 200),
-            row("cached catalogue page", args.connections, page, 50),
-        ],
-    )
+    return [
+        row("create collections", args.writers, writes, 200),
+        row("cached catalogue page", args.connections, page, 50),
+    ]
 
 
 if __name__ == "__main__":

@@ -28,12 +28,23 @@ wrk's connections spread over the workers; then where the machine's CPU went
 meanwhile: the gunicorn processes, wrk, the Elasticsearch side (proxy and
 osmem), and everything else on the machine (the busiest other processes named).
 
-The helpers here (the service, wrk, CPU and memory readings) serve
-``bench/connections.py`` too.
+With ``--stores sqlite,postgresql`` each measurement is made on both stores
+in one run: SQLite reads ``--database``; PostgreSQL (a throwaway server of the
+run, or a database of its own on ``--database-url``'s) holds the same
+catalogue, imported with ``flask db import``, and has an embedded index of its
+own built from it, ``<stem>.postgresql.search.sqlite`` beside the database,
+reused while it is current (see catalogue_store). The service then runs with
+DATABASE_URL, SINGLE_NODE=true and the catalogue's defaults for PostgreSQL:
+DATABASE_POOL_SIZE 10 connections per gunicorn worker, DATABASE_POOL_TIMEOUT
+5 s, DATABASE_STATEMENT_TIMEOUT 15 s. Every table has a ``store`` column.
+
+The helpers here (the service, the stores, wrk, CPU and memory readings) serve
+the other scripts too.
 """
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -41,6 +52,7 @@ import re
 import resource
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -52,9 +64,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from catalogue.search.analysis import STOP_WORDS  # noqa: E402 - the path is set first
+from tests.fixtures.postgresql import (  # noqa: E402
+    create_database,
+    drop_database,
+    running_server,
+)
 
 BENCH = ROOT / "bench"
 PATHS_SCRIPT = BENCH / "paths.lua"
@@ -65,6 +84,7 @@ SERVICE_SETTINGS = (
     "REDIS_",
     "DATABASE_",
     "EMBEDDED_",
+    "SINGLE_NODE",
     "BIND",
     "PORT",
 )
@@ -73,6 +93,12 @@ CACHED_PAGE = "/api/v1/video/collection?limit=50&page=1"
 # machine, to size a pool of distinct paths that a run does not use up.
 MAX_RATE = 3000
 TARGETS_MS = {"cached-page": 50, "uncached-search": 200}
+STORES = ("sqlite", "postgresql")
+# Signs the benchmarks' tokens; PostgreSQL's settings need one (every node's).
+BENCH_JWT_SECRET = "bench-signing-key-" + "0123456789" * 5
+# The code that makes the embedded index's documents: an index built by other
+# code is built again.
+INDEX_CODE = ("catalogue/indexing", "catalogue/search", "etl")
 
 
 def main():
@@ -97,41 +123,52 @@ def main():
 
     rows, cpu_rows = [], []
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    for backend in args.backends.split(","):
-        with backend_service(args, backend) as (service, search_pids):
-            rng = random.Random(args.seed)
-            films = sample_films(service.url, rng)
-            print(f"[{backend}] {len(films)} films sampled for query words", flush=True)
-            groups = {"gunicorn": service.pids, "es side": search_pids}
-            for scenario in scenarios:
-                for run in range(1, args.repeat + 1):
-                    warmup, measured = scenario_paths(scenario, films, args, rng)
-                    warm = write_paths(workdir / f"{scenario}-warmup.txt", warmup)
-                    file = write_paths(workdir / f"{scenario}.txt", measured)
-                    if scenario == "cached-page":
-                        fill_caches(service, CACHED_PAGE)
-                    run_wrk(service.url, warm, args, duration=args.warmup)
-                    result = run_wrk(
-                        service.url, file, args, service=service, cpu_groups=groups
-                    )
-                    name = scenario if args.repeat == 1 else f"{scenario} #{run}"
-                    rows.append(result_row(name, backend, result, TARGETS_MS[scenario]))
-                    cpu_rows.append(cpu_row(name, backend, result.cpu))
-                    print(f"[{backend}] {name}: {summary(result)}", flush=True)
-            rss = ", ".join(f"{rss_mib(pid):.0f}" for pid in service.worker_pids())
-            print(f"[{backend}] worker RSS MiB after the run: {rss}", flush=True)
+    for store in stores_of(args):
+        with catalogue_store(args, store) as settings:
+            for backend in args.backends.split(","):
+                measure(
+                    args, scenarios, store, settings, backend, workdir, rows, cpu_rows
+                )
 
     print()
     print(machine_line())
     print(run_line(args))
     print("targets: p99 < 50 ms cached page, < 200 ms uncached search; conns/worker:")
     print("how wrk's connections spread over the gunicorn workers")
-    print_table(RESULT_COLUMNS, rows)
+    print_table((STORE_COLUMN, *RESULT_COLUMNS), rows)
     print(
         "\nCPU during each measurement, % of one core (the machine has "
         f"{os.cpu_count()} cores = {100 * os.cpu_count()}%):"
     )
-    print_table(CPU_COLUMNS, cpu_rows)
+    print_table((STORE_COLUMN, *CPU_COLUMNS), cpu_rows)
+
+
+def measure(args, scenarios, store, settings, backend, workdir, rows, cpu_rows):
+    """Measure each scenario on one store and backend; add their rows."""
+    label = f"{store}, {backend}"
+    with backend_service(args, backend, settings=settings) as (service, search_pids):
+        rng = random.Random(args.seed)
+        films = sample_films(service.url, rng)
+        print(f"[{label}] {len(films)} films sampled for query words", flush=True)
+        groups = {"gunicorn": service.pids, "es side": search_pids}
+        for scenario in scenarios:
+            for run in range(1, args.repeat + 1):
+                warmup, measured = scenario_paths(scenario, films, args, rng)
+                warm = write_paths(workdir / f"{scenario}-warmup.txt", warmup)
+                file = write_paths(workdir / f"{scenario}.txt", measured)
+                if scenario == "cached-page":
+                    fill_caches(service, CACHED_PAGE)
+                run_wrk(service.url, warm, args, duration=args.warmup)
+                result = run_wrk(
+                    service.url, file, args, service=service, cpu_groups=groups
+                )
+                name = scenario if args.repeat == 1 else f"{scenario} #{run}"
+                row = result_row(name, backend, result, TARGETS_MS[scenario])
+                rows.append((store, *row))
+                cpu_rows.append((store, *cpu_row(name, backend, result.cpu)))
+                print(f"[{label}] {name}: {summary(result)}", flush=True)
+        rss = ", ".join(f"{rss_mib(pid):.0f}" for pid in service.worker_pids())
+        print(f"[{label}] worker RSS MiB after the run: {rss}", flush=True)
 
 
 # --- the service under test ---------------------------------------------------
@@ -180,6 +217,28 @@ def add_service_arguments(parser):
     parser.add_argument(
         "--workers", type=int, help="GUNICORN_WORKERS (default: gunicorn.conf.py's)"
     )
+    add_store_arguments(parser)
+
+
+def add_store_arguments(parser):
+    """Arguments that choose the catalogue's stores: SQLite, PostgreSQL or both."""
+    parser.add_argument(
+        "--stores",
+        default="sqlite",
+        help="comma-separated, from: sqlite, postgresql (default: %(default)s); "
+        "postgresql serves --database's catalogue imported into PostgreSQL",
+    )
+    add_postgresql_argument(parser)
+
+
+def add_postgresql_argument(parser):
+    """The argument that names a PostgreSQL server instead of a throwaway one."""
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server's maintenance database (postgresql://user@host/"
+        "postgres) where each run creates a database of its own; default: start a "
+        "throwaway server for the run",
+    )
 
 
 def add_wrk_arguments(parser):
@@ -221,14 +280,17 @@ def search_index_path(args):
     )
 
 
-def base_env(args):
-    """This environment without the settings the benchmark decides."""
+def base_env(args, settings=None):
+    """This environment without the settings the benchmark decides.
+
+    ``settings`` (those catalogue_store yields) are added last.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(SERVICE_SETTINGS)}
     env["DATABASE_PATH"] = str(args.database)
     env["EMBEDDED_SEARCH_PATH"] = str(search_index_path(args))
     if args.workers:
         env["GUNICORN_WORKERS"] = str(args.workers)
-    return env
+    return env | (settings or {})
 
 
 def flask(env, *arguments):
@@ -250,9 +312,12 @@ def prepare_database(args):
 
 
 @contextlib.contextmanager
-def backend_service(args, backend, app="wsgi:app", ready_path="/readyz"):
-    """Serve ``app`` on ``backend``; yield the Service and the ES side's pids."""
-    env = base_env(args)
+def backend_service(args, backend, app="wsgi:app", ready_path="/readyz", settings=None):
+    """Serve ``app`` on ``backend``; yield the Service and the ES side's pids.
+
+    ``settings`` choose the store (see catalogue_store); SQLite without them.
+    """
+    env = base_env(args, settings)
     if backend == "embedded":
         with Service(app, env, ready_path) as service:
             yield service, lambda: []
@@ -327,10 +392,14 @@ def free_port():
 
 
 class Service:
-    """``gunicorn -c gunicorn.conf.py APP`` on a free 127.0.0.1 port, while in use."""
+    """``gunicorn -c gunicorn.conf.py APP`` on a free 127.0.0.1 port, while in use.
 
-    def __init__(self, app, env, ready_path="/readyz", start_timeout=120):
+    It runs in ``cwd``: this checkout, or a copy of it (a machine of its own).
+    """
+
+    def __init__(self, app, env, ready_path="/readyz", start_timeout=120, cwd=ROOT):
         self.app = app
+        self.cwd = cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(env, BIND=f"127.0.0.1:{self.port}")
@@ -347,7 +416,7 @@ class Service:
                 *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
                 *("--error-logfile", str(self.log), self.app),
             ],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=subprocess.DEVNULL,
         )
@@ -406,6 +475,148 @@ class Service:
                 self.process.kill()
                 self.process.wait()
         self.log.unlink(missing_ok=True)
+
+
+# --- the store: SQLite or PostgreSQL -------------------------------------------
+
+
+def stores_of(args):
+    """The stores of --stores, in order; exit on an unknown one."""
+    stores = args.stores.split(",")
+    unknown = set(stores) - set(STORES)
+    if unknown:
+        sys.exit(f"unknown stores: {', '.join(sorted(unknown))}")
+    return stores
+
+
+@contextlib.contextmanager
+def postgresql_server(args):
+    """Yield --database-url, or the URL of a throwaway server run for the block.
+
+    The throwaway server is the tests' (tests.fixtures.postgresql) with fsync
+    and full-page writes on, as a server that keeps its data runs; commits do
+    not wait for their WAL to reach the disk (synchronous_commit off), as
+    SQLite's WAL with synchronous=NORMAL does not.
+    """
+    if args.database_url:
+        yield args.database_url
+        return
+    with running_server(fsync="on", full_page_writes="on") as url:
+        print(f"PostgreSQL started at {url}", flush=True)
+        yield url
+
+
+def postgresql_index_path(args):
+    """The PostgreSQL run's own embedded index file, beside the database."""
+    return args.database.with_name(args.database.stem + ".postgresql.search.sqlite")
+
+
+@contextlib.contextmanager
+def catalogue_store(args, store, server_url=None, source=None, build_index=True):
+    """Yield the settings that serve --database's catalogue from ``store``.
+
+    For ``sqlite``, none: the service reads --database. For ``postgresql``, a
+    new database on ``server_url`` (else on postgresql_server's), migrated
+    (``flask db upgrade``), holding the catalogue of ``source`` (default:
+    --database; ``flask db import`` migrates the file it reads, so a script
+    that must not write --database imports a copy), and, if ``build_index``,
+    an embedded index of its own built from it, beside --database. The
+    settings are DATABASE_URL, SINGLE_NODE=true, JWT_SECRET_KEY (required with
+    PostgreSQL) and EMBEDDED_SEARCH_PATH. The database is dropped after the
+    block.
+    """
+    if store == "sqlite":
+        yield {}
+        return
+    if store != "postgresql":
+        sys.exit(f"unknown store {store!r}")
+    with contextlib.ExitStack() as stack:
+        server_url = server_url or stack.enter_context(postgresql_server(args))
+        url = create_database(server_url)
+        stack.callback(drop_database, server_url, url)
+        index = postgresql_index_path(args)
+        settings = {
+            "DATABASE_URL": url,
+            "SINGLE_NODE": "true",
+            "JWT_SECRET_KEY": BENCH_JWT_SECRET,
+            "EMBEDDED_SEARCH_PATH": str(index),
+        }
+        env = base_env(args, settings)
+        started = time.perf_counter()
+        flask(env, "db", "upgrade")
+        flask(env, "db", "import", str(source or args.database))
+        print(f"imported in {time.perf_counter() - started:.0f} s", flush=True)
+        if build_index:
+            build_postgresql_index(env, url, index)
+        yield settings
+
+
+def build_postgresql_index(env, url, index):
+    """Build ``index`` from the catalogue at ``url`` unless it is current.
+
+    It is current when its stamp (a JSON file beside it) names the catalogue
+    the import left in PostgreSQL (the import's fingerprint of the file's
+    rows), the index's data version, which every load and every write through
+    into the index moves on, and the code that makes its documents. Built
+    again otherwise, with a full ETL run (its runs are in PostgreSQL, new with
+    each database, so a plain run would be full too).
+    """
+    stamp_path = index.with_name(index.name + ".stamp.json")
+    with contextlib.closing(psycopg.connect(url)) as conn:
+        imported = conn.execute(
+            "SELECT fingerprint FROM catalogue_import ORDER BY imported_at DESC"
+        ).fetchone()[0]
+    wanted = {"catalogue": imported, "code": index_code_digest()}
+    with contextlib.suppress(OSError, ValueError):
+        stamp = json.loads(stamp_path.read_text())
+        if stamp == dict(wanted, data_version=index_data_version(index)):
+            print(f"{index} is current: reused", flush=True)
+            return
+    stamp_path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    flask(env, "etl", "run", "--full")
+    print(f"indexed in {time.perf_counter() - started:.0f} s", flush=True)
+    stamp = dict(wanted, data_version=index_data_version(index))
+    stamp_path.write_text(json.dumps(stamp, indent=1) + "\n")
+
+
+def index_data_version(index):
+    """The data version the live file of the embedded index holds, or None."""
+    if not index.exists():
+        return None
+    uri = f"file:{index.resolve()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'")
+        found = row.fetchone()
+    return found and found[0]
+
+
+def index_code_digest():
+    """A digest of the Python files that make the index's documents."""
+    digest = hashlib.sha256()
+    for folder in INDEX_CODE:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(path.relative_to(ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+STORE_COLUMN = ("store", "<")
+
+
+def copy_files(pairs):
+    """Copy each (source, target) with ``cp --reflink=auto``, then write them to disk.
+
+    The copies' pages would otherwise wait in memory, and a service's first
+    checkpoints would write them all (0.4 s each, measured) while it serves.
+    """
+    for source, target in pairs:
+        subprocess.run(["cp", "--reflink=auto", str(source), str(target)], check=True)
+    started = time.perf_counter()
+    os.sync()
+    print(
+        f"copies written to disk in {time.perf_counter() - started:.1f} s", flush=True
+    )
 
 
 # --- what the load asks for ---------------------------------------------------

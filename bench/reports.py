@@ -15,7 +15,15 @@ queue, REPORT_WORKERS jobs at once, niced as deployed), then:
   of 50 reports runs in the worker, and the same page with the worker idle.
 
 The database is copied (``cp --reflink=auto``) into a temporary folder first:
-nothing writes to ``--source``. Needs wrk.
+nothing writes to ``--source`` (a folder) or ``--database`` (a file and its
+embedded index).
+
+With ``--stores sqlite,postgresql`` the parts run on each store in turn (see
+bench/load.py's catalogue_store: the copy's catalogue imported into a new
+PostgreSQL database, read with PostgreSQL's own embedded index), the worker
+and the service both on it, with the service's defaults: DATABASE_POOL_SIZE
+10 connections per process, no statement timeout for the worker. A last
+table puts the stores side by side. Needs wrk.
 """
 
 import argparse
@@ -32,17 +40,26 @@ from pathlib import Path
 from load import (
     CACHED_PAGE,
     ROOT,
+    STORE_COLUMN,
     Service,
+    add_store_arguments,
     base_env,
+    catalogue_store,
+    copy_files,
     fill_caches,
     machine_line,
+    print_table,
     raise_open_files_limit,
     run_wrk,
+    search_index_path,
+    stores_of,
     summary,
     write_paths,
 )
 
 REPORTS = ("top-movies-per-rating", "top-directors-per-movie-rating", "genres-summary")
+# Seconds a report over the whole catalogue may take in the worker.
+RUNTIME_TARGETS = {"top-movies-per-rating": 5}
 WHOLE_CATALOGUE = {
     "top-movies-per-rating": {"rating": {"gte": 0}},
     "top-directors-per-movie-rating": {},
@@ -52,11 +69,16 @@ WHOLE_CATALOGUE = {
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--source",
         type=Path,
-        required=True,
         help="folder of a migrated, indexed movies.sqlite (copied, never written)",
+    )
+    source.add_argument(
+        "--database",
+        type=Path,
+        help="a migrated, indexed database file (copied with its embedded index)",
     )
     parser.add_argument("--parts", default="runtimes,burst,polling,page")
     parser.add_argument("--burst", type=int, default=50, help="reports at once")
@@ -69,25 +91,63 @@ def main():
     parser.add_argument("--think-ms", type=int, default=100)
     parser.add_argument("--pause-ms", type=int, default=1000)
     parser.add_argument("--timeout", type=int, default=10)
+    add_store_arguments(parser)
     args = parser.parse_args()
     parts = args.parts.split(",")
+    stores = stores_of(args)
+    args.database = args.database or args.source / "movies.sqlite"
+    args.search_index = None
     raise_open_files_limit()
+    print(machine_line(), flush=True)
+    rows = []
+    for store in stores:
+        print(f"\n[{store}]", flush=True)
+        rows += [(store, *row) for row in measure(args, parts, store)]
+    print()
+    print(machine_line())
+    print(
+        f"{args.report_workers} report(s) at once in the worker; wrk"
+        f" -c{args.connections} -d{args.duration}s, think 0 and {args.think_ms} ms"
+    )
+    print_table((STORE_COLUMN, *COLUMNS), rows)
+
+
+COLUMNS = (
+    ("part", "<"),
+    ("measurement", "<"),
+    ("result", ">"),
+    ("target", "<"),
+)
+
+
+def measure(args, parts, store):
+    """Run the parts on a copy of the catalogue served from ``store``; return rows."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     try:
-        database = copy_source(args.source, workdir)
-        args.database, args.search_index = database, None
-        env = base_env(args)
+        if args.source:
+            database = copy_source(args.source, workdir)
+        else:
+            database = workdir / "movies.sqlite"
+            index = search_index_path(args).resolve()
+            copy_files(
+                ((args.database, database), (index, workdir / "movies.search.sqlite"))
+            )
+        env = base_env(argparse.Namespace(**dict(vars(args), database=database)))
         env.update(
             FLASK_APP="wsgi",
             LOG_LEVEL="WARNING",
             REPORT_WORKERS=str(args.report_workers),
+            # One user submits each burst; the service lets a user queue 5.
+            REPORT_JOBS_PER_USER=str(max(args.burst, 5)),
             REPORT_QUEUE_PATH=str(workdir / "queue.sqlite"),
             JWT_SECRET_PATH=str(workdir / "jwt-secret"),
             REQUEST_COUNT_PATH=str(workdir / "request-count"),
             ETL_STATE_PATH=str(workdir / "movies.etl.sqlite"),
         )
         flask(env, "db", "upgrade")
-        run(args, parts, env, workdir)
+        # The copy is served; PostgreSQL's own index is kept beside the original.
+        with catalogue_store(args, store, source=database) as settings:
+            return run(args, parts, env | settings, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -200,12 +260,12 @@ def submit_burst(base_url, token, count, salt):
 
 
 def run(args, parts, env, workdir):
-    """Run the parts against one server and worker."""
+    """Run the parts against one server and worker; return the table's rows."""
     log = workdir / "worker.log"
+    rows = []
     with Service("wsgi:app", env) as service, Worker(env, log):
         url = service.url
         token = account(url)
-        print(machine_line(), flush=True)
         if "runtimes" in parts:
             print(
                 "\nreport over the whole catalogue, alone (worker: start to completed):"
@@ -219,6 +279,15 @@ def run(args, parts, env, workdir):
                     f"  {name:<32} {job['status']:<9} {job['row_count']:>8} rows"
                     f" {seconds:7.2f} s",
                     flush=True,
+                )
+                target = RUNTIME_TARGETS.get(name)
+                rows.append(
+                    (
+                        "runtimes",
+                        f"{name} ({job['status']}, {job['row_count']} rows)",
+                        f"{seconds:.2f} s",
+                        target_text(seconds, target, "s") if target else "",
+                    )
                 )
         ids = []
         if "burst" in parts or "polling" in parts:
@@ -235,6 +304,15 @@ def run(args, parts, env, workdir):
                 f" submission ({args.report_workers} at once)",
                 flush=True,
             )
+            rows.append(
+                (
+                    "burst",
+                    f"{len(ids)} reports: {states.count('completed')} completed,"
+                    f" {states.count('error')} error; the last done after",
+                    f"{elapsed:.1f} s",
+                    "",
+                )
+            )
         if "polling" in parts:
             os.environ["BENCH_AUTHORIZATION"] = f"Bearer {token}"
             paths = write_paths(
@@ -246,6 +324,11 @@ def run(args, parts, env, workdir):
                     f"polling GET /api/v1/reports/<id>, think {think} ms: {summary(result)}",
                     flush=True,
                 )
+                rows.append(
+                    wrk_row(
+                        "polling", f"GET /api/v1/reports/<id>, think {think} ms", result
+                    )
+                )
             del os.environ["BENCH_AUTHORIZATION"]
         if "page" in parts:
             fill_caches(service, CACHED_PAGE)
@@ -256,6 +339,7 @@ def run(args, parts, env, workdir):
                     f"cached page, worker idle, think {think} ms: {summary(idle)}",
                     flush=True,
                 )
+                rows.append(wrk_row("page", f"worker idle, think {think} ms", idle))
                 burst = submit_burst(url, token, args.burst, salt=1000 + think)
                 busy = wrk(url, paths, args, think)
                 running = [
@@ -270,7 +354,32 @@ def run(args, parts, env, workdir):
                     f" {len(burst)} completed",
                     flush=True,
                 )
+                rows.append(
+                    wrk_row(
+                        "page",
+                        f"{args.burst} reports running, think {think} ms"
+                        f" ({running.count('completed')} done meanwhile)",
+                        busy,
+                    )
+                )
                 wait_all(url, token, burst)
+    return rows
+
+
+def target_text(value, target, unit):
+    """``< target unit: met`` or ``MISSED``."""
+    return f"< {target} {unit}: {'met' if value < target else 'MISSED'}"
+
+
+def wrk_row(part, measurement, result):
+    """A row of the table for a wrk run: rps, p50, p99 and errors."""
+    return (
+        part,
+        measurement,
+        f"{result.rps:,.0f} rps, p50 {result.p50_us / 1000:.1f} ms,"
+        f" p99 {result.p99_us / 1000:.1f} ms, {result.errors} errors",
+        "",
+    )
 
 
 def wrk(url, paths, args, think):
