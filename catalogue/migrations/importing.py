@@ -90,9 +90,9 @@ def import_catalogue(source, target, *, source_name, replace=False, progress=Non
             for table, columns in TABLES:
                 _copy(source, target, table, columns, progress)
         target.execute(
-            "UPDATE legacy_actor_sequence SET next_id ="
+            "SELECT setval('legacy_actor_id',"
             " (SELECT coalesce(max(CAST(legacy_id AS bigint)), 0) + 1"
-            "  FROM person_legacy_id WHERE source = 'actor')"
+            "  FROM person_legacy_id WHERE source = 'actor'), false)"
         )
         target.execute(
             "INSERT INTO catalogue_import (fingerprint, source, films) VALUES (?, ?, ?)"

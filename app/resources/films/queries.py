@@ -79,8 +79,9 @@ def create_film(data):
             (film_id, *(data.get(column) for column in FILM_COLUMNS)),
         )
         _link(conn, film_id, data, changes)
+        document = film_document(conn, film_id)
         note_changes(conn, changes)
-        return film_document(conn, film_id), changes
+        return document, changes
 
 
 def update_film(film_id, data, check=None):
@@ -103,8 +104,9 @@ def update_film(film_id, data, check=None):
                 (*(data[column] for column in columns), film_id),
             )
         _link(conn, film_id, data, changes)
+        document = film_document(conn, film_id)
         note_changes(conn, changes)
-        return film_document(conn, film_id), changes
+        return document, changes
 
 
 def delete_film(film_id, check=None):
@@ -218,10 +220,7 @@ def _give_legacy_id(conn, person_id, role):
     if held:
         return
     if role == "actor":
-        legacy_id = conn.execute(
-            "UPDATE legacy_actor_sequence SET next_id = next_id + 1 WHERE id = 1"
-            " RETURNING next_id - 1"
-        ).fetchone()[0]
+        legacy_id = _next_legacy_actor_id(conn)
     else:
         legacy_id = hashlib.sha1(
             f"api-writer:{person_id}".encode(), usedforsecurity=False
@@ -230,6 +229,21 @@ def _give_legacy_id(conn, person_id, role):
         "INSERT INTO person_legacy_id (source, legacy_id, person_id) VALUES (?, ?, ?)",
         (role, str(legacy_id), person_id),
     )
+
+
+def _next_legacy_actor_id(conn):
+    """Take the next whole-number legacy id of an actor.
+
+    PostgreSQL's sequence holds no lock until the commit, so writes of
+    different films adding actors do not wait on each other; SQLite's one
+    writer at a time takes the row of its table.
+    """
+    if conn.engine == "postgresql":
+        return conn.execute("SELECT nextval('legacy_actor_id')").fetchone()[0]
+    return conn.execute(
+        "UPDATE legacy_actor_sequence SET next_id = next_id + 1 WHERE id = 1"
+        " RETURNING next_id - 1"
+    ).fetchone()[0]
 
 
 def _is_uuid(text):

@@ -42,8 +42,9 @@ def create_genre(name):
         conn.execute(
             "INSERT INTO genre (id, name) VALUES (?, ?)", (genre_id, _clean(name))
         )
+        document = genre_document(conn, genre_id)
         note_changes(conn, changes)
-        return genre_document(conn, genre_id), changes
+        return document, changes
 
 
 def rename_genre(genre_id, name, check=None):
@@ -59,8 +60,9 @@ def rename_genre(genre_id, name, check=None):
         _check_name_free(conn, name, genre_id)
         changes = _touched(conn, genre_id)
         conn.execute("UPDATE genre SET name = ? WHERE id = ?", (_clean(name), genre_id))
+        document = genre_document(conn, genre_id)
         note_changes(conn, changes)
-        return genre_document(conn, genre_id), changes
+        return document, changes
 
 
 def delete_genre(genre_id, check=None):

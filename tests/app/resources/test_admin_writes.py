@@ -16,6 +16,7 @@ from contextlib import closing
 
 import pytest
 
+from app.resources.films import queries as film_queries
 from catalogue.db import lock_rows, open_catalogue, transaction
 from catalogue.ids import stable_id
 from catalogue.indexing import writethrough
@@ -519,6 +520,22 @@ def test_a_write_of_one_film_never_waits_for_a_write_of_another(admin):
         assert response.status_code == 200
         assert time.monotonic() - started < 2
     assert admin.get(f"{FILMS}/tt0000001").status_code == 200
+
+
+@pytest.mark.stores("postgresql")
+def test_films_with_new_actors_never_wait_for_each_other(admin):
+    with closing(open_catalogue(admin.app.config)) as other, transaction(other):
+        # Another admin's new film, its new actor given a legacy id, not committed.
+        other.execute("INSERT INTO person (id, full_name) VALUES ('held', 'Held')")
+        film_queries._give_legacy_id(other, "held", "actor")
+        started = time.monotonic()
+
+        card = admin.film(actors=["Rufus Sewell"])
+
+        assert time.monotonic() - started < 2
+    video = admin.get(f"/api/v1/video/get/{card['id']}").json
+    (sewell,) = video["actors"]
+    assert isinstance(sewell["id"], int) and sewell["id"] > 3
 
 
 @pytest.mark.stores("postgresql")

@@ -135,7 +135,9 @@ def test_import_cleans_the_file_and_copies_its_catalogue_as_it_is(migrated, db_p
     for table, columns in importing.TABLES:
         listed = ", ".join(columns)
         assert rows(migrated, table, listed) == sqlite_rows(db_path, table, listed)
-    assert rows(migrated, "legacy_actor_sequence", "next_id") == sqlite_rows(
+    with closing(open_catalogue(migrated)) as conn:
+        (next_actor_id,) = conn.execute("SELECT nextval('legacy_actor_id')").fetchone()
+    assert [(next_actor_id,)] == sqlite_rows(
         db_path, "legacy_actor_sequence", "next_id"
     )
 
