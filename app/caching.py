@@ -13,15 +13,11 @@ stored in the shared cache, and is sent ``Cache-Control: private, no-store``.
 """
 
 import hashlib
-import pickle
-import threading
 import time
 from urllib.parse import urlencode
 
-import cachetools
 import redis
 from flask import current_app, request
-from flask_caching.backends.base import BaseCache
 from werkzeug.wrappers import Response
 
 from app.extensions import cache
@@ -34,9 +30,7 @@ KEY_PREFIX = "movie-catalogue:cache:"
 # After a cache failure, answer uncached for this many seconds before trying again.
 PAUSE_AFTER_FAILURE = 5.0
 # The headers that belong to an answer; the rest is set again on each request.
-STORED_HEADERS = ("Content-Type", "X-Total-Count", "Link", "X-Pagination", "ETag")
-# Entries a process keeps in its own memory, without Redis (the oldest go first).
-MEMORY_ENTRIES = 500
+STORED_HEADERS = ("Content-Type", "X-Total-Count", "Link", "X-Pagination")
 CACHE_CONTROL_HEADER = {
     "description": "public, with max-age the seconds this answer stays fresh.",
     "schema": {"type": "string"},
@@ -82,78 +76,6 @@ class ResponseCache:
             return None
         self.circuit.succeeded()
         return result
-
-
-class MemoryCache(BaseCache):
-    """The cache of one process without Redis, whose evictions cost no scan.
-
-    cachelib's SimpleCache, once full, scans and sorts all its entries on each
-    write to find the one to drop (6% of an uncached search's CPU). This keeps
-    them in cachetools' time-aware LRU cache instead: an entry leaves when it
-    expires or, the cache being full, when it is the least recently used.
-    Values are pickled as SimpleCache pickles them, so that no caller changes
-    another's copy.
-    """
-
-    def __init__(self, threshold=MEMORY_ENTRIES, default_timeout=300, **kwargs):
-        super().__init__(default_timeout=default_timeout)
-        self._entries = cachetools.TLRUCache(
-            threshold, _expiry_of, timer=lambda: time.time()
-        )
-        self._lock = threading.Lock()
-
-    @classmethod
-    def factory(cls, app, config, args, kwargs):
-        """Build the cache as flask-caching builds its backends."""
-        return cls(*args, **kwargs)
-
-    def get(self, key):
-        """Return the value stored under ``key``, or None."""
-        with self._lock:
-            entry = self._entries.get(key)
-        # Bytes this process pickled itself (set), never data from outside.
-        return None if entry is None else pickle.loads(entry[1])  # noqa: S301
-
-    def set(self, key, value, timeout=None):
-        """Store ``value`` under ``key`` for ``timeout`` seconds (0: no expiry)."""
-        entry = self._entry(value, timeout)
-        with self._lock:
-            self._entries[key] = entry
-        return True
-
-    def add(self, key, value, timeout=None):
-        """Store ``value`` unless ``key`` holds one; return whether it did."""
-        entry = self._entry(value, timeout)
-        with self._lock:
-            if key in self._entries:
-                return False
-            self._entries[key] = entry
-        return True
-
-    def _entry(self, value, timeout):
-        timeout = self._normalize_timeout(timeout)
-        expires = time.time() + timeout if timeout > 0 else float("inf")
-        return expires, pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-
-    def delete(self, key):
-        """Forget ``key``; return whether it held a value."""
-        with self._lock:
-            return self._entries.pop(key, None) is not None
-
-    def has(self, key):
-        """Whether ``key`` holds an unexpired value."""
-        with self._lock:
-            return key in self._entries
-
-    def clear(self):
-        """Forget every entry."""
-        with self._lock:
-            self._entries.clear()
-        return True
-
-
-def _expiry_of(key, entry, now):
-    return entry[0]
 
 
 def redis_client(config):
@@ -237,8 +159,6 @@ def finish_cacheable_response(response):
         return response
     key = request.environ.get(_KEY)
     responses = current_app.extensions["response-cache"]
-    # Before the answer is stored: a hit then carries the ETag, not hashed again.
-    response.add_etag()
     if key is not None and not request.environ.get(_HIT):
         headers = [
             (name, response.headers[name])
@@ -249,6 +169,7 @@ def finish_cacheable_response(response):
         responses.set(key, entry)
     response.cache_control.public = True
     response.cache_control.max_age = responses.ttl
+    response.add_etag()
     return response.make_conditional(request)
 
 
@@ -280,7 +201,7 @@ def init_app(app):
         client = app.extensions["redis"] = redis_client(app.config)
         settings.update(CACHE_TYPE="RedisCache", CACHE_REDIS_HOST=client)
     else:
-        settings.update(CACHE_TYPE=f"{__name__}.{MemoryCache.__name__}")
+        settings.update(CACHE_TYPE="SimpleCache")
     cache.init_app(app, config=settings)
     app.after_request(keep_personal_answers_private)
     app.extensions["response-cache"] = ResponseCache(

@@ -110,16 +110,6 @@ class Blueprint(flask_smorest.Blueprint):
     # The arguments of paginate(): page and page_size, unless a blueprint says.
     PAGE_ARGUMENTS = page_arguments("page_size", 50, 100)
 
-    def arguments(self, schema, **kwargs):
-        """flask-smorest's ``arguments``, parsing with one instance of ``schema``.
-
-        Given a class, webargs makes an instance of it for every request (its
-        fields deep-copied): made once here, the parser reuses it.
-        """
-        if isinstance(schema, type):
-            schema = schema()
-        return super().arguments(schema, **kwargs)
-
     def paginate(self):
         """Decorate a view that pages its own results.
 
@@ -127,13 +117,12 @@ class Blueprint(flask_smorest.Blueprint):
         and sets its ``item_count``; a page deeper than the result window is
         refused before the view runs (422); the answer gets X-Pagination.
         """
-        page_arguments = self.PAGE_ARGUMENTS()
 
         def decorator(func):
             @wraps(func)
             def wrapper(*args, **kwargs):
                 page_params = self.PAGINATION_ARGUMENTS_PARSER.parse(
-                    page_arguments, request, location="query"
+                    self.PAGE_ARGUMENTS, request, location="query"
                 )
                 check_window(
                     page_params.first_item,

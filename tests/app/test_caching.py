@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from werkzeug.http import generate_etag
 
 from app import caching
 from app.extensions import cache
@@ -263,82 +262,6 @@ def test_stale_if_none_match_gets_the_answer(app, catalogue):
 
     assert response.status_code == 200
     assert response.json["id"] == "tt0000001"
-
-
-def test_a_cached_answer_carries_the_etag_of_its_body(app, catalogue):
-    client = app.test_client()
-    first = client.get("/api/v1/films/search?query=star")
-    hit = client.get("/api/v1/films/search?query=star")
-
-    assert first.headers["ETag"] == hit.headers["ETag"]
-    assert hit.headers["ETag"] == f'"{generate_etag(hit.data)}"'
-    assert (
-        client.get(
-            "/api/v1/films/search?query=star",
-            headers={"If-None-Match": hit.headers["ETag"]},
-        ).status_code
-        == 304
-    )
-
-
-# --- the cache of one process ----------------------------------------------------------
-
-
-def test_the_embedded_default_keeps_answers_in_its_memory_cache(app):
-    assert isinstance(cache.cache, caching.MemoryCache)
-
-
-def test_the_memory_cache_drops_the_least_recently_used_when_full():
-    memory = caching.MemoryCache(threshold=3)
-    for key in ("a", "b", "c"):
-        memory.set(key, key.upper())
-    memory.get("a")
-
-    memory.set("d", "D")
-
-    assert [memory.get(key) for key in ("a", "b", "c", "d")] == ["A", None, "C", "D"]
-
-
-def test_the_memory_cache_forgets_an_entry_when_it_expires(monkeypatch):
-    now = [1_000.0]
-    monkeypatch.setattr(caching.time, "time", lambda: now[0])
-    memory = caching.MemoryCache(default_timeout=60)
-    memory.set("kept", 1, timeout=0)
-    memory.set("short", 2, timeout=10)
-    memory.set("default", 3)
-
-    now[0] += 30
-
-    assert (memory.get("kept"), memory.get("short"), memory.get("default")) == (
-        1,
-        None,
-        3,
-    )
-    assert not memory.has("short")
-
-
-def test_the_memory_cache_gives_each_caller_its_own_copy():
-    memory = caching.MemoryCache()
-    entry = {"headers": [("Link", "</next>")]}
-    memory.set("entry", entry)
-
-    memory.get("entry")["headers"].append(("X-Total-Count", "1"))
-    entry["headers"].clear()
-
-    assert memory.get("entry") == {"headers": [("Link", "</next>")]}
-
-
-def test_the_memory_cache_adds_deletes_and_clears():
-    memory = caching.MemoryCache()
-
-    assert memory.add("key", 1)
-    assert not memory.add("key", 2)
-    assert memory.get("key") == 1
-    assert memory.delete("key")
-    assert not memory.delete("key")
-    memory.set("other", 3)
-    assert memory.clear()
-    assert memory.get("other") is None
 
 
 # --- Redis ---------------------------------------------------------------------------
