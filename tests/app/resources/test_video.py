@@ -1,8 +1,5 @@
 """The legacy video API: /api/v1/video/collection and /api/v1/video/get/<id>."""
 
-import shutil
-import uuid
-
 import pytest
 from flask_smorest.pagination import PaginationParameters
 
@@ -18,13 +15,9 @@ from tests.app.resources.catalogue import (
     get_503,
     ids,
     load_catalogue,
-    run_cli,
 )
 from tests.documents import film
-from tests.factories import REAL_LEGACY_DB
-from tests.fixtures.elasticsearch import drop_indices
-from tests.fixtures.search import BACKENDS
-from tests.settings import make_test_app
+from tests.fixtures.search import BACKENDS, real_legacy_app
 
 COLLECTION = "/api/v1/video/collection"
 SUMMARY_KEYS = {"id", "title", "imdb_rating"}
@@ -292,29 +285,8 @@ def test_search_engine_down_is_a_quick_503_with_retry_after(unreachable_client, 
 @pytest.fixture(scope="module", params=BACKENDS)
 def legacy_client(request, tmp_path_factory):
     """A client of an app on the real legacy file, migrated and indexed."""
-    if not REAL_LEGACY_DB.is_file():
-        pytest.skip(f"the real legacy database is not at {REAL_LEGACY_DB}")
-    tmp_path = tmp_path_factory.mktemp("legacy")
-    database = tmp_path / "movies.sqlite"
-    shutil.copyfile(REAL_LEGACY_DB, database)
-    if request.param == "embedded":
-        backend = {
-            "ELASTICSEARCH_URL": None,
-            "EMBEDDED_SEARCH_PATH": str(tmp_path / "movies.search.sqlite"),
-        }
-    else:
-        backend = {
-            "ELASTICSEARCH_URL": request.getfixturevalue("elasticsearch_url"),
-            "ELASTICSEARCH_INDEX_PREFIX": f"t{uuid.uuid4().hex[:12]}_",
-        }
-    app = make_test_app(database, **backend)
-    run_cli(app, "db", "upgrade")
-    run_cli(app, "etl", "run")
-    yield app.test_client()
-    if backend["ELASTICSEARCH_URL"]:
-        drop_indices(
-            backend["ELASTICSEARCH_URL"], backend["ELASTICSEARCH_INDEX_PREFIX"]
-        )
+    with real_legacy_app(request, tmp_path_factory) as (app, _):
+        yield app.test_client()
 
 
 def test_legacy_star_wars_keeps_its_ids_and_order(legacy_client):

@@ -253,27 +253,21 @@ def segments(app):
         ).fetchone()[0]
 
 
-def test_every_few_writes_the_catch_up_merges_the_segments_they_left(
-    make_app, monkeypatch
-):
-    monkeypatch.setattr(writethrough, "MERGE_AFTER_WRITES", 3)
+def test_the_catch_up_merges_the_segments_writes_left(make_app):
     app = make_app(SEARCH_CATCH_UP_SECONDS=0.01)
     build_from_legacy(app)
     client = app.test_client()
     headers = bearer(app, make_account(app, "admin", role="admin"))
     fresh = segments(app)
-
-    def rate(rating):
+    for rating in (7.1, 7.2, 7.3):
         response = client.patch(
             "/api/v1/films/tt0000002", json={"imdb_rating": rating}, headers=headers
         )
         assert response.headers["X-Indexing"] == "done"
-
-    rate(7.1)
-    rate(7.2)
     assert segments(app) > fresh
     assert not catch_up(app).running()
-    rate(7.3)
+
+    catch_up(app).start()
 
     wait_until(lambda: not catch_up(app).running())
     assert segments(app) == fresh == 1

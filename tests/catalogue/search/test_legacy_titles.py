@@ -5,8 +5,6 @@ ETL into each backend, as an operator does it; the searches go to the search
 interface directly, a thousand of them per backend.
 """
 
-import shutil
-import uuid
 from collections import Counter
 from contextlib import closing
 
@@ -15,43 +13,17 @@ import pytest
 from catalogue.db.sqlite import connect
 from catalogue.search import FilmQuery, get_search
 from catalogue.search.analysis import title_key
-from tests.factories import REAL_LEGACY_DB, migrate_catalogue
-from tests.fixtures.elasticsearch import drop_indices
-from tests.fixtures.search import BACKENDS
-from tests.settings import make_test_app
+from tests.fixtures.search import BACKENDS, real_legacy_app
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def legacy(request, tmp_path_factory):
     """The search reader of the migrated, indexed real file, and its films."""
-    if not REAL_LEGACY_DB.is_file():
-        pytest.skip(f"the real legacy database is not at {REAL_LEGACY_DB}")
-    tmp_path = tmp_path_factory.mktemp("legacy-titles")
-    database = tmp_path / "movies.sqlite"
-    shutil.copyfile(REAL_LEGACY_DB, database)
-    if request.param == "embedded":
-        backend = {
-            "ELASTICSEARCH_URL": None,
-            "EMBEDDED_SEARCH_PATH": str(tmp_path / "movies.search.sqlite"),
-        }
-    else:
-        backend = {
-            "ELASTICSEARCH_URL": request.getfixturevalue("elasticsearch_url"),
-            "ELASTICSEARCH_INDEX_PREFIX": f"t{uuid.uuid4().hex[:12]}_",
-        }
-    app = make_test_app(database, **backend)
-    migrate_catalogue(app.config)
-    with app.app_context():
-        loaded = app.test_cli_runner().invoke(args=["etl", "run"])
-    assert loaded.exit_code == 0, loaded.output
-    with closing(connect(database)) as conn:
-        films = conn.execute("SELECT id, title FROM film ORDER BY id").fetchall()
-    with app.app_context():
-        yield get_search(), [(row["id"], row["title"]) for row in films]
-    if backend["ELASTICSEARCH_URL"]:
-        drop_indices(
-            backend["ELASTICSEARCH_URL"], backend["ELASTICSEARCH_INDEX_PREFIX"]
-        )
+    with real_legacy_app(request, tmp_path_factory) as (app, database):
+        with closing(connect(database)) as conn:
+            films = conn.execute("SELECT id, title FROM film ORDER BY id").fetchall()
+        with app.app_context():
+            yield get_search(), [(row["id"], row["title"]) for row in films]
 
 
 def first_found(reader, text, limit=1):
