@@ -26,7 +26,6 @@ gunicorn worker, DATABASE_POOL_TIMEOUT 5 s. Each table has a ``store`` column.
 Needs wrk.
 """
 
-import argparse
 import contextlib
 import json
 import random
@@ -55,6 +54,7 @@ from load import (
     add_store_arguments,
     base_env,
     catalogue_store,
+    doc_parser,
     fill_caches,
     machine_line,
     prepare_database,
@@ -75,11 +75,7 @@ GENRES = ("Drama", "Comedy", "Action", "Thriller", "Horror, Drama", "")
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = doc_parser(__doc__)
     parser.add_argument(
         "--database", type=Path, default=ROOT / "var" / "bench" / "collections.sqlite"
     )

@@ -174,19 +174,24 @@ def measure(args, scenarios, store, settings, backend, workdir, rows, cpu_rows):
 # --- the service under test ---------------------------------------------------
 
 
-def service_parser(doc):
-    """An argument parser described by ``doc``, with the service's arguments."""
-    parser = argparse.ArgumentParser(
+def doc_parser(doc):
+    """An argument parser whose help is a script's docstring ``doc``."""
+    return argparse.ArgumentParser(
         description=doc.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(doc.splitlines()[2:]),
     )
+
+
+def service_parser(doc):
+    """An argument parser described by ``doc``, with the service's arguments."""
+    parser = doc_parser(doc)
     add_service_arguments(parser)
     return parser
 
 
-def add_service_arguments(parser):
-    """Arguments that choose the data, the backends and the gunicorn workers."""
+def add_database_arguments(parser):
+    """Arguments that choose the catalogue: a database file, or films to build."""
     parser.add_argument(
         "--database",
         type=Path,
@@ -195,18 +200,12 @@ def add_service_arguments(parser):
         "(default: %(default)s)",
     )
     parser.add_argument(
-        "--search-index",
-        type=Path,
-        help="embedded index file (default: beside --database, .search.sqlite)",
-    )
-    parser.add_argument(
         "--films", type=int, default=200_000, help="films of a database built here"
     )
-    parser.add_argument(
-        "--backends",
-        default="embedded,elasticsearch",
-        help="comma-separated, from: embedded, elasticsearch (default: both)",
-    )
+
+
+def add_elasticsearch_arguments(parser):
+    """Arguments that choose the Elasticsearch cluster and its indices' prefix."""
     parser.add_argument(
         "--elasticsearch-url",
         help="a cluster loaded from --database with ELASTICSEARCH_INDEX_PREFIX="
@@ -214,6 +213,22 @@ def add_service_arguments(parser):
         "(about 5 minutes for 200,000 films)",
     )
     parser.add_argument("--index-prefix", default="bench_", help="of the ES indices")
+
+
+def add_service_arguments(parser):
+    """Arguments that choose the data, the backends and the gunicorn workers."""
+    add_database_arguments(parser)
+    parser.add_argument(
+        "--search-index",
+        type=Path,
+        help="embedded index file (default: beside --database, .search.sqlite)",
+    )
+    parser.add_argument(
+        "--backends",
+        default="embedded,elasticsearch",
+        help="comma-separated, from: embedded, elasticsearch (default: both)",
+    )
+    add_elasticsearch_arguments(parser)
     parser.add_argument(
         "--workers", type=int, help="GUNICORN_WORKERS (default: gunicorn.conf.py's)"
     )

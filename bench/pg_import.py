@@ -12,7 +12,6 @@ timed by the command's own output lines. A second import of the same file
 (which must change nothing) is timed too.
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from load import doc_parser  # noqa: E402 - the path is set first
+
 from tests.fixtures.postgresql import (  # noqa: E402 - the path is set first
     create_database,
     running_server,
@@ -36,11 +37,7 @@ SETTINGS = ("DATABASE_PATH", "DATABASE_URL", "ELASTICSEARCH_URL", "REDIS_URL")
 
 
 def parse():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = doc_parser(__doc__)
     parser.add_argument("--legacy", type=Path, help="a legacy file (not migrated)")
     parser.add_argument("--films", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=2)

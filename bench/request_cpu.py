@@ -26,7 +26,6 @@ cumulative``: with what they call), with the share of the round each takes. Run 
 process's, but a busy machine still slows its caches.
 """
 
-import argparse
 import cProfile
 import os
 import pstats
@@ -44,6 +43,7 @@ from load import (
     CACHED_PAGE,
     SERVICE_SETTINGS,
     distinct_searches,
+    doc_parser,
     print_table,
     title_words,
 )
@@ -60,11 +60,7 @@ SCENARIOS = (
 
 
 def parse():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = doc_parser(__doc__)
     parser.add_argument(
         "--database", type=Path, required=True, help="migrated, indexed"
     )

@@ -23,7 +23,6 @@ list of queries (words and whole titles of the catalogue, drawn with
 It changes the catalogue it is given: run it on a copy.
 """
 
-import argparse
 import os
 import random
 import sqlite3
@@ -37,6 +36,8 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from load import doc_parser  # noqa: E402 - bench/ is the script's own path
+
 from catalogue.search import FILM_SUMMARY, FilmQuery, create_reader  # noqa: E402
 from catalogue.search.analysis import words  # noqa: E402
 from catalogue.search.embedded import FULL_TEXT, EmbeddedIndexer  # noqa: E402
@@ -46,11 +47,7 @@ SETTINGS = ("DATABASE_", "EMBEDDED_", "ELASTICSEARCH_", "ETL_STATE_PATH")
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = doc_parser(__doc__)
     parser.add_argument("--films", type=int, default=20_000)
     parser.add_argument(
         "--database",

@@ -58,14 +58,16 @@ from collections_bench import (
 from collections_bench import run as run_collections_wrk
 from load import (
     CACHED_PAGE,
-    ROOT,
     STORE_COLUMN,
     Service,
+    add_database_arguments,
+    add_elasticsearch_arguments,
     add_postgresql_argument,
     add_wrk_arguments,
     base_env,
     catalogue_store,
     copy_files,
+    doc_parser,
     elasticsearch,
     fill_caches,
     free_port,
@@ -86,27 +88,9 @@ NODES = ("node-a", "node-b")
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
-    parser.add_argument(
-        "--database",
-        type=Path,
-        default=ROOT / "var" / "bench" / "movies.sqlite",
-        help="migrated catalogue database, copied; built with --films if missing"
-        " (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--films", type=int, default=200_000, help="films of a database built here"
-    )
-    parser.add_argument(
-        "--elasticsearch-url",
-        help="a cluster loaded from --database with ELASTICSEARCH_INDEX_PREFIX="
-        "--index-prefix; default: start the Elasticsearch test server and load it",
-    )
-    parser.add_argument("--index-prefix", default="bench_", help="of the ES indices")
+    parser = doc_parser(__doc__)
+    add_database_arguments(parser)
+    add_elasticsearch_arguments(parser)
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS of each node")
     parser.add_argument(
         "--scenarios",
